@@ -1,0 +1,5 @@
+import sys
+
+from pyftorch.cli import main
+
+sys.exit(main())
