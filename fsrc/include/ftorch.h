@@ -1,0 +1,238 @@
+/*
+ * ftorch.h -- the C ABI of libftorch.
+ *
+ * libftorch is a thin layer over LibTorch.  The Fortran module `ftorch` and the
+ * Python package `pyftorch` (ctypes) both bind to exactly these functions.
+ *
+ * Conventions (they hold for every function below unless its comment says otherwise)
+ * ----------------------------------------------------------------------------------
+ *  - Every fallible function returns an `int` status: FT_OK (0) on success, one of the
+ *    FT_ERR_* codes otherwise.  On failure the thread-local message returned by
+ *    ft_last_error() describes the cause; output arguments are left untouched.
+ *  - No C++ exception ever crosses this boundary.
+ *  - Handles are opaque.  A handle value encodes a slot and a generation, so a handle that
+ *    was deleted (or consumed, see FT_FLAG_TEMP) is *detected* on use and reported as
+ *    FT_ERR_STALE_HANDLE; it is never dereferenced.  A NULL handle is FT_ERR_NULL_HANDLE.
+ *  - Ownership: a function that writes a handle through an `ft_tensor *out` argument
+ *    gives the caller one new handle, which the caller must release with
+ *    ft_tensor_delete() (or ft_tensor_release()).  `*out` is not read.  Handles passed by
+ *    value are borrowed for the duration of the call.
+ *  - Tensors created from caller memory without FT_FLAG_COPY are *views*: they alias the
+ *    caller's buffer, which must outlive the tensor and every autograd graph that saved it.
+ *  - Threads: distinct handles may be used from distinct threads concurrently.  The error
+ *    message is per thread.  One handle must not be used by two threads at once.
+ */
+#ifndef FTORCH_H
+#define FTORCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define FT_API __declspec(dllexport)
+#else
+#define FT_API __attribute__((visibility("default")))
+#endif
+
+/* ---------------------------------------------------------------------------------------
+ * Status codes.  The Fortran module exports the same values as `torch_stat_*`.
+ * ------------------------------------------------------------------------------------- */
+enum ft_status {
+  FT_OK = 0,
+  FT_ERR_NULL_HANDLE = 1,        /* tensor/model/optimiser was never constructed          */
+  FT_ERR_STALE_HANDLE = 2,       /* handle already deleted (double delete, use after free) */
+  FT_ERR_SHAPE = 3,              /* shapes do not match or do not broadcast                */
+  FT_ERR_DTYPE = 4,              /* data types differ where they must agree                */
+  FT_ERR_DEVICE = 5,             /* tensors live on different devices                      */
+  FT_ERR_AUTOGRAD = 6,           /* autograd refused: freed graph, no grad_fn, leaf write  */
+  FT_ERR_NO_GRADIENT = 7,        /* a gradient was requested where none exists             */
+  FT_ERR_INVALID_ARGUMENT = 8,   /* an argument is out of range or inconsistent            */
+  FT_ERR_DEVICE_UNAVAILABLE = 9, /* CUDA (or another device) requested but not available   */
+  FT_ERR_IO = 10,                /* file could not be read or written                      */
+  FT_ERR_MODEL = 11,             /* model file is not TorchScript / model call failed      */
+  FT_ERR_TORCH = 12,             /* any other error raised by LibTorch                     */
+  FT_ERR_OUT_OF_MEMORY = 13,
+  FT_ERR_INTERNAL = 14
+};
+
+/* Data types: the values of FTorch's torch_kInt8 ... torch_kFloat64 (c10::ScalarType). */
+enum ft_dtype {
+  FT_UINT8 = 0, FT_INT8 = 1, FT_INT16 = 2, FT_INT32 = 3, FT_INT64 = 4,
+  FT_FLOAT16 = 5, FT_FLOAT32 = 6, FT_FLOAT64 = 7, FT_BOOL = 11
+};
+
+/* Device types: the values of c10::DeviceType (and of FTorch's torch_kCPU ...). */
+enum ft_device { FT_CPU = 0, FT_CUDA = 1, FT_XPU = 12, FT_MPS = 13 };
+
+/* Binary operators. */
+enum ft_binary_op { FT_ADD = 0, FT_SUB = 1, FT_MUL = 2, FT_DIV = 3, FT_POW = 4 };
+
+/* Flags. */
+enum ft_flags {
+  /* Constructors: copy the caller's buffer instead of viewing it. */
+  FT_FLAG_COPY = 1u << 0,
+  /* Operators: the result is a temporary of a Fortran expression.  Temporaries that are
+   * passed as inputs to an operator, to ft_tensor_assign or to ft_tensor_consume_temp
+   * are consumed (their handle becomes stale).  This is how expression temporaries are
+   * reclaimed on compilers that never finalise function results (gfortran <= 12); on
+   * compilers that do, the finaliser's ft_tensor_release of a consumed temporary is a
+   * no-op.  Python never sets this flag. */
+  FT_FLAG_TEMP = 1u << 1
+};
+
+/* Reductions for losses (FTorch's torch_kNone, torch_kMean, torch_kSum). */
+enum ft_reduction { FT_REDUCTION_NONE = 0, FT_REDUCTION_MEAN = 1, FT_REDUCTION_SUM = 2 };
+
+typedef struct ft_tensor_s *ft_tensor;
+
+/* ---------------------------------------------------------------------------------------
+ * Library
+ * ------------------------------------------------------------------------------------- */
+/* Version of libftorch, e.g. "0.1.0".  Static string. */
+FT_API const char *ft_version(void);
+/* LibTorch version this library was compiled against, e.g. "2.13.0".  Static string. */
+FT_API const char *ft_torch_version(void);
+/* Message of the most recent failed call on this thread ("" if none).  The pointer is
+ * valid until the next failing call on the same thread. */
+FT_API const char *ft_last_error(void);
+/* Status of the most recent failed call on this thread (FT_OK if none). */
+FT_API int ft_last_status(void);
+/* Copy the last error message into buf (NUL-terminated, truncated to len-1 bytes).
+ * Returns the full length of the message. */
+FT_API int ft_last_error_copy(char *buf, int len);
+/* Forget the last error of this thread. */
+FT_API void ft_clear_error(void);
+/* Number of live handles of each kind (tensors, models, optimisers, schedulers).  Tests
+ * use these to prove that nothing leaks. */
+FT_API int64_t ft_live_tensors(void);
+FT_API int64_t ft_live_handles(void);
+/* 1 if a CUDA device can be used, else 0; and the number of CUDA devices. */
+FT_API int ft_cuda_available(void);
+FT_API int ft_cuda_device_count(void);
+/* Set the number of intra-op threads LibTorch uses (at::set_num_threads). */
+FT_API int ft_set_num_threads(int n);
+/* Enable or disable gradient recording for this thread (like torch.set_grad_enabled).
+ * The previous setting is written to *previous when previous is not NULL. */
+FT_API int ft_set_grad_enabled(int enabled, int *previous);
+/* Seed LibTorch's random number generators (torch.manual_seed). */
+FT_API int ft_manual_seed(uint64_t seed);
+
+/* ---------------------------------------------------------------------------------------
+ * Tensors: construction and destruction
+ * ------------------------------------------------------------------------------------- */
+/* Create a tensor over `data`.  shape has ndim entries; strides (in elements, not bytes)
+ * may be NULL for a C-contiguous (row-major) buffer.  On the CPU without FT_FLAG_COPY
+ * the tensor views `data`; with FT_FLAG_COPY, or on another device, the values are
+ * copied and the new tensor owns its storage.  With requires_grad the result is a leaf
+ * on the requested device, so gradients land on the tensor the caller holds. */
+FT_API int ft_tensor_from_blob(void *data, int ndim, const int64_t *shape,
+                               const int64_t *strides, int dtype, int device_type,
+                               int device_index, int requires_grad, unsigned flags,
+                               ft_tensor *out);
+/* New tensor that owns uninitialised (fill = 0), zero (1) or one (2) values. */
+enum ft_fill { FT_FILL_EMPTY = 0, FT_FILL_ZEROS = 1, FT_FILL_ONES = 2 };
+FT_API int ft_tensor_new(int fill, int ndim, const int64_t *shape, int dtype,
+                         int device_type, int device_index, int requires_grad,
+                         ft_tensor *out);
+/* Release a handle.  NULL is a no-op; a stale handle is FT_ERR_STALE_HANDLE. */
+FT_API int ft_tensor_delete(ft_tensor t);
+/* Release a handle if it is live; NULL and stale handles are silently ignored.  For
+ * finalisers, which may run on handles already consumed or deleted.  Always FT_OK. */
+FT_API int ft_tensor_release(ft_tensor t);
+/* Release t if it is an expression temporary (FT_FLAG_TEMP), else do nothing. */
+FT_API int ft_tensor_consume_temp(ft_tensor t);
+/* A new handle to the same tensor (shares storage and autograd identity). */
+FT_API int ft_tensor_share(ft_tensor t, ft_tensor *out);
+
+/* ---------------------------------------------------------------------------------------
+ * Tensors: queries.  None of them modifies the tensor.
+ * ------------------------------------------------------------------------------------- */
+FT_API int ft_tensor_ndim(ft_tensor t, int *ndim);
+/* Pointers into a per-handle buffer that stays valid until the handle is deleted or the
+ * next call of the same function on this handle. */
+FT_API int ft_tensor_shape(ft_tensor t, const int64_t **shape);
+FT_API int ft_tensor_strides(ft_tensor t, const int64_t **strides);
+FT_API int ft_tensor_numel(ft_tensor t, int64_t *numel);
+FT_API int ft_tensor_dtype(ft_tensor t, int *dtype);
+FT_API int ft_tensor_device(ft_tensor t, int *device_type, int *device_index);
+FT_API int ft_tensor_requires_grad(ft_tensor t, int *flag);
+FT_API int ft_tensor_is_leaf(ft_tensor t, int *flag);
+/* 1 if t views caller memory (built from a blob without FT_FLAG_COPY on the CPU). */
+FT_API int ft_tensor_is_view(ft_tensor t, int *flag);
+/* Address of the first element (device memory for device tensors). */
+FT_API int ft_tensor_data_ptr(ft_tensor t, void **ptr);
+/* Print the tensor to standard output. */
+FT_API int ft_tensor_print(ft_tensor t);
+/* Copy t's values, converted to `dtype`, into host memory `data` laid out with `shape`
+ * and `strides` (elements; NULL = C-contiguous).  shape must equal t's shape. */
+FT_API int ft_tensor_copy_to(ft_tensor t, void *data, int ndim, const int64_t *shape,
+                             const int64_t *strides, int dtype);
+
+/* ---------------------------------------------------------------------------------------
+ * Tensors: arithmetic.  Results are new handles (see Ownership).  Tensor-tensor operators
+ * require equal dtypes and devices and broadcast shapes as PyTorch does; all record
+ * autograd history when an input requires gradients.
+ * ------------------------------------------------------------------------------------- */
+FT_API int ft_tensor_binary(int op, ft_tensor a, ft_tensor b, unsigned flags,
+                            ft_tensor *out);
+/* a op s (scalar_first = 0) or s op a (scalar_first = 1) for a real scalar s. */
+FT_API int ft_tensor_binary_scalar(int op, ft_tensor a, double s, int scalar_first,
+                                   unsigned flags, ft_tensor *out);
+/* The same with an integer scalar; op FT_POW with an integer exponent is a ** n. */
+FT_API int ft_tensor_binary_iscalar(int op, ft_tensor a, int64_t s, int scalar_first,
+                                    unsigned flags, ft_tensor *out);
+FT_API int ft_tensor_neg(ft_tensor a, unsigned flags, ft_tensor *out);
+/* Sum and mean of all elements, as a one-element rank-1 tensor. */
+FT_API int ft_tensor_sum(ft_tensor a, unsigned flags, ft_tensor *out);
+FT_API int ft_tensor_mean(ft_tensor a, unsigned flags, ft_tensor *out);
+/* A copy of a on another device and/or dtype (dtype < 0 keeps a's dtype). */
+FT_API int ft_tensor_to_new(ft_tensor a, int device_type, int device_index, int dtype,
+                            unsigned flags, ft_tensor *out);
+/* Detached alias of a (shares storage, no autograd history). */
+FT_API int ft_tensor_detach(ft_tensor a, unsigned flags, ft_tensor *out);
+
+/* ---------------------------------------------------------------------------------------
+ * Tensors: assignment and in-place updates
+ * ------------------------------------------------------------------------------------- */
+/* The Fortran `lhs = rhs`.
+ *   *lhs NULL          -> *lhs becomes a new handle holding rhs's value (a temporary is
+ *                         moved, a named tensor is cloned with autograd history);
+ *   *lhs is a view     -> rhs's values are written into the viewed memory (copy_, recorded
+ *                         by autograd); shapes must match (or rhs has one element) and
+ *                         dtypes must be equal;
+ *   *lhs owns storage  -> *lhs (same handle value) is rebound to rhs's value.
+ * A temporary rhs is consumed. */
+FT_API int ft_tensor_assign(ft_tensor *lhs, ft_tensor rhs);
+/* Copy src's values into dst, converting dtype and device (FTorch's torch_tensor_to). */
+FT_API int ft_tensor_copy(ft_tensor src, ft_tensor dst, int non_blocking);
+/* Set every element of t to zero (in place, not recorded by autograd). */
+FT_API int ft_tensor_zero(ft_tensor t);
+
+/* ---------------------------------------------------------------------------------------
+ * Autograd
+ * ------------------------------------------------------------------------------------- */
+/* Back-propagate from t.  grad may be NULL: a tensor of ones of t's shape is used.
+ * Without retain_graph the graph is freed, and a second backward through it fails with
+ * FT_ERR_AUTOGRAD. */
+FT_API int ft_tensor_backward(ft_tensor t, ft_tensor grad, int retain_graph);
+/* Copy t's current gradient into *holder with ft_tensor_assign semantics (a view holder
+ * receives the values in its memory; a NULL holder receives a new handle).  The copy is
+ * a snapshot: later backward or zero_grad calls do not change it.
+ * FT_ERR_NO_GRADIENT if t has no gradient. */
+FT_API int ft_tensor_get_gradient(ft_tensor t, ft_tensor *holder);
+/* 1 if t currently has a gradient. */
+FT_API int ft_tensor_has_gradient(ft_tensor t, int *flag);
+/* Zero t's gradient in place; a tensor without a gradient is left alone (FT_OK). */
+FT_API int ft_tensor_zero_grad(ft_tensor t);
+/* Set requires_grad on a leaf tensor. */
+FT_API int ft_tensor_set_requires_grad(ft_tensor t, int flag);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* FTORCH_H */
