@@ -1,0 +1,63 @@
+"""``pyftorch config``: what a Fortran build needs, in the manner of pkg-config."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from pyftorch._locate import Install, LibraryNotFound, find_install
+
+
+def cflags(install: Install) -> str:
+    """Compiler flags: the .mod directory and the C header directory."""
+    return f"-I{install.module_dir} -I{install.include_dir}"
+
+
+def libs(install: Install) -> str:
+    """Linker flags, with an rpath so programs run without LD_LIBRARY_PATH."""
+    libdir = install.library.parent
+    return f"-L{libdir} -Wl,-rpath,{libdir} -lftorch"
+
+
+def fortran_compiler(install: Install) -> str:
+    """The Fortran compiler the .mod files were written by (they are compiler-specific)."""
+    return install.build_info().get("fortran_compiler", "gfortran")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="pyftorch config",
+        description="Print the flags a Fortran build needs to use ftorch.",
+        epilog="Example: $(pyftorch config --fc) $(pyftorch config --cflags) prog.f90 $(pyftorch config --libs)",
+    )
+    parser.add_argument("--cflags", action="store_true", help="include flags (.mod files and ftorch.h)")
+    parser.add_argument("--libs", action="store_true", help="linker flags")
+    parser.add_argument("--cmake-prefix", action="store_true", help="prefix for CMAKE_PREFIX_PATH (find_package(FTorch))")
+    parser.add_argument("--fc", action="store_true", help="the Fortran compiler the modules were built with")
+    parser.add_argument("--prefix", action="store_true", help="install prefix")
+    parser.add_argument("--library", action="store_true", help="path of libftorch.so")
+    parser.add_argument("--modversion", action="store_true", help="library version")
+    parser.add_argument("--torch-version", action="store_true", help="LibTorch version the library was built against")
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    try:
+        install = find_install()
+    except LibraryNotFound as exc:
+        print(f"pyftorch config: {exc}", file=sys.stderr)
+        return 1
+    info = install.build_info()
+    answers = {
+        "cflags": lambda: cflags(install),
+        "libs": lambda: libs(install),
+        "cmake_prefix": lambda: str(install.prefix),
+        "fc": lambda: fortran_compiler(install),
+        "prefix": lambda: str(install.prefix),
+        "library": lambda: str(install.library),
+        "modversion": lambda: info.get("version", "unknown"),
+        "torch_version": lambda: info.get("torch_version", "unknown"),
+    }
+    chosen = [name for name in answers if getattr(args, name)]
+    if not chosen:
+        parser.print_help()
+        return 2
+    print(" ".join(answers[name]() for name in chosen))
+    return 0
