@@ -14,6 +14,7 @@ program autograd
   integer, parameter :: tensor_layout(1) = [1]
   real(wp), dimension(2), target :: in_data1, in_data2
   real(wp), dimension(2), target :: out_data1, out_data2, out_data3, out_data4
+  real(wp), dimension(1), target :: multiplier_value
   type(torch_tensor) :: a, b, Q, P, R, dQda, dQdb, multiplier
 
   in_data1 = [2.0_wp, 3.0_wp]
@@ -59,9 +60,13 @@ program autograd
   write (*, '(a, 2f10.4)') 'dP/da after a second backward =', out_data2
 
   ! --- Scalar multiplication: the scalar as a one-element rank-1 tensor ----------------------
+  ! The tensor views its array, so the array must be a variable that outlives the tensor
+  ! (an expression such as [3.0_wp] is a temporary that is gone after the call).
+  ! pyftorch also accepts Fortran scalars directly: 3.0_wp * a.
   call torch_tensor_zero_grad(a)
   call torch_tensor_zero_grad(b)
-  call torch_tensor_from_array(multiplier, [3.0_wp], [1], torch_kCPU)
+  multiplier_value = 3.0_wp
+  call torch_tensor_from_array(multiplier, multiplier_value, [1], torch_kCPU)
   call torch_tensor_from_array(R, out_data4, tensor_layout, torch_kCPU)
   R = multiplier * (a**3 - b * b / 2.0_wp)
   call torch_tensor_backward(R)
