@@ -10,6 +10,10 @@ module ftorch
   use ftorch_errors, only: torch_get_last_error, torch_set_stop_on_error
   use ftorch_runtime
   use ftorch_tensor
+  use ftorch_model
+  use ftorch_loss
+  use ftorch_optim
+  use ftorch_checkpoint
   implicit none
   private
 
@@ -37,11 +41,26 @@ module ftorch
   public :: torch_tensor_detach, torch_tensor_set_requires_grad
   public :: torch_tensor_backward, torch_tensor_get_gradient, torch_tensor_zero_grad
   public :: assignment(=), operator(+), operator(-), operator(*), operator(/), operator(**)
+  public :: torch_model, torch_model_load, torch_model_forward, torch_model_parameters
+  public :: torch_model_num_parameters, torch_model_save, torch_model_delete
+  public :: torch_model_train, torch_model_eval, torch_model_is_training, torch_model_print_parameters
+  public :: torch_loss_mse, torch_loss_l1, torch_loss_smooth_l1, torch_loss_huber
+  public :: torch_loss_cross_entropy, torch_loss_bce_with_logits
+  public :: torch_optim, torch_optim_SGD, torch_optim_Adam, torch_optim_AdamW, torch_optim_RMSprop
+  public :: torch_optim_Adagrad, torch_optim_delete, torch_optim_step, torch_optim_zero_grad
+  public :: torch_optim_get_lr, torch_optim_set_lr
+  public :: torch_lr_scheduler, torch_lr_scheduler_step, torch_lr_scheduler_exponential
+  public :: torch_lr_scheduler_cosine_annealing, torch_lr_scheduler_delete
+  public :: torch_clip_grad_norm, torch_clip_grad_value
+  public :: torch_checkpoint_save, torch_checkpoint_load
   public :: torch_delete
 
-  !> Release any ftorch object (tensors, arrays of tensors, models, optimisers).
+  !> Release any ftorch object (tensors, arrays of them, models, optimisers, schedulers).
   interface torch_delete
     module procedure torch_tensor_delete
+    module procedure torch_model_delete
+    module procedure torch_optim_delete
+    module procedure torch_lr_scheduler_delete
   end interface
 
 end module ftorch

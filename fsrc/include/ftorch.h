@@ -161,7 +161,8 @@ FT_API int ft_tensor_dtype(ft_tensor t, int *dtype);
 FT_API int ft_tensor_device(ft_tensor t, int *device_type, int *device_index);
 FT_API int ft_tensor_requires_grad(ft_tensor t, int *flag);
 FT_API int ft_tensor_is_leaf(ft_tensor t, int *flag);
-/* 1 if t views caller memory (built from a blob without FT_FLAG_COPY on the CPU). */
+/* 1 if assignment writes into t's memory: t views caller memory (built from a blob
+ * without FT_FLAG_COPY on the CPU) or is a model parameter. */
 FT_API int ft_tensor_is_view(ft_tensor t, int *flag);
 /* Address of the first element (device memory for device tensors). */
 FT_API int ft_tensor_data_ptr(ft_tensor t, void **ptr);
@@ -230,6 +231,134 @@ FT_API int ft_tensor_has_gradient(ft_tensor t, int *flag);
 FT_API int ft_tensor_zero_grad(ft_tensor t);
 /* Set requires_grad on a leaf tensor. */
 FT_API int ft_tensor_set_requires_grad(ft_tensor t, int flag);
+
+/* ---------------------------------------------------------------------------------------
+ * Models (TorchScript)
+ * ------------------------------------------------------------------------------------- */
+typedef struct ft_model_s *ft_model;
+
+/* Load a TorchScript file onto a device.  requires_grad = 0 freezes every parameter,
+ * 1 makes every parameter require gradients, -1 keeps the file's setting; is_training
+ * selects train() or eval() mode.
+ * FT_ERR_IO if the file cannot be read, FT_ERR_MODEL if it is not TorchScript. */
+FT_API int ft_model_load(const char *filename, int device_type, int device_index, int requires_grad,
+                         int is_training, ft_model *out);
+/* Release a model handle (NULL: no-op; stale: FT_ERR_STALE_HANDLE).  Parameter handles
+ * obtained from the model keep the parameters alive. */
+FT_API int ft_model_delete(ft_model m);
+/* Release if live; NULL and stale handles are ignored.  Always FT_OK. */
+FT_API int ft_model_release(ft_model m);
+/* Run forward(*inputs).  The model's result (a tensor, or a tuple/list of tensors) must
+ * have n_outputs tensors; each is written to outputs[i] with ft_tensor_assign semantics.
+ * Without requires_grad the forward pass records no autograd history. */
+FT_API int ft_model_forward(ft_model m, const ft_tensor *inputs, int n_inputs, ft_tensor *outputs,
+                            int n_outputs, int requires_grad);
+/* Number of parameters (tensors) of the model, recursively. */
+FT_API int ft_model_num_parameters(ft_model m, int *n);
+/* New handles to the model's parameters, in named_parameters() order; they alias the
+ * weights, so optimisers built over them train the model, and assignment to them writes
+ * into the weights.  n must equal the number of parameters.  Live handles already in
+ * params[] are released first.  The caller owns the n new handles. */
+FT_API int ft_model_parameters(ft_model m, ft_tensor *params, int n);
+/* Switch between training (1) and evaluation (0) mode, and query it. */
+FT_API int ft_model_set_training(ft_model m, int training);
+FT_API int ft_model_is_training(ft_model m, int *training);
+/* Save the model (TorchScript, with the current weights). */
+FT_API int ft_model_save(ft_model m, const char *filename);
+/* Print each parameter's name and values to standard output. */
+FT_API int ft_model_print_parameters(ft_model m);
+
+/* ---------------------------------------------------------------------------------------
+ * Losses.  The result is written to *out with ft_tensor_assign semantics: a one-element
+ * rank-1 tensor for the mean and sum reductions, a tensor of the input's shape for none.
+ * ------------------------------------------------------------------------------------- */
+enum ft_loss_kind {
+  FT_LOSS_MSE = 0,
+  FT_LOSS_L1 = 1,
+  FT_LOSS_SMOOTH_L1 = 2,          /* param: beta (PyTorch default 1.0)                         */
+  FT_LOSS_HUBER = 3,              /* param: delta (PyTorch default 1.0)                        */
+  FT_LOSS_CROSS_ENTROPY = 4,      /* target: class indices (int64) or probabilities (input's   */
+                                  /* shape); param: label smoothing                            */
+  FT_LOSS_BCE_WITH_LOGITS = 5
+};
+FT_API int ft_loss(int kind, ft_tensor input, ft_tensor target, int reduction, double param,
+                   ft_tensor *out);
+
+/* ---------------------------------------------------------------------------------------
+ * Optimisers.  Updates are those of torch.optim (single-tensor implementations) and run
+ * without autograd recording; parameters are updated in place, so a parameter that views
+ * a Fortran array updates the array.
+ * ------------------------------------------------------------------------------------- */
+typedef struct ft_optim_s *ft_optim;
+
+enum ft_optim_kind { FT_OPTIM_SGD = 0, FT_OPTIM_ADAM = 1, FT_OPTIM_ADAMW = 2, FT_OPTIM_RMSPROP = 3,
+                     FT_OPTIM_ADAGRAD = 4 };
+/* Hyper-parameters; fields an algorithm does not use are ignored.  ft_optim_defaults
+ * fills in PyTorch's defaults for `kind`. */
+typedef struct ft_optim_options {
+  double lr;
+  double momentum;                 /* SGD, RMSprop                                        */
+  double dampening;                /* SGD                                                 */
+  double weight_decay;             /* all (AdamW: decoupled)                              */
+  int nesterov;                    /* SGD                                                 */
+  double beta1, beta2;             /* Adam, AdamW                                         */
+  double eps;                      /* Adam, AdamW, RMSprop, Adagrad                       */
+  int amsgrad;                     /* Adam, AdamW                                         */
+  double alpha;                    /* RMSprop                                             */
+  int centered;                    /* RMSprop                                             */
+  double lr_decay;                 /* Adagrad                                             */
+  double initial_accumulator_value;/* Adagrad                                             */
+  int maximize;                    /* all                                                 */
+} ft_optim_options;
+FT_API int ft_optim_defaults(int kind, ft_optim_options *options);
+/* An optimiser over n parameters, which must be leaf tensors that require gradients. */
+FT_API int ft_optim_new(int kind, const ft_tensor *params, int n, const ft_optim_options *options,
+                        ft_optim *out);
+FT_API int ft_optim_delete(ft_optim o);
+FT_API int ft_optim_release(ft_optim o);
+/* One update of every parameter that has a gradient. */
+FT_API int ft_optim_step(ft_optim o);
+/* Reset the gradients: set_to_none = 1 removes them (PyTorch's default), 0 zeroes them. */
+FT_API int ft_optim_zero_grad(ft_optim o, int set_to_none);
+FT_API int ft_optim_get_lr(ft_optim o, double *lr);
+FT_API int ft_optim_set_lr(ft_optim o, double lr);
+/* Number of steps taken. */
+FT_API int ft_optim_step_count(ft_optim o, int64_t *steps);
+
+/* ---------------------------------------------------------------------------------------
+ * Learning-rate schedulers (torch.optim.lr_scheduler: the same recurrences).  A scheduler
+ * keeps its optimiser alive.  Call ft_scheduler_step after ft_optim_step.
+ * ------------------------------------------------------------------------------------- */
+typedef struct ft_scheduler_s *ft_scheduler;
+enum ft_scheduler_kind { FT_SCHED_STEP = 0, FT_SCHED_EXPONENTIAL = 1, FT_SCHED_COSINE_ANNEALING = 2 };
+/* STEP: p1 = step_size, p2 = gamma.  EXPONENTIAL: p2 = gamma.  COSINE_ANNEALING:
+ * p1 = T_max, p2 = eta_min. */
+FT_API int ft_scheduler_new(int kind, ft_optim o, double p1, double p2, ft_scheduler *out);
+FT_API int ft_scheduler_delete(ft_scheduler s);
+FT_API int ft_scheduler_release(ft_scheduler s);
+FT_API int ft_scheduler_step(ft_scheduler s);
+/* The learning rate the scheduler last set, and its epoch counter. */
+FT_API int ft_scheduler_get_last_lr(ft_scheduler s, double *lr);
+FT_API int ft_scheduler_last_epoch(ft_scheduler s, int64_t *epoch);
+
+/* ---------------------------------------------------------------------------------------
+ * Gradient clipping (torch.nn.utils.clip_grad_norm_ / clip_grad_value_)
+ * ------------------------------------------------------------------------------------- */
+/* Scale the gradients of params so their joint norm_type-norm is at most max_norm; the
+ * norm before clipping is written to *total_norm (may be NULL).  norm_type <= 0 means inf. */
+FT_API int ft_clip_grad_norm(const ft_tensor *params, int n, double max_norm, double norm_type,
+                             double *total_norm);
+/* Clamp every gradient element to [-clip_value, clip_value]. */
+FT_API int ft_clip_grad_value(const ft_tensor *params, int n, double clip_value);
+
+/* ---------------------------------------------------------------------------------------
+ * Checkpoints: model weights, optimiser state and scheduler state in one file (readable
+ * by torch.load).  Any of m, o, s may be NULL.  Loading restores into existing objects,
+ * moving tensors to their devices; FT_ERR_INVALID_ARGUMENT if the checkpoint belongs to a
+ * different model (names or shapes differ), optimiser or scheduler.
+ * ------------------------------------------------------------------------------------- */
+FT_API int ft_checkpoint_save(const char *filename, ft_model m, ft_optim o, ft_scheduler s);
+FT_API int ft_checkpoint_load(const char *filename, ft_model m, ft_optim o, ft_scheduler s);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -1,0 +1,70 @@
+!> Checkpoint and restart: model weights, optimiser state and scheduler state in one file.
+module ftorch_checkpoint
+  use, intrinsic :: iso_c_binding, only: c_char, c_int, c_null_char, c_null_ptr, c_ptr
+  use ftorch_model, only: torch_model
+  use ftorch_optim, only: torch_optim, torch_lr_scheduler
+  use ftorch_errors, only: ft_check
+  implicit none
+  private
+
+  public :: torch_checkpoint_save, torch_checkpoint_load
+
+  interface
+    function ft_checkpoint_save(filename, m, o, s) result(status) bind(c, name="ft_checkpoint_save")
+      import :: c_char, c_int, c_ptr
+      character(kind=c_char), intent(in) :: filename(*)
+      type(c_ptr), value :: m, o, s
+      integer(c_int) :: status
+    end function
+    function ft_checkpoint_load(filename, m, o, s) result(status) bind(c, name="ft_checkpoint_load")
+      import :: c_char, c_int, c_ptr
+      character(kind=c_char), intent(in) :: filename(*)
+      type(c_ptr), value :: m, o, s
+      integer(c_int) :: status
+    end function
+  end interface
+
+contains
+
+  subroutine handles(model, optim, scheduler, m, o, s)
+    type(torch_model), intent(in), optional :: model
+    type(torch_optim), intent(in), optional :: optim
+    type(torch_lr_scheduler), intent(in), optional :: scheduler
+    type(c_ptr), intent(out) :: m, o, s
+    m = c_null_ptr
+    o = c_null_ptr
+    s = c_null_ptr
+    if (present(model)) m = model%p
+    if (present(optim)) o = optim%p
+    if (present(scheduler)) s = scheduler%p
+  end subroutine handles
+
+  !> Write the model's weights, the optimiser's state and the scheduler's state (each
+  !> optional) to `filename`.
+  subroutine torch_checkpoint_save(filename, model, optim, scheduler, stat, errmsg)
+    character(len=*), intent(in) :: filename
+    type(torch_model), intent(in), optional :: model
+    type(torch_optim), intent(in), optional :: optim
+    type(torch_lr_scheduler), intent(in), optional :: scheduler
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    type(c_ptr) :: m, o, s
+    call handles(model, optim, scheduler, m, o, s)
+    call ft_check(ft_checkpoint_save(trim(filename)//c_null_char, m, o, s), 'torch_checkpoint_save', stat, errmsg)
+  end subroutine torch_checkpoint_save
+
+  !> Restore a checkpoint into existing objects (built as when it was saved, on any device).
+  !> A checkpoint of a different model, optimiser or scheduler is refused and nothing changes.
+  subroutine torch_checkpoint_load(filename, model, optim, scheduler, stat, errmsg)
+    character(len=*), intent(in) :: filename
+    type(torch_model), intent(in), optional :: model
+    type(torch_optim), intent(in), optional :: optim
+    type(torch_lr_scheduler), intent(in), optional :: scheduler
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    type(c_ptr) :: m, o, s
+    call handles(model, optim, scheduler, m, o, s)
+    call ft_check(ft_checkpoint_load(trim(filename)//c_null_char, m, o, s), 'torch_checkpoint_load', stat, errmsg)
+  end subroutine torch_checkpoint_load
+
+end module ftorch_checkpoint

@@ -1,0 +1,133 @@
+!> Loss functions (torch.nn.functional), with FTorch's `reduction_type` argument.
+!>
+!> The loss is written to `loss_tensor` like an assignment: a tensor viewing a Fortran array
+!> receives the value in that array; an unconstructed tensor becomes a new tensor.  With
+!> torch_kMean (the default) or torch_kSum it is a one-element rank-1 tensor; with
+!> torch_kNone it has the input's shape.
+module ftorch_loss
+  use, intrinsic :: iso_c_binding, only: c_double, c_int, c_ptr
+  use, intrinsic :: iso_fortran_env, only: real64
+  use ftorch_types, only: torch_kMean
+  use ftorch_tensor, only: torch_tensor
+  use ftorch_errors, only: ft_check
+  use ftorch_cbind, only: ft_tensor_consume_temp
+  implicit none
+  private
+
+  public :: torch_loss_mse, torch_loss_l1, torch_loss_smooth_l1, torch_loss_huber
+  public :: torch_loss_cross_entropy, torch_loss_bce_with_logits
+
+  integer(c_int), parameter :: mse = 0, l1 = 1, smooth_l1 = 2, huber = 3, cross_entropy = 4, bce_with_logits = 5
+
+  interface
+    function ft_loss(kind, input, target, reduction, param, out) result(status) bind(c, name="ft_loss")
+      import :: c_double, c_int, c_ptr
+      integer(c_int), value :: kind
+      type(c_ptr), value :: input, target
+      integer(c_int), value :: reduction
+      real(c_double), value :: param
+      type(c_ptr), intent(inout) :: out
+      integer(c_int) :: status
+    end function
+  end interface
+
+contains
+
+  subroutine compute(kind, name, loss_tensor, input_tensor, target_tensor, reduction_type, param, stat, errmsg)
+    integer(c_int), intent(in) :: kind
+    character(len=*), intent(in) :: name
+    type(torch_tensor), intent(inout) :: loss_tensor
+    type(torch_tensor), intent(in) :: input_tensor, target_tensor
+    integer(c_int), intent(in), optional :: reduction_type
+    real(c_double), intent(in) :: param
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    integer(c_int) :: reduction, ignored
+    reduction = torch_kMean
+    if (present(reduction_type)) reduction = reduction_type
+    call ft_check(ft_loss(kind, input_tensor%p, target_tensor%p, reduction, param, loss_tensor%p), name, stat, errmsg)
+    ignored = ft_tensor_consume_temp(input_tensor%p)
+    ignored = ft_tensor_consume_temp(target_tensor%p)
+  end subroutine compute
+
+  !> Mean squared error.
+  subroutine torch_loss_mse(loss_tensor, input_tensor, target_tensor, reduction_type, stat, errmsg)
+    type(torch_tensor), intent(inout) :: loss_tensor
+    type(torch_tensor), intent(in) :: input_tensor, target_tensor
+    integer(c_int), intent(in), optional :: reduction_type
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    call compute(mse, 'torch_loss_mse', loss_tensor, input_tensor, target_tensor, reduction_type, 0.0_c_double, &
+                 stat, errmsg)
+  end subroutine torch_loss_mse
+
+  !> Mean absolute error.
+  subroutine torch_loss_l1(loss_tensor, input_tensor, target_tensor, reduction_type, stat, errmsg)
+    type(torch_tensor), intent(inout) :: loss_tensor
+    type(torch_tensor), intent(in) :: input_tensor, target_tensor
+    integer(c_int), intent(in), optional :: reduction_type
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    call compute(l1, 'torch_loss_l1', loss_tensor, input_tensor, target_tensor, reduction_type, 0.0_c_double, &
+                 stat, errmsg)
+  end subroutine torch_loss_l1
+
+  !> Smooth L1 loss with threshold `beta` (default 1).
+  subroutine torch_loss_smooth_l1(loss_tensor, input_tensor, target_tensor, reduction_type, beta, stat, errmsg)
+    type(torch_tensor), intent(inout) :: loss_tensor
+    type(torch_tensor), intent(in) :: input_tensor, target_tensor
+    integer(c_int), intent(in), optional :: reduction_type
+    real(real64), intent(in), optional :: beta
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    real(c_double) :: b
+    b = 1.0_c_double
+    if (present(beta)) b = beta
+    call compute(smooth_l1, 'torch_loss_smooth_l1', loss_tensor, input_tensor, target_tensor, reduction_type, b, &
+                 stat, errmsg)
+  end subroutine torch_loss_smooth_l1
+
+  !> Huber loss with threshold `delta` (default 1).
+  subroutine torch_loss_huber(loss_tensor, input_tensor, target_tensor, reduction_type, delta, stat, errmsg)
+    type(torch_tensor), intent(inout) :: loss_tensor
+    type(torch_tensor), intent(in) :: input_tensor, target_tensor
+    integer(c_int), intent(in), optional :: reduction_type
+    real(real64), intent(in), optional :: delta
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    real(c_double) :: d
+    d = 1.0_c_double
+    if (present(delta)) d = delta
+    call compute(huber, 'torch_loss_huber', loss_tensor, input_tensor, target_tensor, reduction_type, d, &
+                 stat, errmsg)
+  end subroutine torch_loss_huber
+
+  !> Cross-entropy of logits `input_tensor` (batch, classes, ...) against class indices
+  !> (an int64 tensor without the class dimension) or class probabilities (input's shape).
+  subroutine torch_loss_cross_entropy(loss_tensor, input_tensor, target_tensor, reduction_type, label_smoothing, &
+                                      stat, errmsg)
+    type(torch_tensor), intent(inout) :: loss_tensor
+    type(torch_tensor), intent(in) :: input_tensor, target_tensor
+    integer(c_int), intent(in), optional :: reduction_type
+    real(real64), intent(in), optional :: label_smoothing
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    real(c_double) :: smoothing
+    smoothing = 0.0_c_double
+    if (present(label_smoothing)) smoothing = label_smoothing
+    call compute(cross_entropy, 'torch_loss_cross_entropy', loss_tensor, input_tensor, target_tensor, &
+                 reduction_type, smoothing, stat, errmsg)
+  end subroutine torch_loss_cross_entropy
+
+  !> Binary cross-entropy of logits against targets in [0, 1].
+  subroutine torch_loss_bce_with_logits(loss_tensor, input_tensor, target_tensor, reduction_type, stat, errmsg)
+    type(torch_tensor), intent(inout) :: loss_tensor
+    type(torch_tensor), intent(in) :: input_tensor, target_tensor
+    integer(c_int), intent(in), optional :: reduction_type
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    call compute(bce_with_logits, 'torch_loss_bce_with_logits', loss_tensor, input_tensor, target_tensor, &
+                 reduction_type, 0.0_c_double, stat, errmsg)
+  end subroutine torch_loss_bce_with_logits
+
+end module ftorch_loss

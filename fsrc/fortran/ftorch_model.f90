@@ -1,0 +1,247 @@
+!> TorchScript models: loading, forward passes, parameters, train/eval mode and saving.
+module ftorch_model
+  use, intrinsic :: iso_c_binding, only: c_associated, c_char, c_int, c_null_char, c_null_ptr, c_ptr
+  use, intrinsic :: iso_fortran_env, only: output_unit
+  use ftorch_types, only: torch_kCPU
+  use ftorch_tensor, only: torch_tensor
+  use ftorch_errors, only: ft_check, ft_raise
+  implicit none
+  private
+
+  public :: torch_model, torch_model_load, torch_model_forward, torch_model_parameters
+  public :: torch_model_num_parameters, torch_model_save, torch_model_delete
+  public :: torch_model_train, torch_model_eval, torch_model_is_training, torch_model_print_parameters
+
+  !> A TorchScript model.
+  type :: torch_model
+    type(c_ptr) :: p = c_null_ptr  !! library handle
+  contains
+    procedure :: print_parameters => torch_model_print_parameters
+    procedure :: is_training => torch_model_is_training
+    procedure :: train => torch_model_train
+    procedure :: eval => torch_model_eval
+    final :: torch_model_finalise
+  end type torch_model
+
+  interface
+    function ft_model_load(filename, device_type, device_index, requires_grad, is_training, out) &
+        result(status) bind(c, name="ft_model_load")
+      import :: c_char, c_int, c_ptr
+      character(kind=c_char), intent(in) :: filename(*)
+      integer(c_int), value :: device_type, device_index, requires_grad, is_training
+      type(c_ptr), intent(out) :: out
+      integer(c_int) :: status
+    end function
+    function ft_model_delete(m) result(status) bind(c, name="ft_model_delete")
+      import :: c_int, c_ptr
+      type(c_ptr), value :: m
+      integer(c_int) :: status
+    end function
+    function ft_model_release(m) result(status) bind(c, name="ft_model_release")
+      import :: c_int, c_ptr
+      type(c_ptr), value :: m
+      integer(c_int) :: status
+    end function
+    function ft_model_forward(m, inputs, n_inputs, outputs, n_outputs, requires_grad) result(status) &
+        bind(c, name="ft_model_forward")
+      import :: c_int, c_ptr
+      type(c_ptr), value :: m
+      type(c_ptr), intent(in) :: inputs(*)
+      integer(c_int), value :: n_inputs
+      type(c_ptr), intent(inout) :: outputs(*)
+      integer(c_int), value :: n_outputs, requires_grad
+      integer(c_int) :: status
+    end function
+    function ft_model_num_parameters(m, n) result(status) bind(c, name="ft_model_num_parameters")
+      import :: c_int, c_ptr
+      type(c_ptr), value :: m
+      integer(c_int), intent(out) :: n
+      integer(c_int) :: status
+    end function
+    function ft_model_parameters(m, params, n) result(status) bind(c, name="ft_model_parameters")
+      import :: c_int, c_ptr
+      type(c_ptr), value :: m
+      type(c_ptr), intent(inout) :: params(*)
+      integer(c_int), value :: n
+      integer(c_int) :: status
+    end function
+    function ft_model_set_training(m, training) result(status) bind(c, name="ft_model_set_training")
+      import :: c_int, c_ptr
+      type(c_ptr), value :: m
+      integer(c_int), value :: training
+      integer(c_int) :: status
+    end function
+    function ft_model_is_training(m, training) result(status) bind(c, name="ft_model_is_training")
+      import :: c_int, c_ptr
+      type(c_ptr), value :: m
+      integer(c_int), intent(out) :: training
+      integer(c_int) :: status
+    end function
+    function ft_model_save(m, filename) result(status) bind(c, name="ft_model_save")
+      import :: c_char, c_int, c_ptr
+      type(c_ptr), value :: m
+      character(kind=c_char), intent(in) :: filename(*)
+      integer(c_int) :: status
+    end function
+    function ft_model_print_parameters(m) result(status) bind(c, name="ft_model_print_parameters")
+      import :: c_int, c_ptr
+      type(c_ptr), value :: m
+      integer(c_int) :: status
+    end function
+  end interface
+
+contains
+
+  pure function c_string(text) result(s)
+    character(len=*), intent(in) :: text
+    character(kind=c_char, len=len_trim(text) + 1) :: s
+    s = trim(text)//c_null_char
+  end function c_string
+
+  !> Load a TorchScript model.  `requires_grad=.false.` freezes its parameters and
+  !> `.true.` makes them all trainable; omitted, the file's setting is kept.
+  subroutine torch_model_load(model, filename, device_type, device_index, requires_grad, is_training, &
+                              stat, errmsg)
+    type(torch_model), intent(inout) :: model
+    character(len=*), intent(in) :: filename
+    integer(c_int), intent(in) :: device_type
+    integer, intent(in), optional :: device_index
+    logical, intent(in), optional :: requires_grad, is_training
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    type(c_ptr) :: handle
+    integer(c_int) :: status, index, grad, training
+    integer(c_int) :: ignored
+    index = merge(-1_c_int, 0_c_int, device_type == torch_kCPU)
+    if (present(device_index)) index = int(device_index, c_int)
+    grad = -1
+    if (present(requires_grad)) grad = merge(1_c_int, 0_c_int, requires_grad)
+    training = 0
+    if (present(is_training)) training = merge(1_c_int, 0_c_int, is_training)
+    status = ft_model_load(c_string(filename), device_type, index, grad, training, handle)
+    if (status == 0) then
+      if (c_associated(model%p)) ignored = ft_model_release(model%p)
+      model%p = handle
+    end if
+    call ft_check(status, 'torch_model_load', stat, errmsg)
+  end subroutine torch_model_load
+
+  !> Run the model: outputs receive its results (a tensor viewing a Fortran array gets the
+  !> values in that array; with requires_grad=.true. they also keep the autograd graph).
+  subroutine torch_model_forward(model, input_tensors, output_tensors, requires_grad, stat, errmsg)
+    type(torch_model), intent(in) :: model
+    type(torch_tensor), intent(in) :: input_tensors(:)
+    type(torch_tensor), intent(inout) :: output_tensors(:)
+    logical, intent(in), optional :: requires_grad
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    type(c_ptr) :: inputs(size(input_tensors)), outputs(size(output_tensors))
+    integer :: i
+    integer(c_int) :: grad
+    do i = 1, size(input_tensors)
+      inputs(i) = input_tensors(i)%p
+    end do
+    do i = 1, size(output_tensors)
+      outputs(i) = output_tensors(i)%p
+    end do
+    grad = 0
+    if (present(requires_grad)) grad = merge(1_c_int, 0_c_int, requires_grad)
+    call ft_check(ft_model_forward(model%p, inputs, size(inputs, kind=c_int), outputs, size(outputs, kind=c_int), &
+                                   grad), 'torch_model_forward', stat, errmsg)
+    do i = 1, size(output_tensors)
+      output_tensors(i)%p = outputs(i)
+    end do
+  end subroutine torch_model_forward
+
+  !> Number of parameter tensors of the model.
+  integer function torch_model_num_parameters(model) result(n)
+    type(torch_model), intent(in) :: model
+    integer(c_int) :: count, status
+    count = 0
+    status = ft_model_num_parameters(model%p, count)
+    if (status /= 0) call ft_raise(status, 'torch_model_num_parameters')
+    n = int(count)
+  end function torch_model_num_parameters
+
+  !> Tensors aliasing the model's parameters (as many as it has), for optimisers.
+  subroutine torch_model_parameters(model, parameters, stat, errmsg)
+    type(torch_model), intent(in) :: model
+    type(torch_tensor), intent(inout) :: parameters(:)
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    type(c_ptr) :: handles(size(parameters))
+    integer :: i
+    integer(c_int) :: status
+    do i = 1, size(parameters)
+      handles(i) = parameters(i)%p
+    end do
+    status = ft_model_parameters(model%p, handles, size(handles, kind=c_int))
+    if (status == 0) then
+      do i = 1, size(parameters)
+        parameters(i)%p = handles(i)
+      end do
+    end if
+    call ft_check(status, 'torch_model_parameters', stat, errmsg)
+  end subroutine torch_model_parameters
+
+  !> Save the model (TorchScript, current weights).
+  subroutine torch_model_save(model, filename, stat, errmsg)
+    type(torch_model), intent(in) :: model
+    character(len=*), intent(in) :: filename
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    call ft_check(ft_model_save(model%p, c_string(filename)), 'torch_model_save', stat, errmsg)
+  end subroutine torch_model_save
+
+  !> Switch to training mode (dropout, batch-norm updates).
+  subroutine torch_model_train(model, stat, errmsg)
+    class(torch_model), intent(in) :: model
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    call ft_check(ft_model_set_training(model%p, 1_c_int), 'torch_model_train', stat, errmsg)
+  end subroutine torch_model_train
+
+  !> Switch to evaluation mode.
+  subroutine torch_model_eval(model, stat, errmsg)
+    class(torch_model), intent(in) :: model
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    call ft_check(ft_model_set_training(model%p, 0_c_int), 'torch_model_eval', stat, errmsg)
+  end subroutine torch_model_eval
+
+  logical function torch_model_is_training(model) result(training)
+    class(torch_model), intent(in) :: model
+    integer(c_int) :: flag, status
+    flag = 0
+    status = ft_model_is_training(model%p, flag)
+    if (status /= 0) call ft_raise(status, 'torch_model_is_training')
+    training = flag /= 0
+  end function torch_model_is_training
+
+  subroutine torch_model_print_parameters(model, stat, errmsg)
+    class(torch_model), intent(in) :: model
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    flush (output_unit)
+    call ft_check(ft_model_print_parameters(model%p), 'torch_model_print_parameters', stat, errmsg)
+  end subroutine torch_model_print_parameters
+
+  !> Release the model (parameter tensors obtained from it stay valid).
+  impure elemental subroutine torch_model_delete(model, stat, errmsg)
+    type(torch_model), intent(inout) :: model
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    integer(c_int) :: status
+    status = ft_model_delete(model%p)
+    model%p = c_null_ptr
+    call ft_check(status, 'torch_model_delete', stat, errmsg)
+  end subroutine torch_model_delete
+
+  impure elemental subroutine torch_model_finalise(model)
+    type(torch_model), intent(inout) :: model
+    integer(c_int) :: ignored
+    if (c_associated(model%p)) ignored = ft_model_release(model%p)
+    model%p = c_null_ptr
+  end subroutine torch_model_finalise
+
+end module ftorch_model

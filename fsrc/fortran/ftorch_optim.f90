@@ -1,0 +1,491 @@
+!> Optimisers (the algorithms and defaults of torch.optim), learning-rate schedulers and
+!> gradient clipping.
+!>
+!>     call torch_optim_Adam(optim, parameters, learning_rate=1.0e-3_real64)
+!>     call torch_lr_scheduler_cosine_annealing(scheduler, optim, t_max=100)
+!>     do step = 1, n
+!>       call optim%zero_grad()
+!>       ... forward, loss, torch_tensor_backward(loss) ...
+!>       call torch_clip_grad_norm(parameters, max_norm=1.0_real64)
+!>       call optim%step()
+!>       call scheduler%step()
+!>     end do
+module ftorch_optim
+  use, intrinsic :: iso_c_binding, only: c_associated, c_double, c_int, c_int64_t, c_null_ptr, c_ptr
+  use, intrinsic :: iso_fortran_env, only: int64, real64
+  use ftorch_tensor, only: torch_tensor
+  use ftorch_errors, only: ft_check, ft_raise
+  implicit none
+  private
+
+  public :: torch_optim, torch_optim_SGD, torch_optim_Adam, torch_optim_AdamW, torch_optim_RMSprop
+  public :: torch_optim_Adagrad, torch_optim_delete, torch_optim_step, torch_optim_zero_grad
+  public :: torch_optim_get_lr, torch_optim_set_lr
+  public :: torch_lr_scheduler, torch_lr_scheduler_step, torch_lr_scheduler_exponential
+  public :: torch_lr_scheduler_cosine_annealing, torch_lr_scheduler_delete
+  public :: torch_clip_grad_norm, torch_clip_grad_value
+
+  !> An optimiser over a set of parameter tensors.
+  type :: torch_optim
+    type(c_ptr) :: p = c_null_ptr  !! library handle
+  contains
+    procedure :: step => torch_optim_step
+    procedure :: zero_grad => torch_optim_zero_grad
+    procedure :: get_lr => torch_optim_get_lr
+    procedure :: set_lr => torch_optim_set_lr
+    final :: torch_optim_finalise
+  end type torch_optim
+
+  !> A learning-rate scheduler attached to an optimiser.
+  type :: torch_lr_scheduler
+    type(c_ptr) :: p = c_null_ptr  !! library handle
+  contains
+    procedure :: step => torch_lr_scheduler_advance
+    procedure :: get_last_lr => torch_lr_scheduler_get_last_lr
+    final :: torch_lr_scheduler_finalise
+  end type torch_lr_scheduler
+
+  !> ft_optim_options of ftorch.h.
+  type, bind(c) :: optim_options
+    real(c_double) :: lr, momentum, dampening, weight_decay
+    integer(c_int) :: nesterov
+    real(c_double) :: beta1, beta2, eps
+    integer(c_int) :: amsgrad
+    real(c_double) :: alpha
+    integer(c_int) :: centered
+    real(c_double) :: lr_decay, initial_accumulator_value
+    integer(c_int) :: maximize
+  end type optim_options
+
+  integer(c_int), parameter :: sgd = 0, adam = 1, adamw = 2, rmsprop = 3, adagrad = 4
+  integer(c_int), parameter :: sched_step = 0, sched_exponential = 1, sched_cosine = 2
+
+  interface
+    function ft_optim_defaults(kind, options) result(status) bind(c, name="ft_optim_defaults")
+      import :: c_int, optim_options
+      integer(c_int), value :: kind
+      type(optim_options), intent(out) :: options
+      integer(c_int) :: status
+    end function
+    function ft_optim_new(kind, params, n, options, out) result(status) bind(c, name="ft_optim_new")
+      import :: c_int, c_ptr, optim_options
+      integer(c_int), value :: kind
+      type(c_ptr), intent(in) :: params(*)
+      integer(c_int), value :: n
+      type(optim_options), intent(in) :: options
+      type(c_ptr), intent(out) :: out
+      integer(c_int) :: status
+    end function
+    function ft_optim_delete(o) result(status) bind(c, name="ft_optim_delete")
+      import :: c_int, c_ptr
+      type(c_ptr), value :: o
+      integer(c_int) :: status
+    end function
+    function ft_optim_release(o) result(status) bind(c, name="ft_optim_release")
+      import :: c_int, c_ptr
+      type(c_ptr), value :: o
+      integer(c_int) :: status
+    end function
+    function ft_optim_step(o) result(status) bind(c, name="ft_optim_step")
+      import :: c_int, c_ptr
+      type(c_ptr), value :: o
+      integer(c_int) :: status
+    end function
+    function ft_optim_zero_grad(o, set_to_none) result(status) bind(c, name="ft_optim_zero_grad")
+      import :: c_int, c_ptr
+      type(c_ptr), value :: o
+      integer(c_int), value :: set_to_none
+      integer(c_int) :: status
+    end function
+    function ft_optim_get_lr(o, lr) result(status) bind(c, name="ft_optim_get_lr")
+      import :: c_double, c_int, c_ptr
+      type(c_ptr), value :: o
+      real(c_double), intent(out) :: lr
+      integer(c_int) :: status
+    end function
+    function ft_optim_set_lr(o, lr) result(status) bind(c, name="ft_optim_set_lr")
+      import :: c_double, c_int, c_ptr
+      type(c_ptr), value :: o
+      real(c_double), value :: lr
+      integer(c_int) :: status
+    end function
+    function ft_scheduler_new(kind, o, p1, p2, out) result(status) bind(c, name="ft_scheduler_new")
+      import :: c_double, c_int, c_ptr
+      integer(c_int), value :: kind
+      type(c_ptr), value :: o
+      real(c_double), value :: p1, p2
+      type(c_ptr), intent(out) :: out
+      integer(c_int) :: status
+    end function
+    function ft_scheduler_delete(s) result(status) bind(c, name="ft_scheduler_delete")
+      import :: c_int, c_ptr
+      type(c_ptr), value :: s
+      integer(c_int) :: status
+    end function
+    function ft_scheduler_release(s) result(status) bind(c, name="ft_scheduler_release")
+      import :: c_int, c_ptr
+      type(c_ptr), value :: s
+      integer(c_int) :: status
+    end function
+    function ft_scheduler_step(s) result(status) bind(c, name="ft_scheduler_step")
+      import :: c_int, c_ptr
+      type(c_ptr), value :: s
+      integer(c_int) :: status
+    end function
+    function ft_scheduler_get_last_lr(s, lr) result(status) bind(c, name="ft_scheduler_get_last_lr")
+      import :: c_double, c_int, c_ptr
+      type(c_ptr), value :: s
+      real(c_double), intent(out) :: lr
+      integer(c_int) :: status
+    end function
+    function ft_clip_grad_norm(params, n, max_norm, norm_type, total_norm) result(status) &
+        bind(c, name="ft_clip_grad_norm")
+      import :: c_double, c_int, c_ptr
+      type(c_ptr), intent(in) :: params(*)
+      integer(c_int), value :: n
+      real(c_double), value :: max_norm, norm_type
+      real(c_double), intent(out) :: total_norm
+      integer(c_int) :: status
+    end function
+    function ft_clip_grad_value(params, n, clip_value) result(status) bind(c, name="ft_clip_grad_value")
+      import :: c_double, c_int, c_ptr
+      type(c_ptr), intent(in) :: params(*)
+      integer(c_int), value :: n
+      real(c_double), value :: clip_value
+      integer(c_int) :: status
+    end function
+  end interface
+
+contains
+
+  pure function handles(tensors) result(p)
+    type(torch_tensor), intent(in) :: tensors(:)
+    type(c_ptr) :: p(size(tensors))
+    integer :: i
+    do i = 1, size(tensors)
+      p(i) = tensors(i)%p
+    end do
+  end function handles
+
+  pure integer(c_int) function c_flag(value, default)
+    logical, intent(in), optional :: value
+    logical, intent(in) :: default
+    c_flag = merge(1_c_int, 0_c_int, default)
+    if (present(value)) c_flag = merge(1_c_int, 0_c_int, value)
+  end function c_flag
+
+  subroutine create(kind, name, optim, parameters, options, stat, errmsg)
+    integer(c_int), intent(in) :: kind
+    character(len=*), intent(in) :: name
+    type(torch_optim), intent(inout) :: optim
+    type(torch_tensor), intent(in) :: parameters(:)
+    type(optim_options), intent(in) :: options
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    type(c_ptr) :: handle
+    integer(c_int) :: status, ignored
+    status = ft_optim_new(kind, handles(parameters), size(parameters, kind=c_int), options, handle)
+    if (status == 0) then
+      if (c_associated(optim%p)) ignored = ft_optim_release(optim%p)
+      optim%p = handle
+    end if
+    call ft_check(status, name, stat, errmsg)
+  end subroutine create
+
+  subroutine defaults(kind, options)
+    integer(c_int), intent(in) :: kind
+    type(optim_options), intent(out) :: options
+    integer(c_int) :: status
+    status = ft_optim_defaults(kind, options)
+  end subroutine defaults
+
+  !> Stochastic gradient descent (torch.optim.SGD).
+  subroutine torch_optim_SGD(optim, parameters, learning_rate, momentum, weight_decay, dampening, nesterov, &
+                             maximize, stat, errmsg)
+    type(torch_optim), intent(inout) :: optim
+    type(torch_tensor), intent(in) :: parameters(:)
+    real(real64), intent(in), optional :: learning_rate, momentum, weight_decay, dampening
+    logical, intent(in), optional :: nesterov, maximize
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    type(optim_options) :: o
+    call defaults(sgd, o)
+    if (present(learning_rate)) o%lr = learning_rate
+    if (present(momentum)) o%momentum = momentum
+    if (present(weight_decay)) o%weight_decay = weight_decay
+    if (present(dampening)) o%dampening = dampening
+    o%nesterov = c_flag(nesterov, .false.)
+    o%maximize = c_flag(maximize, .false.)
+    call create(sgd, 'torch_optim_SGD', optim, parameters, o, stat, errmsg)
+  end subroutine torch_optim_SGD
+
+  !> Adam (torch.optim.Adam); weight decay is L2 regularisation added to the gradient.
+  subroutine torch_optim_Adam(optim, parameters, learning_rate, beta_1, beta_2, eps, weight_decay, amsgrad, &
+                              maximize, stat, errmsg)
+    type(torch_optim), intent(inout) :: optim
+    type(torch_tensor), intent(in) :: parameters(:)
+    real(real64), intent(in), optional :: learning_rate, beta_1, beta_2, eps, weight_decay
+    logical, intent(in), optional :: amsgrad, maximize
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    type(optim_options) :: o
+    call defaults(adam, o)
+    call adam_options(o, learning_rate, beta_1, beta_2, eps, weight_decay, amsgrad, maximize)
+    call create(adam, 'torch_optim_Adam', optim, parameters, o, stat, errmsg)
+  end subroutine torch_optim_Adam
+
+  !> AdamW (torch.optim.AdamW): decoupled weight decay, default 0.01.
+  subroutine torch_optim_AdamW(optim, parameters, learning_rate, beta_1, beta_2, eps, weight_decay, amsgrad, &
+                               maximize, stat, errmsg)
+    type(torch_optim), intent(inout) :: optim
+    type(torch_tensor), intent(in) :: parameters(:)
+    real(real64), intent(in), optional :: learning_rate, beta_1, beta_2, eps, weight_decay
+    logical, intent(in), optional :: amsgrad, maximize
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    type(optim_options) :: o
+    call defaults(adamw, o)
+    call adam_options(o, learning_rate, beta_1, beta_2, eps, weight_decay, amsgrad, maximize)
+    call create(adamw, 'torch_optim_AdamW', optim, parameters, o, stat, errmsg)
+  end subroutine torch_optim_AdamW
+
+  subroutine adam_options(o, learning_rate, beta_1, beta_2, eps, weight_decay, amsgrad, maximize)
+    type(optim_options), intent(inout) :: o
+    real(real64), intent(in), optional :: learning_rate, beta_1, beta_2, eps, weight_decay
+    logical, intent(in), optional :: amsgrad, maximize
+    if (present(learning_rate)) o%lr = learning_rate
+    if (present(beta_1)) o%beta1 = beta_1
+    if (present(beta_2)) o%beta2 = beta_2
+    if (present(eps)) o%eps = eps
+    if (present(weight_decay)) o%weight_decay = weight_decay
+    o%amsgrad = c_flag(amsgrad, .false.)
+    o%maximize = c_flag(maximize, .false.)
+  end subroutine adam_options
+
+  !> RMSprop (torch.optim.RMSprop).
+  subroutine torch_optim_RMSprop(optim, parameters, learning_rate, alpha, eps, weight_decay, momentum, centered, &
+                                 maximize, stat, errmsg)
+    type(torch_optim), intent(inout) :: optim
+    type(torch_tensor), intent(in) :: parameters(:)
+    real(real64), intent(in), optional :: learning_rate, alpha, eps, weight_decay, momentum
+    logical, intent(in), optional :: centered, maximize
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    type(optim_options) :: o
+    call defaults(rmsprop, o)
+    if (present(learning_rate)) o%lr = learning_rate
+    if (present(alpha)) o%alpha = alpha
+    if (present(eps)) o%eps = eps
+    if (present(weight_decay)) o%weight_decay = weight_decay
+    if (present(momentum)) o%momentum = momentum
+    o%centered = c_flag(centered, .false.)
+    o%maximize = c_flag(maximize, .false.)
+    call create(rmsprop, 'torch_optim_RMSprop', optim, parameters, o, stat, errmsg)
+  end subroutine torch_optim_RMSprop
+
+  !> Adagrad (torch.optim.Adagrad).
+  subroutine torch_optim_Adagrad(optim, parameters, learning_rate, lr_decay, weight_decay, &
+                                 initial_accumulator_value, eps, maximize, stat, errmsg)
+    type(torch_optim), intent(inout) :: optim
+    type(torch_tensor), intent(in) :: parameters(:)
+    real(real64), intent(in), optional :: learning_rate, lr_decay, weight_decay, initial_accumulator_value, eps
+    logical, intent(in), optional :: maximize
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    type(optim_options) :: o
+    call defaults(adagrad, o)
+    if (present(learning_rate)) o%lr = learning_rate
+    if (present(lr_decay)) o%lr_decay = lr_decay
+    if (present(weight_decay)) o%weight_decay = weight_decay
+    if (present(initial_accumulator_value)) o%initial_accumulator_value = initial_accumulator_value
+    if (present(eps)) o%eps = eps
+    o%maximize = c_flag(maximize, .false.)
+    call create(adagrad, 'torch_optim_Adagrad', optim, parameters, o, stat, errmsg)
+  end subroutine torch_optim_Adagrad
+
+  !> One update of every parameter that has a gradient.
+  subroutine torch_optim_step(optim, stat, errmsg)
+    class(torch_optim), intent(in) :: optim
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    call ft_check(ft_optim_step(optim%p), 'torch_optim_step', stat, errmsg)
+  end subroutine torch_optim_step
+
+  !> Reset the parameters' gradients: removed (PyTorch's default) or, with
+  !> `set_to_none=.false.`, zeroed in place.
+  subroutine torch_optim_zero_grad(optim, set_to_none, stat, errmsg)
+    class(torch_optim), intent(in) :: optim
+    logical, intent(in), optional :: set_to_none
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    call ft_check(ft_optim_zero_grad(optim%p, c_flag(set_to_none, .true.)), 'torch_optim_zero_grad', stat, errmsg)
+  end subroutine torch_optim_zero_grad
+
+  function torch_optim_get_lr(optim) result(lr)
+    class(torch_optim), intent(in) :: optim
+    real(real64) :: lr
+    real(c_double) :: value
+    integer(c_int) :: status
+    value = -1
+    status = ft_optim_get_lr(optim%p, value)
+    if (status /= 0) call ft_raise(status, 'torch_optim_get_lr')
+    lr = value
+  end function torch_optim_get_lr
+
+  !> Set the learning rate (for a schedule computed by the caller).
+  subroutine torch_optim_set_lr(optim, lr, stat, errmsg)
+    class(torch_optim), intent(in) :: optim
+    real(real64), intent(in) :: lr
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    call ft_check(ft_optim_set_lr(optim%p, real(lr, c_double)), 'torch_optim_set_lr', stat, errmsg)
+  end subroutine torch_optim_set_lr
+
+  impure elemental subroutine torch_optim_delete(optim, stat, errmsg)
+    type(torch_optim), intent(inout) :: optim
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    integer(c_int) :: status
+    status = ft_optim_delete(optim%p)
+    optim%p = c_null_ptr
+    call ft_check(status, 'torch_optim_delete', stat, errmsg)
+  end subroutine torch_optim_delete
+
+  impure elemental subroutine torch_optim_finalise(optim)
+    type(torch_optim), intent(inout) :: optim
+    integer(c_int) :: ignored
+    if (c_associated(optim%p)) ignored = ft_optim_release(optim%p)
+    optim%p = c_null_ptr
+  end subroutine torch_optim_finalise
+
+  ! ======================================================================================
+  ! Learning-rate schedulers (torch.optim.lr_scheduler)
+  ! ======================================================================================
+
+  subroutine attach(kind, name, scheduler, optim, p1, p2, stat, errmsg)
+    integer(c_int), intent(in) :: kind
+    character(len=*), intent(in) :: name
+    type(torch_lr_scheduler), intent(inout) :: scheduler
+    type(torch_optim), intent(in) :: optim
+    real(c_double), intent(in) :: p1, p2
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    type(c_ptr) :: handle
+    integer(c_int) :: status, ignored
+    status = ft_scheduler_new(kind, optim%p, p1, p2, handle)
+    if (status == 0) then
+      if (c_associated(scheduler%p)) ignored = ft_scheduler_release(scheduler%p)
+      scheduler%p = handle
+    end if
+    call ft_check(status, name, stat, errmsg)
+  end subroutine attach
+
+  !> StepLR: multiply the learning rate by `gamma` (default 0.1) every `step_size` steps.
+  subroutine torch_lr_scheduler_step(scheduler, optim, step_size, gamma, stat, errmsg)
+    type(torch_lr_scheduler), intent(inout) :: scheduler
+    type(torch_optim), intent(in) :: optim
+    integer, intent(in) :: step_size
+    real(real64), intent(in), optional :: gamma
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    real(c_double) :: g
+    g = 0.1_c_double
+    if (present(gamma)) g = gamma
+    call attach(sched_step, 'torch_lr_scheduler_step', scheduler, optim, real(step_size, c_double), g, stat, errmsg)
+  end subroutine torch_lr_scheduler_step
+
+  !> ExponentialLR: multiply the learning rate by `gamma` every step.
+  subroutine torch_lr_scheduler_exponential(scheduler, optim, gamma, stat, errmsg)
+    type(torch_lr_scheduler), intent(inout) :: scheduler
+    type(torch_optim), intent(in) :: optim
+    real(real64), intent(in) :: gamma
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    call attach(sched_exponential, 'torch_lr_scheduler_exponential', scheduler, optim, 0.0_c_double, &
+                real(gamma, c_double), stat, errmsg)
+  end subroutine torch_lr_scheduler_exponential
+
+  !> CosineAnnealingLR: anneal from the initial rate to `eta_min` (default 0) over `t_max` steps.
+  subroutine torch_lr_scheduler_cosine_annealing(scheduler, optim, t_max, eta_min, stat, errmsg)
+    type(torch_lr_scheduler), intent(inout) :: scheduler
+    type(torch_optim), intent(in) :: optim
+    integer, intent(in) :: t_max
+    real(real64), intent(in), optional :: eta_min
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    real(c_double) :: e
+    e = 0.0_c_double
+    if (present(eta_min)) e = eta_min
+    call attach(sched_cosine, 'torch_lr_scheduler_cosine_annealing', scheduler, optim, real(t_max, c_double), e, &
+                stat, errmsg)
+  end subroutine torch_lr_scheduler_cosine_annealing
+
+  !> Advance the schedule by one step (call after the optimiser's step).
+  subroutine torch_lr_scheduler_advance(scheduler, stat, errmsg)
+    class(torch_lr_scheduler), intent(in) :: scheduler
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    call ft_check(ft_scheduler_step(scheduler%p), 'torch_lr_scheduler%step', stat, errmsg)
+  end subroutine torch_lr_scheduler_advance
+
+  function torch_lr_scheduler_get_last_lr(scheduler) result(lr)
+    class(torch_lr_scheduler), intent(in) :: scheduler
+    real(real64) :: lr
+    real(c_double) :: value
+    integer(c_int) :: status
+    value = -1
+    status = ft_scheduler_get_last_lr(scheduler%p, value)
+    if (status /= 0) call ft_raise(status, 'torch_lr_scheduler%get_last_lr')
+    lr = value
+  end function torch_lr_scheduler_get_last_lr
+
+  impure elemental subroutine torch_lr_scheduler_delete(scheduler, stat, errmsg)
+    type(torch_lr_scheduler), intent(inout) :: scheduler
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    integer(c_int) :: status
+    status = ft_scheduler_delete(scheduler%p)
+    scheduler%p = c_null_ptr
+    call ft_check(status, 'torch_lr_scheduler_delete', stat, errmsg)
+  end subroutine torch_lr_scheduler_delete
+
+  impure elemental subroutine torch_lr_scheduler_finalise(scheduler)
+    type(torch_lr_scheduler), intent(inout) :: scheduler
+    integer(c_int) :: ignored
+    if (c_associated(scheduler%p)) ignored = ft_scheduler_release(scheduler%p)
+    scheduler%p = c_null_ptr
+  end subroutine torch_lr_scheduler_finalise
+
+  ! ======================================================================================
+  ! Gradient clipping (torch.nn.utils)
+  ! ======================================================================================
+
+  !> Scale the gradients so that their joint `norm_type`-norm (default 2; <= 0 for the
+  !> maximum norm) is at most `max_norm`.  `total_norm` receives the norm before clipping.
+  subroutine torch_clip_grad_norm(parameters, max_norm, norm_type, total_norm, stat, errmsg)
+    type(torch_tensor), intent(in) :: parameters(:)
+    real(real64), intent(in) :: max_norm
+    real(real64), intent(in), optional :: norm_type
+    real(real64), intent(out), optional :: total_norm
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    real(c_double) :: p, norm
+    p = 2.0_c_double
+    if (present(norm_type)) p = norm_type
+    norm = 0
+    call ft_check(ft_clip_grad_norm(handles(parameters), size(parameters, kind=c_int), real(max_norm, c_double), p, &
+                                    norm), 'torch_clip_grad_norm', stat, errmsg)
+    if (present(total_norm)) total_norm = norm
+  end subroutine torch_clip_grad_norm
+
+  !> Clamp every gradient element to [-clip_value, clip_value].
+  subroutine torch_clip_grad_value(parameters, clip_value, stat, errmsg)
+    type(torch_tensor), intent(in) :: parameters(:)
+    real(real64), intent(in) :: clip_value
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    call ft_check(ft_clip_grad_value(handles(parameters), size(parameters, kind=c_int), real(clip_value, c_double)), &
+                  'torch_clip_grad_value', stat, errmsg)
+  end subroutine torch_clip_grad_value
+
+end module ftorch_optim
