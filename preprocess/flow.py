@@ -163,7 +163,7 @@ def events_of(stmt, model, scope):
                 v = model.lookup_var(scope, obj.split("%")[0]) if "%" not in obj else None
                 kind = "tensor" if (v is not None and v.category == "tensor") else (
                     "optim" if (v is not None and v.category == "optim") else "unknown")
-                ev.append(("zerograd", obj if kind == "tensor" else None, kind))
+                ev.append(("zerograd", obj if kind == "tensor" else None, kind, f"{obj}%zero_grad()"))
             elif obj:
                 ev.append(("read", obj, stmt))
             for a in pos + list(kw.values()):
@@ -211,7 +211,7 @@ def events_of(stmt, model, scope):
             return ev
         if name == "torch_tensor_zero_grad":
             t = key_of(arg(pos, kw, 0, "tensor"))
-            ev.append(("zerograd", t, "tensor"))
+            ev.append(("zerograd", t, "tensor", f"torch_tensor_zero_grad({t})"))
             return ev
         if name in api.DELETERS:
             t = key_of(arg(pos, kw, 0, "tensor", "model", "optim"))
@@ -320,7 +320,18 @@ class _Builder:
             head = self.node(it, cond_ev)
             self.link(preds, head)
             action = it.items[1]
-            out = self.stmt(action, [head]) if isinstance(action, Base) else [head]
+            if not isinstance(action, Base):
+                return [head]
+            if getattr(action, "item", None) is None and not hasattr(action, "content"):
+                n = self.node(action)
+                self.link([head], n)
+                out = [] if isinstance(action, (F03.Return_Stmt, F03.Stop_Stmt, F03.Exit_Stmt, F03.Cycle_Stmt)) else [n]
+                if isinstance(action, F03.Exit_Stmt) and self.loop_stack:
+                    self.loop_stack[-1][2].append(n)
+                if isinstance(action, F03.Cycle_Stmt) and self.loop_stack:
+                    self.link([n], self.loop_stack[-1][1])
+            else:
+                out = self.stmt(action, [head])
             return out + [head]
         if isinstance(it, (F03.Return_Stmt, F03.Stop_Stmt, getattr(F08, "Error_Stop_Stmt", ()))):
             n = self.node(it, [])

@@ -48,7 +48,12 @@ class MissingAssignmentImport(Rule):
             if not a.tensor or m.provider(a.scope, "assignment(=)") is not None:
                 continue
             toks = ctx.assignment_tokens(a.node)
-            lhs = str(a.node.items[0])
+            lhs = str(a.node.items[0]).replace(" % ", "%")
+            if toks is not None:
+                src0, st0 = ctx.lexed(a.node)
+                ids = [id(t) for t in st0.tokens]
+                i0, i1 = ids.index(id(toks[0])), ids.index(id(toks[1]))
+                lhs = "".join(t.text for t in st0.tokens[i0:i1])
             msg = (f"assignment to torch_tensor `{lhs}` without `assignment(=)` in scope falls back to "
                    f"intrinsic assignment, which copies the C pointer; add `assignment(=)` to the "
                    f"`use ftorch, only:` list of {a.scope.describe()} or a host")

@@ -93,7 +93,7 @@ class StaleGradient(Rule):
                 elif kind == "zerograd" and e[2] == "tensor":
                     for k, v in list(s.items()):
                         if v[0] == "fresh" and v[1] == e[1]:
-                            s[k] = ("stale", v[1], v[2], v[3], node.idx, f"torch_tensor_zero_grad({e[1]})")
+                            s[k] = ("stale", v[1], v[2], v[3], node.idx, e[3])
             return s
 
         inn = solve(g, lambda n, s, r: transfer(n, s, r), _merge, {})

@@ -87,8 +87,8 @@ class BackwardWithoutRetainGraph(Rule):
                 transfer(n, inn[n.idx], lambda node, t, first: found.setdefault(node.idx, (node, t, first)))
         for node, t, first in found.values():
             first_line = ctx.span_of(g.nodes[first].stmt)[0]
-            msg = (f"`torch_tensor_backward({t})` goes through a graph already freed by the backward at line "
-                   f"{first_line}; pass `retain_graph=.true.` to that earlier call, or recompute `{t}` before "
+            where = f"the backward at line {first_line}" if first != node.idx else "the same backward in the previous loop iteration"
+            msg = (f"`torch_tensor_backward({t})` goes through a graph already freed by {where}; pass `retain_graph=.true.` to that earlier call, or recompute `{t}` before "
                    f"this backward")
             yield ctx.diag_node(self, msg, node.stmt)
 

@@ -93,9 +93,10 @@ class GradientAccumulation(Rule):
             first_line = ctx.span_of(g.nodes[first].stmt)[0]
             names = ", ".join(f"`{h[6:]}` parameters" if h.startswith("model:") else f"`{h}`" for h in hits)
             zero = "the optimiser's `zero_grad`" if any(h.startswith("model:") for h in hits) else \
-                " / ".join(f"`call torch_tensor_zero_grad({h})`" for h in hits)
+                " and ".join(f"`torch_tensor_zero_grad({h})`" for h in hits)
+            where = f"the backward at line {first_line}" if first is not node.idx else "the same backward in the previous loop iteration"
             msg = (f"`torch_tensor_backward({t})` accumulates into the gradient of {names} already filled by "
-                   f"the backward at line {first_line}; call {zero} in between if accumulation is not intended")
+                   f"{where}; call {zero} in between if accumulation is not intended")
             yield ctx.diag_node(self, msg, node.stmt)
 
 
