@@ -219,12 +219,12 @@ def _continue_string(st: _State, line: str, lineno: int, i: int, open_string):
 
 def _lex_token(st: _State, line: str, lineno: int, i: int) -> int:
     ch = line[i]
-    if ch.isdigit() or (ch == "." and i + 1 < len(line) and line[i + 1].isdigit()):
+    if (ch.isascii() and ch.isdigit()) or (ch == "." and i + 1 < len(line) and "0" <= line[i + 1] <= "9"):
         m = _NUMBER.match(line, i)
         if m:
             st.add(Token("number", m.group(), lineno, i, lineno, m.end()))
             return m.end()
-    if ch.isalpha() or ch in "_$":
+    if (ch.isascii() and ch.isalpha()) or ch in "_$":
         m = _NAME.match(line, i)
         st.add(Token("name", m.group(), lineno, i, lineno, m.end()))
         return m.end()

@@ -74,6 +74,15 @@ def suppressed(d: Diagnostic, nq: Noqa) -> bool:
 
 def lint_text(path: str, display: str, data: bytes, settings: Settings, exports: dict):
     """Lint one file's bytes; returns (diagnostics, parsed?).  Never raises."""
+    try:
+        return _lint_text(path, display, data, settings, exports)
+    except RecursionError:
+        return [_internal(display, RecursionError("nesting too deep"))], False
+    except Exception as exc:  # last resort: report, never propagate
+        return [_internal(display, exc)], False
+
+
+def _lint_text(path, display, data, settings, exports):
     from . import rules as rules_mod
     from .parsing import ParseFailure, parse_text, run_big_stack
 
