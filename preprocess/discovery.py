@@ -11,7 +11,10 @@ from .source import is_fortran_path
 class _Ignores:
     def __init__(self, root: str, excludes: list, respect_gitignore: bool):
         self.root = os.path.abspath(root)
-        self.exclude = pathspec.GitIgnoreSpec.from_lines(excludes) if excludes else None
+        plain = [e for e in excludes if not any(c in e for c in "*?[]!/\\") and e.strip()]
+        self.names = set(plain)
+        rest = [e for e in excludes if e not in self.names]
+        self.exclude = pathspec.GitIgnoreSpec.from_lines(rest) if rest else None
         self.respect = respect_gitignore
         self.specs: dict[str, object] = {}
 
@@ -31,6 +34,8 @@ class _Ignores:
     def ignored(self, path: str, is_dir: bool) -> bool:
         ap = os.path.abspath(path)
         suffix = "/" if is_dir else ""
+        if os.path.basename(ap) in self.names:
+            return True
         if self.exclude is not None:
             rel = os.path.relpath(ap, self.root).replace(os.sep, "/")
             if not rel.startswith("..") and self.exclude.match_file(rel + suffix):

@@ -76,7 +76,7 @@ def run(files: list, settings: Settings, cache_dir: str | None, jobs: int | None
     cache = Cache(cache_dir, fingerprint) if cache_dir else None
     todo = []
     for p, (disp, data) in datas.items():
-        if not rx.search(texts[p]):
+        if not rx(texts[p]):
             continue
         res.candidates += 1
         res.texts[disp] = data

@@ -94,9 +94,33 @@ def parse_use_tokens(tokens):
     return module, False, _items(rest)
 
 
-def module_exports(text: str, fixed: bool, exporters: dict) -> dict:
+_CONTAINS = re.compile(r"^[ \t]*contains\b", re.I)
+_MODULE = re.compile(r"^[ \t]*module[ \t]+(?!procedure\b|function\b|subroutine\b)\w+[ \t]*(?:!.*)?$", re.I)
+
+
+def spec_parts(text: str) -> str:
+    """Keep only module specification parts (the rest is blanked, line count kept)."""
+    out, keep = [], True
+    for line in text.split("\n"):
+        if _MODULE.match(line):
+            keep = True
+        elif keep and _CONTAINS.match(line):
+            out.append(line)
+            keep = False
+            continue
+        out.append(line if keep else "")
+    return "\n".join(out)
+
+
+def mentions(low_text: str, names) -> bool:
+    """Cheap substring test before the regex (``low_text`` is lower-cased)."""
+    return any(n in low_text for n in names)
+
+
+def module_exports(text: str, fixed: bool, exporters: dict, stmts=None) -> dict:
     """Export information of the modules defined in ``text``."""
-    stmts, _c, _a = lex(text, fixed=fixed)
+    if stmts is None:
+        stmts, _c, _a = lex(spec_parts(text), fixed=fixed)
     result: dict[str, ExportInfo] = {}
     cur: ExportInfo | None = None
     imported_wild = False
@@ -187,13 +211,18 @@ def compute_exports(texts: dict, fixed_of, configured=()) -> tuple[dict, re.Patt
     """Fixed-point export table over ``texts`` (path -> text); returns (table, use regex)."""
     exporters: dict[str, ExportInfo] = {m.lower(): ExportInfo(m.lower(), wildcard=True, configured=True) for m in configured}
     seen_keys = None
+    lowered = {p: t.lower() for p, t in texts.items()}
+    lexed: dict = {}
     for _ in range(8):
         names = set(api.ALIASES) | set(exporters)
         rx = use_regex(names)
+        quick = {"ftorch"} | set(exporters)
         table = dict((k, v) for k, v in exporters.items() if v.configured)
         for path, text in texts.items():
-            if rx.search(text):
-                for mod, info in module_exports(text, fixed_of(path), exporters).items():
+            if mentions(lowered[path], quick) and rx.search(text):
+                if path not in lexed:
+                    lexed[path] = lex(spec_parts(text), fixed=fixed_of(path))[0]
+                for mod, info in module_exports(text, fixed_of(path), exporters, lexed[path]).items():
                     if mod not in table:
                         table[mod] = info
         keys = sorted(v.key() for v in table.values())
@@ -201,4 +230,7 @@ def compute_exports(texts: dict, fixed_of, configured=()) -> tuple[dict, re.Patt
         if keys == seen_keys:
             break
         seen_keys = keys
-    return exporters, use_regex(set(api.ALIASES) | set(exporters))
+    names = set(api.ALIASES) | set(exporters)
+    rx = use_regex(names)
+    quick = {"ftorch"} | set(exporters)
+    return exporters, (lambda text, low=None: mentions(low if low is not None else text.lower(), quick) and rx.search(text) is not None)

@@ -31,16 +31,16 @@ q = two_t * a
 """
 from __future__ import annotations
 
-from fparser.two import Fortran2003 as F03
-
-from ..model import TENSOR, iter_nodes
 from . import Rule, usage_of
-
-_NUMERIC = (F03.Int_Literal_Constant, F03.Real_Literal_Constant, F03.Signed_Int_Literal_Constant,
-            F03.Signed_Real_Literal_Constant)
 
 
 def scalar_operand(m, e, scope) -> bool:
+    from fparser.two import Fortran2003 as F03
+
+    from ..model import iter_nodes
+
+    _NUMERIC = (F03.Int_Literal_Constant, F03.Real_Literal_Constant, F03.Signed_Int_Literal_Constant,
+                F03.Signed_Real_Literal_Constant)
     if isinstance(e, _NUMERIC):
         return True
     if isinstance(e, F03.Parenthesis):
@@ -66,6 +66,8 @@ class ScalarOperand(Rule):
     def check(self, ctx):
         if ctx.model is None:
             return
+        from ..model import TENSOR
+
         m = ctx.model
         for op in usage_of(ctx).ops:
             if op.kind != "bin" or op.sym == "**":

@@ -35,7 +35,6 @@ print *, dlda_data
 """
 from __future__ import annotations
 
-from ..flow import deps_table, solve
 from . import Rule, flow_of
 
 
@@ -59,6 +58,8 @@ class StaleGradient(Rule):
             yield from self._graph(ctx, g)
 
     def _graph(self, ctx, g):
+        from ..flow import deps_table, solve
+
         holders = {e[1] for n in g.nodes for e in n.events if e[0] == "getgrad"}
         if not holders:
             return

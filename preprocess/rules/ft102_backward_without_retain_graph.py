@@ -29,7 +29,6 @@ call torch_tensor_backward(q)
 """
 from __future__ import annotations
 
-from ..flow import solve
 from . import Rule, flow_of
 
 
@@ -59,6 +58,8 @@ class BackwardWithoutRetainGraph(Rule):
             yield from self._graph(ctx, g)
 
     def _graph(self, ctx, g):
+        from ..flow import solve
+
         def transfer(node, s, report):
             graphs, freed = dict(s[0]), dict(s[1])
             for e in node.events:

@@ -27,7 +27,6 @@ call torch_tensor_backward(p)
 """
 from __future__ import annotations
 
-from ..flow import solve
 from . import Rule, flow_of
 
 
@@ -57,6 +56,8 @@ class GradientAccumulation(Rule):
             yield from self._graph(ctx, g)
 
     def _graph(self, ctx, g):
+        from ..flow import solve
+
         def transfer(node, s, report):
             leaves, acc = dict(s[0]), dict(s[1])
             for e in node.events:
