@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 try:  # Python 3.11+
     import tomllib
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore
+    try:
+        import tomli as tomllib  # type: ignore
+    except ModuleNotFoundError:
+        tomllib = None
 
 LIST_KEYS = ("select", "ignore", "extend-select", "extend-ignore", "exclude", "extend-exclude",
              "reexport-modules", "defines", "include-dirs")
@@ -65,10 +68,12 @@ def _check(values: dict, where: str) -> dict:
 
 
 def _from_toml(path: str, standalone: bool):
+    if tomllib is None:  # pragma: no cover - Python 3.10 without tomli
+        raise ConfigError(f"reading {path} needs Python 3.11+ or the `tomli` package")
     try:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # TOMLDecodeError is a ValueError
         raise ConfigError(f"cannot read {path}: {exc}") from None
     table = data.get("tool", {}).get("pyftorch", {}).get("lint") if isinstance(data.get("tool"), dict) else None
     if table is None and isinstance(data.get("pyftorch"), dict):
@@ -117,6 +122,8 @@ def load(explicit: str | None = None, start: str | None = None) -> Config:
         for name in ("pyproject.toml", "setup.cfg"):
             p = os.path.join(d, name)
             if os.path.isfile(p):
+                if name.endswith(".toml") and tomllib is None and not _mentions_section(p):
+                    continue  # Python 3.10 without tomli: only fail when the section is there
                 vals = _from_toml(p, standalone=False) if name.endswith(".toml") else _from_cfg(p)
                 if vals is not None:
                     return Config(p, d, vals)
@@ -125,6 +132,14 @@ def load(explicit: str | None = None, start: str | None = None) -> Config:
             break
         d = parent
     return Config(None, project_root(start), {})
+
+
+def _mentions_section(path: str) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return "pyftorch" in fh.read()
+    except OSError:
+        return False
 
 
 def project_root(start: str | None = None) -> str:
