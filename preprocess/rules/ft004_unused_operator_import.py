@@ -34,6 +34,7 @@ from ..diagnostics import Fix
 from ..fixes import remove_list_item, to_edits
 from ..prescan import item_key
 from . import Rule, requirements_of
+from .ft001_bare_use import _alone
 
 
 class UnusedOperatorImport(Rule):
@@ -61,7 +62,10 @@ class UnusedOperatorImport(Rule):
                         continue
                     if scope.kind == "module" and (not scope.default_private or key in scope.public):
                         continue
-                    triples = remove_list_item(src, st, items, idx)
+                    if len(items) == 1 and _alone(src, st):
+                        triples = [((st.first_line, 0), (st.last_line + 1, 0), "")]
+                    else:
+                        triples = remove_list_item(src, st, items, idx)
                     fix = Fix(f"Remove `{key}` from the `only:` list", to_edits(ctx, triples)) if triples else None
                     msg = (f"`{key}` is imported from {use.module} but no tensor expression in "
                            f"{scope.describe()} uses it; remove it from the `only:` list")
