@@ -1,0 +1,212 @@
+"""Linting one file: load, parse (with the cpp retry), run the rules, map lines, noqa."""
+from __future__ import annotations
+
+import re
+import traceback
+from dataclasses import dataclass, field
+
+from .diagnostics import Diagnostic
+from .lexer import lex
+from .source import decode, is_fixed_form, neutralise, run_cpp
+
+_NOQA = re.compile(r"\bnoqa\b(?:\s*:\s*(?P<codes>[A-Za-z0-9_\-]+(?:\s*,\s*[A-Za-z0-9_\-]+)*))?", re.I)
+_FILE_NOQA = re.compile(r"^!\s*pyftorch\s*:\s*noqa\b(?:\s*:\s*(?P<codes>[A-Za-z0-9_\-]+(?:\s*,\s*[A-Za-z0-9_\-]+)*))?", re.I)
+_CPP_LINE = re.compile(r"^[ \t]*#", re.M)
+
+
+@dataclass
+class Settings:
+    select: frozenset = frozenset()
+    defines: tuple = ()
+    include_dirs: tuple = ()
+    reexport_modules: tuple = ()
+    fixed_form: bool | None = None  # None: from the extension
+
+    def key(self) -> str:
+        return repr((sorted(self.select), self.defines, self.include_dirs, sorted(self.reexport_modules)))
+
+
+@dataclass
+class Noqa:
+    file_all: bool = False
+    file_codes: set = field(default_factory=set)
+    lines: dict = field(default_factory=dict)  # line -> None (all) or set of codes/names
+
+
+def noqa_of(comments: dict) -> Noqa:
+    nq = Noqa()
+    for line, text in comments.items():
+        body = text.lstrip()
+        fm = _FILE_NOQA.match(body)
+        if fm:
+            if fm.group("codes"):
+                nq.file_codes.update(c.strip().upper() for c in fm.group("codes").split(","))
+            else:
+                nq.file_all = True
+            continue
+        m = _NOQA.search(body)
+        if m:
+            if m.group("codes"):
+                nq.lines.setdefault(line, set())
+                if nq.lines[line] is not None:
+                    nq.lines[line].update(c.strip().upper() for c in m.group("codes").split(","))
+            else:
+                nq.lines[line] = None
+    return nq
+
+
+def suppressed(d: Diagnostic, nq: Noqa) -> bool:
+    if nq.file_all:
+        return True
+    keys = {d.code.upper(), d.name.upper()}
+    if keys & nq.file_codes:
+        return True
+    if d.code == "FT900":
+        return False
+    lo, hi = d.noqa_lines or (d.line, d.end_line)
+    for ln in range(lo, hi + 1):
+        if ln in nq.lines:
+            codes = nq.lines[ln]
+            if codes is None or keys & codes:
+                return True
+    return False
+
+
+def lint_text(path: str, display: str, data: bytes, settings: Settings, exports: dict):
+    """Lint one file's bytes; returns (diagnostics, parsed?).  Never raises."""
+    try:
+        return _lint_text(path, display, data, settings, exports)
+    except RecursionError:
+        return [_internal(display, RecursionError("nesting too deep"))], False
+    except Exception as exc:  # last resort: report, never propagate
+        return [_internal(display, exc)], False
+
+
+def _lint_text(path, display, data, settings, exports):
+    from . import rules as rules_mod
+    from .parsing import ParseFailure, parse_text, run_big_stack
+
+    fixed = is_fixed_form(path) if settings.fixed_form is None else settings.fixed_form
+    original = decode(data)
+    text = neutralise(original)
+    rules = [r for r in rules_mod.all_rules() if r.code in settings.select]
+    diags: list[Diagnostic] = []
+    tree, line_map, parsed_text, failure = None, None, text, None
+    try:
+        tree = run_big_stack(parse_text, text, fixed, list(settings.include_dirs), path)
+    except ParseFailure as exc:
+        failure = exc
+    except BaseException as exc:  # defensive: never let a parser problem escape
+        failure = ParseFailure(None, f"{type(exc).__name__}: {exc}"[:200], "internal")
+    if tree is None and _CPP_LINE.search(text):
+        try:
+            cpp_text, lmap = run_cpp(text, path, list(settings.defines), list(settings.include_dirs))
+            cpp_text = neutralise(cpp_text)
+            tree = run_big_stack(parse_text, cpp_text, fixed, list(settings.include_dirs), path)
+            line_map, parsed_text, failure = lmap, cpp_text, None
+        except ParseFailure as exc:
+            if failure is None or failure.line is None:
+                failure = exc
+        except BaseException:
+            pass
+    from .analysis import FileContext
+
+    try:
+        ctx = FileContext(path, display, parsed_text, fixed, tree, exports, settings, line_map, original)
+    except BaseException as exc:
+        ctx = None
+        diags.append(_internal(display, exc))
+    if tree is None:
+        fail = failure or ParseFailure(None, "", "internal")
+        if "FT900" in settings.select:
+            diags.append(_parse_diag(display, text, fail))
+        if ctx is not None:
+            for r in rules:
+                if r.line_based:
+                    diags.extend(_safe(r, ctx, display))
+    elif ctx is not None:
+        for r in rules:
+            diags.extend(_safe(r, ctx, display))
+    if line_map is not None:
+        diags = _map_lines(diags, display, line_map, parsed_text, original)
+    # suppression comments from the original text (and included files)
+    comments = {display: lex(original.split("\n"), fixed=fixed)[1]}
+    if ctx is not None:
+        for src in ctx.sources.values():
+            comments[src.path] = src.comments
+    noqas = {p: noqa_of(c) for p, c in comments.items()}
+    out = [d for d in diags if not suppressed(d, noqas.get(d.path, Noqa()))]
+    seen, uniq = set(), []
+    for d in sorted(out, key=Diagnostic.sort_key):
+        k = (d.path, d.line, d.column, d.code, d.message)
+        if k not in seen:
+            seen.add(k)
+            uniq.append(d)
+    return uniq, tree is not None
+
+
+def _safe(rule, ctx, display):
+    try:
+        return list(rule.check(ctx))
+    except RecursionError:
+        return [_internal(display, RecursionError(f"{rule.code}: nesting too deep"))]
+    except Exception as exc:
+        return [_internal(display, exc, rule.code)]
+
+
+def _internal(display, exc, code=""):
+    tb = traceback.extract_tb(exc.__traceback__)
+    where = f" at {tb[-1].name}:{tb[-1].lineno}" if tb else ""
+    return Diagnostic("FT900", "parse-error", f"internal error while checking{(' ' + code) if code else ''}: "
+                      f"{type(exc).__name__}: {exc}{where} (please report)"[:300], "error", display, 1, 1, 1, 1)
+
+
+def _parse_diag(display, text, fail):
+    lines = text.split("\n")
+    line = fail.line if fail.line and 1 <= fail.line <= max(len(lines), 1) else 1
+    raw = lines[line - 1] if line - 1 < len(lines) else ""
+    col = len(raw) - len(raw.lstrip()) + 1
+    excerpt = fail.excerpt or raw.strip()
+    if fail.kind == "recursion":
+        msg = "fparser could not parse this file: expression or nesting too deep"
+    elif fail.kind == "internal" and not fail.line:
+        msg = f"fparser could not parse this file ({excerpt})" if excerpt else "fparser could not parse this file"
+    else:
+        msg = f"fparser could not parse this statement: `{excerpt}`" if excerpt else "fparser could not parse this file"
+    end_col = max(len(raw) + 1, col)
+    return Diagnostic("FT900", "parse-error", msg, "error", display, line, col, line, end_col, None, (line, line))
+
+
+def _map_lines(diags, display, lmap, parsed_text, original):
+    parsed_lines = parsed_text.split("\n")
+    orig_lines = original.split("\n")
+    out = []
+    for d in diags:
+        if d.path != display:
+            out.append(d)
+            continue
+        f1, l1 = lmap.map(d.line)
+        f2, l2 = lmap.map(d.end_line)
+        if f1 is not None and f1 != display and not display.endswith(f1) and not f1.endswith(display):
+            continue
+        if f1 is None:
+            l1 = d.line
+        if f2 is None or f2 != f1:
+            l2 = l1 + (d.end_line - d.line)
+        fix = d.fix
+        if fix is not None:
+            for e in fix.edits:
+                for ln in range(e.line, e.end_line + 1):
+                    _f, ol = lmap.map(ln)
+                    pl = parsed_lines[ln - 1] if ln - 1 < len(parsed_lines) else None
+                    if ol - 1 >= len(orig_lines) or orig_lines[ol - 1] != pl or ol != ln:
+                        fix = None
+                        break
+                if fix is None:
+                    break
+        nl = d.noqa_lines
+        if nl:
+            nl = (lmap.map(nl[0])[1] or l1, lmap.map(nl[1])[1] or l2)
+        d.line, d.end_line, d.fix, d.noqa_lines = l1, max(l2, l1), fix, nl
+        out.append(d)
+    return out
