@@ -43,7 +43,9 @@ program autograd
   Q = a * b
   P = a + b
 
-  call torch_tensor_backward(Q)
+  ! The gradients of a and b still hold dQ/da and dQ/db from above: this backward adds to
+  ! them, and zero_grad below resets them, as in the specification's snippet.
+  call torch_tensor_backward(Q)  ! noqa: FT103
 
   call torch_tensor_zero_grad(a)
   call torch_tensor_zero_grad(b)
@@ -55,7 +57,7 @@ program autograd
   write (*, '(a, 2f10.4)') 'dP/db =', out_data3
 
   ! The retained graph can be traversed again; gradients accumulate until zeroed.
-  call torch_tensor_backward(P)
+  call torch_tensor_backward(P)  ! noqa: FT103 (accumulation is the point here)
   call torch_tensor_get_gradient(dQda, a)
   write (*, '(a, 2f10.4)') 'dP/da after a second backward =', out_data2
 
@@ -68,7 +70,7 @@ program autograd
   multiplier_value = 3.0_wp
   call torch_tensor_from_array(multiplier, multiplier_value, [1], torch_kCPU)
   call torch_tensor_from_array(R, out_data4, tensor_layout, torch_kCPU)
-  R = multiplier * (a**3 - b * b / 2.0_wp)
+  R = multiplier * (a**3 - b * b / 2.0_wp)  ! noqa: FT005 (pyftorch's native scalar operator)
   call torch_tensor_backward(R)
   call torch_tensor_get_gradient(dQda, a)
   call torch_tensor_get_gradient(dQdb, b)
