@@ -155,6 +155,8 @@ class Comparison:
     first_loss: float
     last_loss: float
     loss_tolerance: float = 1e-4
+    fortran: Run | None = dataclasses.field(default=None, repr=False)
+    python: Run | None = dataclasses.field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -188,6 +190,7 @@ def compare(fortran: Run, python: Run) -> Comparison:
         max_param_rel_error=max(param_errors),
         state_max_abs_error=float(np.max(np.abs(fortran.final_state - python.final_state))),
         first_loss=float(fortran.losses[0]), last_loss=float(fortran.losses[-1]),
+        fortran=fortran, python=python,
     )
 
 

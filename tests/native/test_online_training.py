@@ -36,8 +36,7 @@ def demo_run(example, fortran_exe, tmp_path_factory):
 def test_fortran_loss_curve_matches_pytorch_at_every_logged_step(demo_run):
     example, config, out, result = demo_run
     assert config.steps >= 500
-    fortran = example.read_fortran_run(out)
-    python = example.train_in_python(config, out / "model_initial.pt")
+    fortran, python = result.fortran, result.python
     np.testing.assert_array_equal(fortran.steps, python.steps)
     assert len(fortran.steps) >= config.steps // config.log_every
     np.testing.assert_allclose(fortran.losses, python.losses, rtol=1e-4, atol=0)
@@ -57,8 +56,8 @@ def test_plot_of_both_curves_is_written(demo_run):
 
 def test_comparison_detects_a_different_run(demo_run):
     """A reproduction with another learning rate must be reported as a mismatch."""
-    example, config, out, _ = demo_run
-    fortran = example.read_fortran_run(out)
+    example, config, out, result = demo_run
+    fortran = result.fortran
     other = example.train_in_python(dataclasses.replace(config, learning_rate=config.learning_rate * 1.01),
                                     out / "model_initial.pt")
     assert not example.compare(fortran, other).ok
