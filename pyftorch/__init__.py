@@ -45,16 +45,16 @@ if TYPE_CHECKING:  # pragma: no cover
         cuda_available, cuda_device_count, is_grad_enabled, library_info, live_handles, live_tensors,
         manual_seed, no_grad, set_grad_enabled, set_num_threads,
     )
-    from pyftorch.tensor import Tensor, from_numpy, ones, tensor, zeros
+    from pyftorch.core import Tensor, from_numpy, ones, tensor, zeros
 
 __version__ = "0.1.0"
 
 _LAZY: dict[str, str] = {
-    "Tensor": "pyftorch.tensor",
-    "tensor": "pyftorch.tensor",
-    "from_numpy": "pyftorch.tensor",
-    "zeros": "pyftorch.tensor",
-    "ones": "pyftorch.tensor",
+    "Tensor": "pyftorch.core",
+    "tensor": "pyftorch.core",
+    "from_numpy": "pyftorch.core",
+    "zeros": "pyftorch.core",
+    "ones": "pyftorch.core",
     "live_tensors": "pyftorch.runtime",
     "live_handles": "pyftorch.runtime",
     "cuda_available": "pyftorch.runtime",

@@ -163,7 +163,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from pyftorch.errors import LibraryLoadError
 
     try:
-        import pyftorch.tensor  # noqa: F401 -- load the library now, with a clear error if it cannot be
+        import pyftorch.core  # noqa: F401 -- load the library now, with a clear error if it cannot be
     except LibraryLoadError as exc:
         print(f"pyftorch crosscheck: {exc}", file=sys.stderr)
         return EXIT_MISMATCH

@@ -111,7 +111,7 @@ class LibraryBackend(Backend):
 
     def __init__(self, device: str, dtype: str) -> None:
         super().__init__(device, dtype)
-        from pyftorch.tensor import Tensor
+        from pyftorch.core import Tensor
 
         self.Tensor = Tensor
 
@@ -442,9 +442,23 @@ def _compare_step(index: int, step: Step, lib_obs: dict, lib_err: Optional[BaseE
                       max((c.max_rel for c in checks), default=0.0), checks)
 
 
+def _check_finite(step: StepResult, ref_obs: dict[str, Any]) -> None:
+    for label, value in sorted(ref_obs.items()):
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+            bad = int(np.size(value) - np.count_nonzero(np.isfinite(value)))
+            step.checks.append(Check(f"finite({label})", False, math.inf, math.inf,
+                                     f"torch produced {bad} non-finite value(s): the scenario hits a singular point"))
+            step.ok = False
+
+
 def run_case(scenario: Scenario, device: str = "cpu", dtype: str = "float64",
-             tolerance: Optional[Tolerance] = None) -> CaseResult:
-    """Run one scenario through libftorch and torch on ``device`` in ``dtype``; compare every step."""
+             tolerance: Optional[Tolerance] = None, require_finite: bool = True) -> CaseResult:
+    """Run one scenario through libftorch and torch on ``device`` in ``dtype``; compare every step.
+
+    With ``require_finite`` (the default) a NaN or infinity in torch's values or gradients
+    fails the case even if libftorch agrees: scenarios must stay away from singular points,
+    where agreement proves nothing.
+    """
     from pyftorch.runtime import live_tensors
 
     tol = tolerance or TOLERANCES[dtype]
@@ -462,7 +476,10 @@ def run_case(scenario: Scenario, device: str = "cpu", dtype: str = "float64",
                 leaves.append(step.name)
             lib_obs, lib_err = _attempt(step, lib, lib_env, leaves)
             ref_obs, ref_err = _attempt(step, ref, ref_env, leaves)
-            result.steps.append(_compare_step(index, step, lib_obs, lib_err, ref_obs, ref_err, lib, tol))
+            step_result = _compare_step(index, step, lib_obs, lib_err, ref_obs, ref_err, lib, tol)
+            if require_finite:
+                _check_finite(step_result, ref_obs)
+            result.steps.append(step_result)
     except Exception as exc:  # noqa: BLE001 -- an engine bug must fail the case, not crash the run
         result.error = f"{type(exc).__name__}: {exc}"
     finally:

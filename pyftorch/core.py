@@ -1,4 +1,4 @@
-"""``pyftorch.Tensor``: a libftorch tensor handle driven from Python through ctypes.
+"""``pyftorch.Tensor`` (module ``pyftorch.core``): a libftorch tensor handle driven from Python through ctypes.
 
 A :class:`Tensor` owns exactly one library handle.  Tensors are immutable handles: every
 operator returns a *new* Tensor (Python never uses the Fortran assignment
@@ -512,7 +512,7 @@ def tensor(data: ArrayLike, *, dtype: Any = None, requires_grad: bool = False, d
         raise TypeError("tensor() needs data, got None")
     if isinstance(data, Tensor):
         raise TypeError("tensor() of a Tensor: use t.detach() or t.to(...)")
-    arr = np.ascontiguousarray(np.array(data, dtype=dtype))
+    arr = np.array(data, dtype=dtype, order="C")  # (ascontiguousarray would make 0-d arrays 1-d)
     return Tensor(arr, copy=True, requires_grad=requires_grad, device=device)
 
 
