@@ -475,6 +475,11 @@ class Tensor:
         _L.ft_tensor_zero_grad(self._get())
 
     # --- Python protocol -----------------------------------------------------------------------
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # The default would copy the handle value: two owners of one handle.  Refuse instead.
+        raise TypeError("a pyftorch.Tensor owns a library handle and cannot be pickled or copied; "
+                        "use t.numpy(), t.detach() or t.to(...)")
+
     def __len__(self) -> int:
         shape = self.shape
         if not shape:

@@ -55,7 +55,9 @@ def _rows(results: list[CaseResult], random_n: int) -> list[tuple[str, ...]]:
     skipped: dict[tuple[str, str], int] = {}
     random_groups: dict[tuple[str, str], list[CaseResult]] = {}
     for r in results:
-        if r.status == "skip":
+        if r.status == "skip" and r.case.startswith("random["):
+            rows.append((r.case, r.device, r.dtype, "-", "-", "-", "SKIP"))
+        elif r.status == "skip":
             skipped[(r.device, r.dtype)] = skipped.get((r.device, r.dtype), 0) + 1
         elif r.case.startswith("random#"):
             random_groups.setdefault((r.device, r.dtype), []).append(r)
@@ -115,6 +117,7 @@ def summary(results: list[CaseResult]) -> dict[str, Any]:
 
 
 def summary_line(results: list[CaseResult]) -> str:
+    """One line: verdict, counts and worst errors."""
     s = summary(results)
     verdict = "MISMATCH" if s["failed"] else "all agree"
     return (f"{verdict}: {s['passed']} passed, {s['failed']} failed, {s['skipped']} skipped; {s['checks']} checks; "

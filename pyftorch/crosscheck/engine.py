@@ -75,12 +75,15 @@ class Backend:
         self.np_dtype = np.dtype(dtype)
 
     def leaf(self, data: np.ndarray, requires_grad: bool, view: bool) -> Any:
+        """A tensor with ``data`` cast to the run's dtype, on the run's device."""
         raise NotImplementedError
 
     def reduce(self, kind: str, x: Any) -> Any:
+        """``sum`` or ``mean`` of all elements as a one-element rank-1 tensor."""
         raise NotImplementedError
 
     def backward(self, y: Any, gradient: Optional[np.ndarray], retain_graph: bool) -> None:
+        """Back-propagate from ``y`` (``gradient=None``: ones)."""
         raise NotImplementedError
 
     def grad(self, x: Any) -> tuple[Optional[np.ndarray], Optional[tuple]]:
@@ -88,9 +91,11 @@ class Backend:
         raise NotImplementedError
 
     def zero_grad(self, x: Any) -> None:
+        """Zero ``x``'s gradient in place (no-op without one)."""
         raise NotImplementedError
 
     def value(self, x: Any) -> np.ndarray:
+        """The values of ``x`` as a new host NumPy array."""
         raise NotImplementedError
 
     def meta(self, x: Any) -> tuple:
@@ -98,9 +103,10 @@ class Backend:
         raise NotImplementedError
 
     def release(self, x: Any) -> None:
-        pass
+        """Free ``x`` now (the library closes its handle; torch relies on the GC)."""
 
     def error_category(self, exc: BaseException) -> str:
+        """A short name for the kind of error ``exc`` is."""
         return type(exc).__name__
 
 

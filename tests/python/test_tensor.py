@@ -10,7 +10,6 @@ import pytest
 import torch
 
 import pyftorch as ft
-from pyftorch import _lib
 from pyftorch.core import DTYPE_CODES, Tensor
 from pyftorch.errors import (
     AutogradError,
@@ -396,6 +395,16 @@ def test_mismatched_operands_raise_library_errors():
             a * c
     with ft.tensor([1, 2]) as i, pytest.raises(DTypeError, match="floating"):
         i.mean()
+
+
+def test_copy_and_pickle_are_refused():
+    import copy
+    import pickle
+
+    with ft.tensor([1.0]) as t:
+        for attempt in (copy.copy, copy.deepcopy, pickle.dumps):
+            with pytest.raises(TypeError, match="cannot be pickled or copied"):
+                attempt(t)
 
 
 def test_scalar_out_of_int64_range_raises():
