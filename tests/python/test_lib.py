@@ -240,3 +240,41 @@ def test_undeclared_function_cannot_be_called(lib):
         lib.ft_tensor_assign  # noqa: B018
     with pytest.raises(AttributeError, match="FUNCTIONS"):
         lib.ft_does_not_exist  # noqa: B018
+
+
+def test_python_never_passes_flags_to_operators(lib, monkeypatch):
+    """Every operator call from Python passes flags = 0 (never FT_FLAG_TEMP, which is Fortran's)."""
+    from pyftorch.crosscheck import builtin_suite, run_suite
+
+    flag_position = {"ft_tensor_binary": 3, "ft_tensor_binary_scalar": 4, "ft_tensor_binary_iscalar": 4,
+                     "ft_tensor_neg": 1, "ft_tensor_sum": 1, "ft_tensor_mean": 1, "ft_tensor_to_new": 4,
+                     "ft_tensor_detach": 1}
+    calls = {name: 0 for name in flag_position}
+
+    def watch(name, real):
+        def wrapper(*args):
+            assert args[flag_position[name]] == 0, f"{name} called with flags={args[flag_position[name]]}"
+            calls[name] += 1
+            return real(*args)
+        return wrapper
+
+    for name in flag_position:
+        monkeypatch.setattr(lib, name, watch(name, getattr(lib, name)))
+    results = run_suite(builtin_suite(), ["cpu"], ["float64"])
+    assert all(r.status == "pass" for r in results)
+    import pyftorch as ft
+
+    with ft.tensor([1.0]) as t, t.to(dtype="float32") as f, t.detach() as d:
+        assert f.dtype.name == "float32" and not d.requires_grad
+    assert all(calls.values()), calls
+
+
+def test_library_missing_a_symbol_is_refused():
+    class FakeCDLL:
+        def __getattr__(self, name):
+            if name == "ft_tensor_backward":
+                raise AttributeError(name)
+            return ctypes.CFUNCTYPE(ctypes.c_int)(lambda: 0)
+
+    with pytest.raises(errors.LibraryLoadError, match="ft_tensor_backward"):
+        _lib.Library(Path("/fake/libftorch.so"), FakeCDLL())
