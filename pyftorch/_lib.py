@@ -1,0 +1,268 @@
+"""Loading libftorch through ctypes: one declarative table of the C functions pyftorch uses.
+
+Loading order matters:
+
+1. ``import torch`` first, so that the LibTorch shared objects libftorch needs
+   (``libtorch_cpu.so``, ``libc10.so``, and the CUDA ones) are the ones Python's torch
+   already loaded: the sonames are unversioned, so only one copy exists in the process.
+2. Find the library (:func:`pyftorch._locate.find_install`: ``PYFTORCH_LIB``, then
+   ``PYFTORCH_PREFIX``, then the checkout's ``build/install``, then ``sys.prefix``).
+3. Refuse a library built against another torch version than the running one
+   (``PYFTORCH_ALLOW_TORCH_MISMATCH=1`` overrides, with a warning).
+4. Declare ``restype``/``argtypes`` for every function in :data:`FUNCTIONS`; functions that
+   return an ``ft_status`` get an ``errcheck`` that raises the matching
+   :class:`~pyftorch.errors.FTorchError` with the library's message.
+
+Adding a C function to the binding is one line in :data:`FUNCTIONS`.  Only declared
+functions are reachable: :class:`Library` raises ``AttributeError`` for any other name, so
+no call can go out with ctypes' default (``int``) conversions.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+import warnings
+from ctypes import POINTER, c_char_p, c_double, c_int, c_int64, c_uint, c_uint64, c_void_p
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from pyftorch.errors import (
+    FT_OK,
+    LibraryLoadError,
+    TorchVersionMismatch,
+    error_for_status,
+)
+
+#: Environment variable that allows loading a library built for another torch version.
+ALLOW_MISMATCH_ENV = "PYFTORCH_ALLOW_TORCH_MISMATCH"
+
+
+class _Status:
+    """Marker restype: the function returns an ``int`` ft_status checked by errcheck."""
+
+    def __repr__(self) -> str:
+        return "STATUS"
+
+
+#: A function returning ``int`` status; non-zero raises FTorchError.
+STATUS = _Status()
+
+# Handles are opaque 64-bit values (slot | generation << 24), never pointers: c_void_p.
+HANDLE = c_void_p
+HANDLE_OUT = POINTER(c_void_p)
+INT_OUT = POINTER(c_int)
+I64_ARRAY = POINTER(c_int64)
+
+
+@dataclass(frozen=True)
+class Signature:
+    """restype and argtypes of one C function (restype STATUS: int status with errcheck)."""
+
+    restype: Any
+    argtypes: tuple[Any, ...]
+
+    @property
+    def returns_status(self) -> bool:
+        return self.restype is STATUS
+
+
+def _sig(restype: Any, *argtypes: Any) -> Signature:
+    return Signature(restype, tuple(argtypes))
+
+
+#: Every C function pyftorch calls: name -> (restype, argtypes).  Keep in the order of ftorch.h.
+FUNCTIONS: dict[str, Signature] = {
+    # --- library ---------------------------------------------------------------------------
+    "ft_version": _sig(c_char_p),
+    "ft_torch_version": _sig(c_char_p),
+    "ft_last_error": _sig(c_char_p),
+    "ft_last_status": _sig(c_int),
+    "ft_clear_error": _sig(None),
+    "ft_live_tensors": _sig(c_int64),
+    "ft_live_handles": _sig(c_int64),
+    "ft_cuda_available": _sig(c_int),
+    "ft_cuda_device_count": _sig(c_int),
+    "ft_set_num_threads": _sig(STATUS, c_int),
+    "ft_set_grad_enabled": _sig(STATUS, c_int, INT_OUT),
+    "ft_manual_seed": _sig(STATUS, c_uint64),
+    # --- construction and destruction ---------------------------------------------------------
+    "ft_tensor_from_blob": _sig(STATUS, c_void_p, c_int, I64_ARRAY, I64_ARRAY, c_int, c_int, c_int, c_int,
+                                c_uint, HANDLE_OUT),
+    "ft_tensor_new": _sig(STATUS, c_int, c_int, I64_ARRAY, c_int, c_int, c_int, c_int, HANDLE_OUT),
+    "ft_tensor_delete": _sig(STATUS, HANDLE),
+    # Always FT_OK, even for stale handles: no errcheck, so __del__ never raises.
+    "ft_tensor_release": _sig(c_int, HANDLE),
+    "ft_tensor_share": _sig(STATUS, HANDLE, HANDLE_OUT),
+    # --- queries -------------------------------------------------------------------------------
+    "ft_tensor_ndim": _sig(STATUS, HANDLE, INT_OUT),
+    "ft_tensor_shape": _sig(STATUS, HANDLE, POINTER(I64_ARRAY)),
+    "ft_tensor_numel": _sig(STATUS, HANDLE, I64_ARRAY),
+    "ft_tensor_dtype": _sig(STATUS, HANDLE, INT_OUT),
+    "ft_tensor_device": _sig(STATUS, HANDLE, INT_OUT, INT_OUT),
+    "ft_tensor_requires_grad": _sig(STATUS, HANDLE, INT_OUT),
+    "ft_tensor_is_leaf": _sig(STATUS, HANDLE, INT_OUT),
+    "ft_tensor_is_view": _sig(STATUS, HANDLE, INT_OUT),
+    "ft_tensor_copy_to": _sig(STATUS, HANDLE, c_void_p, c_int, I64_ARRAY, I64_ARRAY, c_int),
+    # --- arithmetic (Python always passes flags = 0, never FT_FLAG_TEMP) -------------------
+    "ft_tensor_binary": _sig(STATUS, c_int, HANDLE, HANDLE, c_uint, HANDLE_OUT),
+    "ft_tensor_binary_scalar": _sig(STATUS, c_int, HANDLE, c_double, c_int, c_uint, HANDLE_OUT),
+    "ft_tensor_binary_iscalar": _sig(STATUS, c_int, HANDLE, c_int64, c_int, c_uint, HANDLE_OUT),
+    "ft_tensor_neg": _sig(STATUS, HANDLE, c_uint, HANDLE_OUT),
+    "ft_tensor_sum": _sig(STATUS, HANDLE, c_uint, HANDLE_OUT),
+    "ft_tensor_mean": _sig(STATUS, HANDLE, c_uint, HANDLE_OUT),
+    "ft_tensor_to_new": _sig(STATUS, HANDLE, c_int, c_int, c_int, c_uint, HANDLE_OUT),
+    "ft_tensor_detach": _sig(STATUS, HANDLE, c_uint, HANDLE_OUT),
+    # --- autograd ------------------------------------------------------------------------------
+    "ft_tensor_backward": _sig(STATUS, HANDLE, HANDLE, c_int),
+    "ft_tensor_get_gradient": _sig(STATUS, HANDLE, HANDLE_OUT),
+    "ft_tensor_has_gradient": _sig(STATUS, HANDLE, INT_OUT),
+    "ft_tensor_zero_grad": _sig(STATUS, HANDLE),
+    "ft_tensor_set_requires_grad": _sig(STATUS, HANDLE, c_int),
+}
+
+#: Functions of ftorch.h that Python deliberately does not bind, and why.
+NOT_BOUND: dict[str, str] = {
+    "ft_tensor_assign": "Fortran assignment semantics; Python tensors are immutable handles",
+    "ft_tensor_consume_temp": "for Fortran expression temporaries (FT_FLAG_TEMP), never set by Python",
+}
+
+
+class Library:
+    """The loaded libftorch: one attribute per declared C function, plus load metadata.
+
+    Attributes are plain ctypes function objects, so tests can wrap one
+    (``monkeypatch.setattr(lib, "ft_tensor_binary", wrapper)``) to inject faults at the
+    C-call level.  Any name not in :data:`FUNCTIONS` raises ``AttributeError``.
+    """
+
+    def __init__(self, path: Path, cdll: ctypes.CDLL, origin: str = "") -> None:
+        self.path = path
+        self.origin = origin
+        self.cdll = cdll
+        missing = []
+        for name, sig in FUNCTIONS.items():
+            try:
+                fn = getattr(cdll, name)
+            except AttributeError:
+                missing.append(name)
+                continue
+            fn.argtypes = list(sig.argtypes)
+            if sig.returns_status:
+                fn.restype = c_int
+                fn.errcheck = _check_status
+            else:
+                fn.restype = sig.restype
+            setattr(self, name, fn)
+        if missing:
+            raise LibraryLoadError(
+                f"{path} does not export {', '.join(missing)}: it is older than this pyftorch; rebuild it (make build)"
+            )
+
+    def __getattr__(self, name: str) -> Any:  # only called for names not set in __init__
+        if name.startswith("ft_"):
+            raise AttributeError(
+                f"{name} is not declared in pyftorch._lib.FUNCTIONS; add its restype/argtypes there before using it"
+            )
+        raise AttributeError(name)
+
+    @property
+    def version(self) -> str:
+        """libftorch's version (``ft_version()``)."""
+        return self.ft_version().decode()
+
+    @property
+    def torch_version(self) -> str:
+        """The LibTorch version the library was compiled against (``ft_torch_version()``)."""
+        return self.ft_torch_version().decode()
+
+    def last_error(self) -> str:
+        """The message of the last failed call on this thread."""
+        raw = self.ft_last_error()
+        return raw.decode(errors="replace") if raw else ""
+
+
+def _check_status(result: int, func: Callable, args: tuple) -> int:
+    """ctypes errcheck: turn a non-zero ft_status into the matching FTorchError."""
+    if result != FT_OK:
+        lib = _LIBRARY
+        message = lib.last_error() if lib is not None else "(library message unavailable)"
+        raise error_for_status(result, message, getattr(func, "__name__", None))
+    return result
+
+
+def base_version(version: str) -> str:
+    """``"2.13.0+cpu"`` -> ``"2.13.0"``: the public version without the local suffix."""
+    return version.split("+", 1)[0].strip()
+
+
+def check_torch_version(library_torch: str, running_torch: str, library_path: Path | str = "libftorch",
+                        allow: bool | None = None) -> None:
+    """Raise TorchVersionMismatch if the two torch versions differ (ignoring ``+local`` parts).
+
+    ``allow`` defaults to the ``PYFTORCH_ALLOW_TORCH_MISMATCH`` environment variable; when
+    allowed, a mismatch only warns.
+    """
+    if base_version(library_torch) == base_version(running_torch):
+        return
+    if allow is None:
+        allow = os.environ.get(ALLOW_MISMATCH_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+    message = (
+        f"{library_path} was built against LibTorch {library_torch}, but the running torch is {running_torch}. "
+        "LibTorch has no stable C++ ABI across versions, so this combination may crash. Rebuild the library "
+        "against this torch (make build, or cmake -DCMAKE_PREFIX_PATH=$(python -c 'import torch; "
+        "print(torch.utils.cmake_prefix_path)')), or point PYFTORCH_LIB at a matching build. "
+        f"Set {ALLOW_MISMATCH_ENV}=1 to load it anyway."
+    )
+    if allow:
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+        return
+    raise TorchVersionMismatch(message)
+
+
+_LIBRARY: Library | None = None
+_LOCK = threading.Lock()
+
+
+def load() -> Library:
+    """The process-wide :class:`Library`, loaded on first use (imports torch first)."""
+    global _LIBRARY
+    if _LIBRARY is not None:
+        return _LIBRARY
+    with _LOCK:
+        if _LIBRARY is not None:
+            return _LIBRARY
+        try:
+            import torch  # noqa: F401  -- must precede the CDLL: one LibTorch per process
+        except ImportError as exc:
+            raise LibraryLoadError(
+                "pyftorch needs torch: libftorch links LibTorch, and Python's torch must be imported first so "
+                "that only one copy of LibTorch is loaded. Install the torch the library was built with."
+            ) from exc
+        from pyftorch._locate import LibraryNotFound, find_install
+
+        try:
+            install = find_install()
+        except LibraryNotFound as exc:
+            raise LibraryLoadError(str(exc)) from exc
+        origin = "PYFTORCH_LIB" if os.environ.get("PYFTORCH_LIB") else "search"
+        try:
+            cdll = ctypes.CDLL(str(install.library))
+        except OSError as exc:
+            raise LibraryLoadError(f"cannot load {install.library}: {exc}") from exc
+        lib = Library(install.library, cdll, origin)
+        check_torch_version(lib.torch_version, torch.__version__, install.library)
+        _LIBRARY = lib
+        return lib
+
+
+def loaded() -> Library | None:
+    """The library if it was already loaded, else None (never loads it)."""
+    return _LIBRARY
+
+
+__all__ = [
+    "ALLOW_MISMATCH_ENV", "FUNCTIONS", "NOT_BOUND", "STATUS", "Signature", "Library", "load", "loaded",
+    "base_version", "check_torch_version",
+]

@@ -1,0 +1,377 @@
+"""The built-in cross-check suite.
+
+It covers every operator (``+ - * / **``, unary ``-``, ``sum``, ``mean``) alone and in
+chains, every scalar form (integer and real scalars on either side), broadcasting of
+one-element tensors, accumulation over two and three backward calls, ``zero_grad`` in
+between, ``retain_graph`` reuse and the error without it, external gradients, zero-copy
+leaves, constants, non-leaf gradients and backward errors.  Leaf values are drawn from a
+fixed-seed generator away from the singular points (positive bases for real powers,
+denominators bounded away from zero).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from pyftorch.crosscheck.expr import Bin, Neg, Reduce, c, v
+from pyftorch.crosscheck.scenario import Backward, Eval, Leaf, ReadGrad, Release, Scenario, ZeroGrad
+
+OPS = ("+", "-", "*", "/", "**")
+_OP_NAMES = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow"}
+
+
+def _rng(name: str) -> np.random.Generator:
+    return np.random.default_rng(abs(hash_name(name)))
+
+
+def hash_name(name: str) -> int:
+    """A stable (not salted) hash of a case name, used to seed its data."""
+    h = 0
+    for ch in name.encode():
+        h = (h * 131 + ch) % (2**31 - 1)
+    return h
+
+
+def positive(rng: np.random.Generator, shape: tuple[int, ...], low: float = 0.5, high: float = 2.0) -> np.ndarray:
+    """Uniform values in [low, high]."""
+    return rng.uniform(low, high, size=shape)
+
+
+def signed(rng: np.random.Generator, shape: tuple[int, ...], low: float = 0.5, high: float = 2.0) -> np.ndarray:
+    """Values with |x| in [low, high] and random signs."""
+    return rng.uniform(low, high, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+
+
+def _scenario(name: str, description: str, tags: set[str], *steps) -> Scenario:
+    return Scenario(name, tuple(steps), description, frozenset(tags))
+
+
+def _leaf_data(rng: np.random.Generator, op: str, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(a, b) for ``a op b``: positive base for ``**``, exponent in a modest range."""
+    if op == "**":
+        return positive(rng, shape), rng.uniform(-1.5, 2.5, size=shape)
+    return signed(rng, shape), signed(rng, shape)
+
+
+def _binary_cases() -> list[Scenario]:
+    cases = []
+    for op in OPS:
+        name = f"op_{_OP_NAMES[op]}"
+        rng = _rng(name)
+        a, b = _leaf_data(rng, op, (3, 4))
+        cases.append(_scenario(
+            name, f"y = a {op} b, backward of y (ones) and of sum(y)", {op, "sum", "tensor-tensor"},
+            Leaf("a", a), Leaf("b", b),
+            Eval("y", Bin(op, v("a"), v("b"))),
+            Backward("y", retain_graph=True),
+            ZeroGrad(("a", "b")),
+            Eval("s", Reduce("sum", v("y"))),
+            Backward("s"),
+        ))
+    return cases
+
+
+def _unary_cases() -> list[Scenario]:
+    rng = _rng("op_neg")
+    out = [_scenario(
+        "op_neg", "y = -a", {"neg"},
+        Leaf("a", signed(rng, (2, 3))),
+        Eval("y", Neg(v("a"))),
+        Backward("y"),
+    )]
+    for kind in ("sum", "mean"):
+        rng = _rng(f"op_{kind}")
+        out.append(_scenario(
+            f"op_{kind}", f"y = {kind}(a) of a rank-3 tensor", {kind},
+            Leaf("a", signed(rng, (2, 3, 4))),
+            Eval("y", Reduce(kind, v("a"))),
+            Backward("y"),
+        ))
+    return out
+
+
+def _scalar_cases() -> list[Scenario]:
+    """Every operator with int and real scalars on both sides."""
+    cases = []
+    for op in OPS:
+        name = f"scalar_{_OP_NAMES[op]}"
+        rng = _rng(name)
+        data = positive(rng, (2, 5)) if op in ("**", "/") else signed(rng, (2, 5))
+        if op == "**":
+            forms = [Bin(op, v("a"), c(2)), Bin(op, v("a"), c(-2)), Bin(op, v("a"), c(1.5)),
+                     Bin(op, v("a"), c(0.5)), Bin(op, c(2), v("a")), Bin(op, c(1.5), v("a"))]
+        else:
+            forms = [Bin(op, v("a"), c(3)), Bin(op, v("a"), c(2.5)), Bin(op, c(3), v("a")), Bin(op, c(-0.75), v("a"))]
+        steps: list = [Leaf("a", data)]
+        for k, form in enumerate(forms):
+            steps += [Eval(f"y{k}", form), Eval(f"s{k}", Reduce("sum", v(f"y{k}"))), Backward(f"s{k}"),
+                      ZeroGrad(("a",))]
+        cases.append(_scenario(name, f"a {op} s and s {op} a for int and real s", {op, "scalar"}, *steps))
+    return cases
+
+
+def _chain_cases() -> list[Scenario]:
+    rng = _rng("chain_ftorch_example")
+    a = np.array([2.0, 3.0])
+    b = np.array([6.0, 4.0])
+    cases = [_scenario(
+        "chain_ftorch_example", "FTorch's autograd example: Q = a*b; L = sum(a*b + a*b*a)",
+        {"*", "+", "sum", "chain", "zero_grad"},
+        Leaf("a", a), Leaf("b", b),
+        Eval("Q", Bin("*", v("a"), v("b"))),
+        Backward("Q"),
+        ZeroGrad(("a", "b")),
+        Eval("L", Reduce("sum", Bin("+", Bin("*", v("a"), v("b")), Bin("*", Bin("*", v("a"), v("b")), v("a"))))),
+        Backward("L"),
+    )]
+    rng = _rng("chain_all_ops")
+    # ((a + b) * (a - b) / (b ** 2) - (-a)) ** 2, with b positive
+    expr = Bin("**", Bin("-", Bin("/", Bin("*", Bin("+", v("a"), v("b")), Bin("-", v("a"), v("b"))),
+                                  Bin("**", v("b"), c(2))), Neg(v("a"))), c(2))
+    cases.append(_scenario(
+        "chain_all_ops", "((a + b) * (a - b) / b**2 - (-a)) ** 2", {"+", "-", "*", "/", "**", "neg", "chain"},
+        Leaf("a", signed(rng, (4, 3))), Leaf("b", positive(rng, (4, 3))),
+        Eval("y", expr),
+        Backward("y"),
+    ))
+    rng = _rng("chain_tensor_pow")
+    cases.append(_scenario(
+        "chain_tensor_pow", "mean(a ** b * 3.0 - 2 / b + 1) with tensor exponent",
+        {"**", "*", "/", "-", "+", "mean", "scalar", "chain"},
+        Leaf("a", positive(rng, (5,))), Leaf("b", positive(rng, (5,))),
+        Eval("y", Reduce("mean", Bin("+", Bin("-", Bin("*", Bin("**", v("a"), v("b")), c(3.0)),
+                                               Bin("/", c(2), v("b"))), c(1)))),
+        Backward("y"),
+    ))
+    rng = _rng("chain_deep")
+    x = v("x")
+    e = x
+    for k in range(6):  # alternate operators, keep values bounded
+        e = Bin("+", Bin("*", e, c(0.5)), Bin("/", x, Bin("+", Bin("*", x, x), c(1.0)))) if k % 2 else Bin("-", e, Bin("**", x, c(2)))
+    cases.append(_scenario(
+        "chain_deep", "a 6-level chain of +, -, *, /, ** reusing one leaf", {"chain", "+", "-", "*", "/", "**"},
+        Leaf("x", signed(rng, (3, 3))),
+        Eval("y", e), Eval("s", Reduce("sum", v("y"))),
+        Backward("s"),
+    ))
+    rng = _rng("chain_intermediate_reuse")
+    cases.append(_scenario(
+        "chain_intermediate_reuse", "t = a*b; y = t*t + t/a (a named intermediate used twice)",
+        {"chain", "*", "+", "/"},
+        Leaf("a", positive(rng, (2, 2))), Leaf("b", signed(rng, (2, 2))),
+        Eval("t", Bin("*", v("a"), v("b"))),
+        Eval("y", Bin("+", Bin("*", v("t"), v("t")), Bin("/", v("t"), v("a")))),
+        Backward("y"),
+        ReadGrad(("a", "b", "t")),
+    ))
+    return cases
+
+
+def _accumulation_cases() -> list[Scenario]:
+    rng = _rng("accumulate_2")
+    a, b = signed(rng, (3,)), signed(rng, (3,))
+    acc2 = _scenario(
+        "accumulate_2", "two backward calls through fresh graphs accumulate", {"accumulation"},
+        Leaf("a", a), Leaf("b", b),
+        Eval("y", Bin("*", v("a"), v("b"))), Backward("y"),
+        Eval("z", Bin("+", Bin("*", v("a"), v("a")), v("b"))), Backward("z"),
+    )
+    rng = _rng("accumulate_3")
+    acc3 = _scenario(
+        "accumulate_3", "three backward calls accumulate; then read the gradients", {"accumulation"},
+        Leaf("a", signed(rng, (2, 3))), Leaf("b", positive(rng, (2, 3))),
+        Eval("y1", Reduce("sum", Bin("*", v("a"), v("b")))), Backward("y1"),
+        Eval("y2", Reduce("mean", Bin("/", v("a"), v("b")))), Backward("y2"),
+        Eval("y3", Bin("**", v("b"), c(3))), Backward("y3"),
+        ReadGrad(("a", "b")),
+    )
+    rng = _rng("zero_grad_between")
+    zg = _scenario(
+        "zero_grad_between", "backward, zero_grad, backward: only the second gradient remains; zero_grad "
+        "before any gradient is a no-op", {"zero_grad", "accumulation"},
+        Leaf("a", signed(rng, (4,))), Leaf("b", signed(rng, (4,))),
+        ZeroGrad(("a", "b")),
+        Eval("y", Bin("*", v("a"), v("b"))), Backward("y"),
+        ZeroGrad(("a",)),
+        Eval("z", Bin("-", Bin("*", v("a"), c(3)), v("b"))), Backward("z"),
+        ZeroGrad(("a", "b")),
+        Eval("w", Reduce("sum", Bin("*", v("a"), v("a")))), Backward("w"),
+        Backward("w", expect_error="autograd"),
+    )
+    rng = _rng("spec_example")
+    spec = _scenario(
+        "spec_example", "the online-training page: Q = a*b, P = a+b, zero_grad, backward(P, retain_graph)",
+        {"zero_grad", "retain_graph"},
+        Leaf("a", signed(rng, (2, 2))), Leaf("b", signed(rng, (2, 2))),
+        Eval("Q", Bin("*", v("a"), v("b"))), Eval("P", Bin("+", v("a"), v("b"))),
+        Backward("Q"),
+        ZeroGrad(("a", "b")),
+        Backward("P", retain_graph=True),
+        Backward("P"),
+    )
+    return [acc2, acc3, zg, spec]
+
+
+def _retain_graph_cases() -> list[Scenario]:
+    rng = _rng("retain_graph_reuse")
+    reuse = _scenario(
+        "retain_graph_reuse", "backward three times through one graph (retain_graph on the first two), "
+        "then once more: the graph is freed", {"retain_graph", "accumulation"},
+        Leaf("a", positive(rng, (3, 2))), Leaf("b", signed(rng, (3, 2))),
+        Eval("y", Reduce("sum", Bin("*", Bin("**", v("a"), c(1.5)), v("b")))),
+        Backward("y", retain_graph=True),
+        Backward("y", retain_graph=True),
+        Backward("y"),
+        Backward("y", expect_error="autograd"),
+    )
+    rng = _rng("retain_graph_missing")
+    missing = _scenario(
+        "retain_graph_missing", "a second backward without retain_graph fails on both sides, gradients unchanged",
+        {"retain_graph", "error"},
+        Leaf("a", signed(rng, (3,))),
+        Eval("y", Bin("*", Bin("*", v("a"), v("a")), v("a"))),
+        Backward("y"),
+        Backward("y", expect_error="autograd"),
+        ReadGrad(("a",)),
+    )
+    return [reuse, missing]
+
+
+def _external_gradient_cases() -> list[Scenario]:
+    rng = _rng("external_gradient")
+    a, b = signed(rng, (2, 3)), positive(rng, (2, 3))
+    g1, g2 = signed(rng, (2, 3)), signed(rng, (2, 3))
+    ext = _scenario(
+        "external_gradient", "backward with external gradients, twice through a retained graph",
+        {"external_gradient", "retain_graph", "accumulation"},
+        Leaf("a", a), Leaf("b", b),
+        Eval("y", Bin("/", Bin("*", v("a"), v("a")), v("b"))),
+        Backward("y", gradient=g1, retain_graph=True),
+        Backward("y", gradient=g2),
+    )
+    rng = _rng("external_gradient_scalar")
+    ext_scalar = _scenario(
+        "external_gradient_scalar", "external gradient of a one-element result scales the gradient",
+        {"external_gradient", "sum"},
+        Leaf("a", signed(rng, (5,))),
+        Eval("y", Reduce("sum", Bin("**", v("a"), c(3)))),
+        Backward("y", gradient=np.array([-2.5])),
+    )
+    rng = _rng("external_gradient_shape_error")
+    bad = _scenario(
+        "external_gradient_shape_error", "an external gradient of the wrong shape fails on both sides",
+        {"external_gradient", "error"},
+        Leaf("a", signed(rng, (2, 3))),
+        Eval("y", Bin("*", v("a"), c(2))),
+        Backward("y", gradient=signed(rng, (3, 2)), expect_error="shape"),
+    )
+    return [ext, ext_scalar, bad]
+
+
+def _broadcast_cases() -> list[Scenario]:
+    cases = []
+    for op in OPS:
+        name = f"broadcast_one_element_{_OP_NAMES[op]}"
+        rng = _rng(name)
+        big = positive(rng, (3, 4)) if op == "**" else signed(rng, (3, 4))
+        one = positive(rng, (1,), 0.5, 1.5) if op in ("**", "/") else signed(rng, (1,))
+        cases.append(_scenario(
+            name, f"a(3,4) {op} s(1,) and s(1,) {op} a(3,4): the gradient of s sums over a",
+            {op, "broadcast"},
+            Leaf("a", big), Leaf("s", one),
+            Eval("y", Bin(op, v("a"), v("s"))), Backward("y"),
+            ZeroGrad(("a", "s")),
+            Eval("z", Bin(op, v("s"), Bin("*", v("a"), v("a")) if op == "**" else v("a"))),
+            Backward("z"),
+        ))
+    rng = _rng("broadcast_rows")
+    cases.append(_scenario(
+        "broadcast_rows", "a(2,3,4) * r(4,) + c(3,1) broadcasting across ranks", {"broadcast", "*", "+"},
+        Leaf("a", signed(rng, (2, 3, 4))), Leaf("r", signed(rng, (4,))), Leaf("c", signed(rng, (3, 1))),
+        Eval("y", Bin("+", Bin("*", v("a"), v("r")), v("c"))),
+        Backward("y"),
+    ))
+    rng = _rng("broadcast_shape_error")
+    cases.append(_scenario(
+        "broadcast_shape_error", "shapes (2,3) and (4,) do not broadcast: both sides fail", {"broadcast", "error"},
+        Leaf("a", signed(rng, (2, 3))), Leaf("b", signed(rng, (4,))),
+        Eval("y", Bin("+", v("a"), v("b")), expect_error="shape"),
+        Eval("z", Bin("+", v("a"), v("a"))), Backward("z"),
+    ))
+    return cases
+
+
+def _misc_cases() -> list[Scenario]:
+    cases = []
+    rng = _rng("constants")
+    cases.append(_scenario(
+        "constants", "a leaf without requires_grad gets no gradient", {"constant"},
+        Leaf("a", signed(rng, (3,))), Leaf("k", positive(rng, (3,)), requires_grad=False),
+        Eval("y", Bin("/", Bin("*", v("a"), v("k")), v("k"))),
+        Backward("y"),
+        ReadGrad(("a", "k", "y")),
+    ))
+    rng = _rng("no_requires_grad_error")
+    cases.append(_scenario(
+        "no_requires_grad_error", "backward of a result computed from constants only fails on both sides",
+        {"constant", "error"},
+        Leaf("k", signed(rng, (3,)), requires_grad=False),
+        Eval("y", Bin("*", v("k"), c(2))),
+        Backward("y", expect_error="autograd"),
+    ))
+    rng = _rng("zero_copy_leaves")
+    cases.append(_scenario(
+        "zero_copy_leaves", "leaves that view NumPy memory (copy=False on the CPU)", {"view", "*", "-"},
+        Leaf("a", signed(rng, (4, 2)), view=True), Leaf("b", positive(rng, (4, 2)), view=True),
+        Eval("y", Reduce("sum", Bin("-", Bin("*", v("a"), v("b")), Bin("**", v("b"), c(0.5))))),
+        Backward("y"),
+    ))
+    rng = _rng("backward_on_leaf")
+    cases.append(_scenario(
+        "backward_on_leaf", "backward of a leaf itself gives ones (with an external gradient: that gradient)",
+        {"leaf"},
+        Leaf("a", signed(rng, (2, 2))),
+        Backward("a"),
+        Backward("a", gradient=signed(rng, (2, 2))),
+    ))
+    rng = _rng("release_before_backward")
+    cases.append(_scenario(
+        "release_before_backward", "the graph survives releasing the leaf handles and intermediates",
+        {"lifetime"},
+        Leaf("a", signed(rng, (3,))), Leaf("b", signed(rng, (3,))),
+        Eval("t", Bin("*", v("a"), v("b"))),
+        Eval("y", Reduce("sum", Bin("*", v("t"), v("a")))),
+        Release(("t",)),
+        Backward("y"),
+        Release(("b",)),
+        ReadGrad(("a",)),
+    ))
+    rng = _rng("rank0_and_empty")
+    cases.append(_scenario(
+        "rank0_and_empty", "0-d leaves and empty tensors", {"edge"},
+        Leaf("s", np.array(1.25)), Leaf("e", np.zeros((0, 3))),
+        Eval("y", Bin("*", Bin("**", v("s"), c(3)), c(2))), Backward("y"),
+        Eval("z", Reduce("sum", Bin("*", v("e"), v("s")))), Backward("z"),
+    ))
+    return cases
+
+
+#: Builders of the built-in suite, in display order.
+_BUILDERS: tuple[Callable[[], list[Scenario]], ...] = (
+    _binary_cases, _unary_cases, _scalar_cases, _chain_cases, _broadcast_cases, _accumulation_cases,
+    _retain_graph_cases, _external_gradient_cases, _misc_cases,
+)
+
+
+def builtin_suite() -> list[Scenario]:
+    """Every built-in scenario (fresh objects each call; the data is deterministic)."""
+    cases: list[Scenario] = []
+    for build in _BUILDERS:
+        cases.extend(build())
+    names = [s.name for s in cases]
+    assert len(names) == len(set(names)), "duplicate case names"
+    return cases
+
+
+__all__ = ["builtin_suite", "positive", "signed", "hash_name"]
