@@ -1,6 +1,13 @@
-"""Shared fixtures: the installed native library and Fortran builds against it."""
+"""Shared fixtures: the installed native library, Fortran builds against it, and the
+live-handle checks.
+
+* Every test must leave libftorch's live-handle count where it found it (autouse fixture).
+* The whole run must end with no live handle at all (session-finish hook): a leaked
+  handle pins a tensor and its autograd graph, in Fortran programs as in Python.
+"""
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import shutil
@@ -108,3 +115,49 @@ def fortran_env() -> dict[str, str]:
     env.setdefault("OMP_NUM_THREADS", "1")
     env["GFORTRAN_ERROR_BACKTRACE"] = "0"
     return env
+
+
+def _live_handles() -> int | None:
+    """The library's live-handle count, or None if no test has loaded the library yet."""
+    from pyftorch import _lib
+
+    lib = _lib.loaded()
+    return None if lib is None else int(lib.ft_live_handles())
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_handles():
+    """Fail a test that leaves more (or fewer) live library handles than it found."""
+    before = _live_handles() or 0  # nothing can be live before the library is loaded
+    yield
+    after = _live_handles()
+    if after is not None and after != before:
+        gc.collect()  # cycles (e.g. through a traceback) may still hold tensors
+        after = _live_handles()
+    if after is not None and after != before:
+        pytest.fail(f"the test changed libftorch's live-handle count from {before} to {after}", pytrace=False)
+
+
+_FINAL_REPORT: list[str] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After the whole run the library must hold no live handle (else the run fails)."""
+    try:
+        from pyftorch import _lib
+    except Exception:  # noqa: BLE001 -- pyftorch not importable: other failures say why
+        return
+    lib = _lib.loaded()
+    if lib is None:
+        return
+    gc.collect()
+    live = int(lib.ft_live_handles())
+    _FINAL_REPORT.append(f"libftorch live handles at the end of the test run: {live}"
+                         + (" -- LEAK: failing the run" if live else ""))
+    if live:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config) -> None:
+    for line in _FINAL_REPORT:
+        terminalreporter.write_line(line, red="LEAK" in line, green="LEAK" not in line)
