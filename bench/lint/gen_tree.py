@@ -49,9 +49,10 @@ FTORCH_SUB = """\
     integer, intent(in) :: nsteps
     type(torch_tensor) :: a, g, q, scale_t
     integer :: step, layout(1) = [1]
+    real(dp), target :: scale_data(1) = [2.0_dp]
     call torch_tensor_from_array(a, a_data, layout, torch_kCPU, requires_grad=.true.)
     call torch_tensor_from_array(g, g_data, layout, torch_kCPU)
-    call torch_tensor_from_array(scale_t, [2.0_dp], [1], torch_kCPU)
+    call torch_tensor_from_array(scale_t, scale_data, [1], torch_kCPU)
     do step = 1, nsteps
       q = scale_t * a**2 + a
       call torch_tensor_backward(q)

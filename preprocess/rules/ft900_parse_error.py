@@ -10,7 +10,7 @@ external)` neutralised; and, if that failed, the file run through `cpp -traditio
 with the configured `defines`/`include-dirs` (`-D`/`-I`).
 
 ## Why is this bad?
-The semantic rules (FT002-FT105) cannot check a file that does not parse, so its
+The semantic rules (FT002-FT106) cannot check a file that does not parse, so its
 problems go unreported.  Common causes: syntax fparser 0.2.5 does not support (assumed rank
 `x(..)`, `type(*)`, coarrays, separate module procedures in submodules), function-like
 macros used as statements without the right `-D`, or a genuine syntax error.

@@ -18,14 +18,17 @@ EXPECTED = {
     "FT103_pos.f90": [("FT103", 14, 3), ("FT103", 28, 5)],
     "FT104_pos.f90": [("FT104", 15, 3), ("FT104", 16, 3)],
     "FT105_pos.f90": [("FT105", 12, 5), ("FT105", 13, 5)],
+    "FT106_pos.f90": [("FT106", 9, 44), ("FT106", 10, 35), ("FT106", 11, 35), ("FT106", 12, 35),
+                      ("FT106", 13, 35), ("FT106", 14, 35), ("FT106", 15, 35), ("FT106", 16, 35)],
     "FT900_pos.f90": [("FT001", 3, 3), ("FT900", 6, 3)],
     "cpp_retry.F90": [("FT002", 14, 3)],
     "noqa.f90": [("FT002", 10, 3), ("FT002", 11, 3)],
 }
 NEGATIVE = ["FT001_neg.f90", "FT002_neg.f90", "FT003_neg.f90", "FT004_neg.f90", "FT005_neg.f90",
             "FT101_neg.f90", "FT102_neg.f90", "FT103_neg.f90", "FT104_neg.f90", "FT105_neg.f90",
-            "FT900_neg.f90", "file_noqa.f90"]
-CODES = ["FT001", "FT002", "FT003", "FT004", "FT005", "FT101", "FT102", "FT103", "FT104", "FT105", "FT900"]
+            "FT106_neg.f90", "FT900_neg.f90", "file_noqa.f90"]
+CODES = ["FT001", "FT002", "FT003", "FT004", "FT005", "FT101", "FT102", "FT103", "FT104", "FT105", "FT106",
+         "FT900"]
 
 
 def findings(*args):
@@ -92,6 +95,7 @@ def test_rule_metadata():
         assert r.doc().startswith(f"{r.code} `{r.name}`")
     by = {r.code: r for r in rules}
     assert by["FT005"].severity == "info" and by["FT103"].severity == "warning"
+    assert by["FT106"].severity == "error" and not by["FT106"].fixable
     assert by["FT001"].fixable and by["FT004"].fixable
 
 
