@@ -8,10 +8,13 @@ scalar exponent is the normal FTorch form and is not reported.  Severity: info.
 ## Why is this bad?
 FTorch overloads `+ - * /` for tensor-tensor operands only; there is no tensor-scalar
 form, so the code does not compile against FTorch.  The portable way, from FTorch's online
-training documentation, is a rank-1 tensor with a single element, which broadcasts:
+training documentation, is a rank-1 tensor with a single element, which broadcasts.  The
+tensor views its array, so the array must be a variable (FTorch's own snippet passes the
+constructor `[3.0_wp]`, a temporary: see FT106):
 
 ```fortran
-call torch_tensor_from_array(multiplier, [3.0_wp], [1], torch_kCPU)
+real(wp), target :: multiplier_value(1) = [3.0_wp]
+call torch_tensor_from_array(multiplier, multiplier_value, [1], torch_kCPU)
 ```
 
 pyftorch also provides native scalar operators (`2.0_wp * a`); when you target pyftorch
@@ -80,8 +83,9 @@ class ScalarOperand(Rule):
                     continue
                 text = operand.tofortran() if hasattr(operand, "tofortran") else str(operand)
                 msg = (f"scalar `{text}` as an operand of tensor `{op.sym}`: FTorch has no tensor-scalar "
-                       f"`{op.sym}`; use a one-element rank-1 tensor, e.g. "
-                       f"`call torch_tensor_from_array(scalar_t, [{text}], [1], torch_kCPU)`")
+                       f"`{op.sym}`; use a one-element rank-1 tensor over an array variable, e.g. "
+                       f"`real(wp), target :: s(1) = [{text}]` and "
+                       f"`call torch_tensor_from_array(scalar_t, s, [1], torch_kCPU)`")
                 rng = ctx.operand_range(op.node, side)
                 src, _st = ctx.lexed(op.node)
                 if rng is None:
