@@ -135,7 +135,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "AutogradError", "ClosedHandleError", "ClosedTensorError", "DeviceError", "DeviceUnavailableError", "DTypeError",
-    "FTorchError", "InternalError", "InvalidArgumentError", "LibraryIOError", "LibraryLoadError", "LibraryOutOfMemoryError",
-    "ModelError", "NoGradientError", "NullHandleError", "ShapeError", "StaleHandleError", "TorchError",
-    "TorchVersionMismatch", *_LAZY,
+    "FTorchError", "InternalError", "InvalidArgumentError", "LibraryIOError", "LibraryLoadError",
+    "LibraryOutOfMemoryError", "ModelError", "NoGradientError", "NullHandleError", "ShapeError", "StaleHandleError",
+    "TorchError", "TorchVersionMismatch", *_LAZY,
 ]

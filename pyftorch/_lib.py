@@ -334,6 +334,6 @@ def loaded() -> Library | None:
 
 
 __all__ = [
-    "ALLOW_MISMATCH_ENV", "FUNCTIONS", "NOT_BOUND", "RELEASE_FUNCTIONS", "STATUS", "Signature", "OptimOptions", "Library", "load", "loaded",
-    "base_version", "check_torch_version",
+    "ALLOW_MISMATCH_ENV", "FUNCTIONS", "NOT_BOUND", "RELEASE_FUNCTIONS", "STATUS", "Signature", "OptimOptions",
+    "Library", "load", "loaded", "base_version", "check_torch_version",
 ]

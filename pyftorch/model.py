@@ -51,10 +51,15 @@ def _forward_output_count(path: Path) -> Optional[int]:
     Read from the compiled ``forward``'s schema with Python's torch: ``Tensor`` is one,
     ``Tuple[Tensor, ...]`` its length; a ``List[Tensor]`` has no static length.
     """
+    import warnings
+
     import torch
 
     try:
-        module = torch.jit.load(str(path), map_location="cpu")
+        with warnings.catch_warnings():
+            # TorchScript is deprecated upstream but remains the format LibTorch C++ loads.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            module = torch.jit.load(str(path), map_location="cpu")
         returns = module.forward.schema.returns
     except Exception:  # noqa: BLE001 -- the library already accepted the file; no schema is not fatal
         return None

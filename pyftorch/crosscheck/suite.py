@@ -535,9 +535,10 @@ def _clip_cases() -> list[ClipCase]:
         grads = tuple(None if (not all_grads and i == 1) else signed(rng, p.shape, 0.05, 1.0)
                       for i, p in enumerate(params))
         tags = {"clip", f"clip_{mode}"} | ({"missing_grad"} if not all_grads else set())
-        cases.append(ClipCase(name=name, description=f"clip_grad_{mode}_ ({', '.join(f'{k}={v!r}' for k, v in options.items())})"
-                              + ("" if all_grads else ", one parameter without a gradient"),
-                              tags=frozenset(tags), mode=mode, params=params, grads=grads, **options))
+        args = ", ".join(f"{k}={v!r}" for k, v in options.items())
+        description = f"clip_grad_{mode}_ ({args})" + ("" if all_grads else ", one parameter without a gradient")
+        cases.append(ClipCase(name=name, description=description, tags=frozenset(tags), mode=mode, params=params,
+                              grads=grads, **options))
     return cases
 
 

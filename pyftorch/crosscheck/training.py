@@ -39,7 +39,6 @@ from pyftorch.crosscheck.engine import (
     CaseResult,
     Check,
     LibraryBackend,
-    StepResult,
     Tolerance,
     TorchBackend,
     _check_finite,
