@@ -54,6 +54,37 @@ HANDLE = c_void_p
 HANDLE_OUT = POINTER(c_void_p)
 INT_OUT = POINTER(c_int)
 I64_ARRAY = POINTER(c_int64)
+DOUBLE_OUT = POINTER(c_double)
+# Arrays of tensor handles (``const ft_tensor *`` in, ``ft_tensor *`` out) are arrays of c_void_p.
+HANDLE_ARRAY = POINTER(c_void_p)
+
+
+class OptimOptions(ctypes.Structure):
+    """``ft_optim_options`` of ftorch.h: the hyper-parameters of an optimiser.
+
+    Field order and C types must match the header exactly (a test parses the typedef and
+    compiles a C program that prints the offsets).  Fill it with ``ft_optim_defaults`` first.
+    """
+
+    _fields_ = [
+        ("lr", c_double),
+        ("momentum", c_double),
+        ("dampening", c_double),
+        ("weight_decay", c_double),
+        ("nesterov", c_int),
+        ("beta1", c_double),
+        ("beta2", c_double),
+        ("eps", c_double),
+        ("amsgrad", c_int),
+        ("alpha", c_double),
+        ("centered", c_int),
+        ("lr_decay", c_double),
+        ("initial_accumulator_value", c_double),
+        ("maximize", c_int),
+    ]
+
+
+OPTIONS_PTR = POINTER(OptimOptions)
 
 
 @dataclass(frozen=True)
@@ -120,7 +151,47 @@ FUNCTIONS: dict[str, Signature] = {
     "ft_tensor_has_gradient": _sig(STATUS, HANDLE, INT_OUT),
     "ft_tensor_zero_grad": _sig(STATUS, HANDLE),
     "ft_tensor_set_requires_grad": _sig(STATUS, HANDLE, c_int),
+    # --- models (handles of every kind are opaque 64-bit values: c_void_p) -----------------------
+    "ft_model_load": _sig(STATUS, c_char_p, c_int, c_int, c_int, c_int, HANDLE_OUT),
+    "ft_model_delete": _sig(STATUS, HANDLE),
+    "ft_model_release": _sig(c_int, HANDLE),  # always FT_OK: no errcheck (used by __del__)
+    "ft_model_forward": _sig(STATUS, HANDLE, HANDLE_ARRAY, c_int, HANDLE_ARRAY, c_int, c_int),
+    "ft_model_num_parameters": _sig(STATUS, HANDLE, INT_OUT),
+    "ft_model_parameters": _sig(STATUS, HANDLE, HANDLE_ARRAY, c_int),
+    "ft_model_set_training": _sig(STATUS, HANDLE, c_int),
+    "ft_model_is_training": _sig(STATUS, HANDLE, INT_OUT),
+    "ft_model_save": _sig(STATUS, HANDLE, c_char_p),
+    "ft_model_print_parameters": _sig(STATUS, HANDLE),
+    # --- losses ----------------------------------------------------------------------------------
+    "ft_loss": _sig(STATUS, c_int, HANDLE, HANDLE, c_int, c_double, HANDLE_OUT),
+    # --- optimisers --------------------------------------------------------------------------------
+    "ft_optim_defaults": _sig(STATUS, c_int, OPTIONS_PTR),
+    "ft_optim_new": _sig(STATUS, c_int, HANDLE_ARRAY, c_int, OPTIONS_PTR, HANDLE_OUT),
+    "ft_optim_delete": _sig(STATUS, HANDLE),
+    "ft_optim_release": _sig(c_int, HANDLE),  # always FT_OK: no errcheck
+    "ft_optim_step": _sig(STATUS, HANDLE),
+    "ft_optim_zero_grad": _sig(STATUS, HANDLE, c_int),
+    "ft_optim_get_lr": _sig(STATUS, HANDLE, DOUBLE_OUT),
+    "ft_optim_set_lr": _sig(STATUS, HANDLE, c_double),
+    "ft_optim_step_count": _sig(STATUS, HANDLE, I64_ARRAY),
+    # --- learning-rate schedulers ----------------------------------------------------------------
+    "ft_scheduler_new": _sig(STATUS, c_int, HANDLE, c_double, c_double, HANDLE_OUT),
+    "ft_scheduler_delete": _sig(STATUS, HANDLE),
+    "ft_scheduler_release": _sig(c_int, HANDLE),  # always FT_OK: no errcheck
+    "ft_scheduler_step": _sig(STATUS, HANDLE),
+    "ft_scheduler_get_last_lr": _sig(STATUS, HANDLE, DOUBLE_OUT),
+    "ft_scheduler_last_epoch": _sig(STATUS, HANDLE, I64_ARRAY),
+    # --- gradient clipping ---------------------------------------------------------------------------
+    "ft_clip_grad_norm": _sig(STATUS, HANDLE_ARRAY, c_int, c_double, c_double, DOUBLE_OUT),
+    "ft_clip_grad_value": _sig(STATUS, HANDLE_ARRAY, c_int, c_double),
+    # --- checkpoints -------------------------------------------------------------------------------------
+    "ft_checkpoint_save": _sig(STATUS, c_char_p, HANDLE, HANDLE, HANDLE),
+    "ft_checkpoint_load": _sig(STATUS, c_char_p, HANDLE, HANDLE, HANDLE),
 }
+
+#: Functions that return ``int`` but always FT_OK (finaliser-safe releases): no errcheck.
+RELEASE_FUNCTIONS: tuple[str, ...] = ("ft_tensor_release", "ft_model_release", "ft_optim_release",
+                                      "ft_scheduler_release")
 
 #: Functions of ftorch.h that Python deliberately does not bind, and why.
 NOT_BOUND: dict[str, str] = {
@@ -263,6 +334,6 @@ def loaded() -> Library | None:
 
 
 __all__ = [
-    "ALLOW_MISMATCH_ENV", "FUNCTIONS", "NOT_BOUND", "STATUS", "Signature", "Library", "load", "loaded",
-    "base_version", "check_torch_version",
+    "ALLOW_MISMATCH_ENV", "FUNCTIONS", "NOT_BOUND", "RELEASE_FUNCTIONS", "STATUS", "Signature", "OptimOptions",
+    "Library", "load", "loaded", "base_version", "check_torch_version",
 ]

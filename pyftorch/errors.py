@@ -78,7 +78,11 @@ class StaleHandleError(FTorchError, ValueError):
     default_status = 2
 
 
-class ClosedTensorError(StaleHandleError):
+class ClosedHandleError(StaleHandleError):
+    """A pyftorch object (model, optimiser, scheduler, tensor) was used after its ``close()`` (found in Python)."""
+
+
+class ClosedTensorError(ClosedHandleError):
     """A :class:`pyftorch.Tensor` was used after :meth:`~pyftorch.Tensor.close` (found in Python)."""
 
 
@@ -185,8 +189,8 @@ class TorchVersionMismatch(LibraryLoadError):
 
 __all__ = [
     "FT_OK", "STATUS_NAMES", "status_name", "FTorchError", "NullHandleError", "StaleHandleError",
-    "ClosedTensorError", "ShapeError", "DTypeError", "DeviceError", "AutogradError", "NoGradientError",
-    "InvalidArgumentError", "DeviceUnavailableError", "LibraryIOError", "ModelError", "TorchError",
+    "ClosedHandleError", "ClosedTensorError", "ShapeError", "DTypeError", "DeviceError", "AutogradError",
+    "NoGradientError", "InvalidArgumentError", "DeviceUnavailableError", "LibraryIOError", "ModelError", "TorchError",
     "LibraryOutOfMemoryError", "InternalError", "STATUS_CLASSES", "error_for_status", "LibraryLoadError",
     "TorchVersionMismatch",
 ]

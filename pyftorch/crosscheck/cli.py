@@ -1,5 +1,9 @@
 """``pyftorch crosscheck``: run libftorch side by side with PyTorch autograd and compare.
 
+The built-in suite holds the autograd scenarios and the training cases: every loss
+(``-k 'loss_*'``: value and input gradient), optimiser (``-k 'optim_*'``: loss, parameters
+and learning rate after each of 20 steps against torch.optim), scheduler (``-k 'sched_*'``:
+the learning-rate sequence) and clipping mode (``-k 'clip_*'``).
 Prints one row per case (case, device, dtype, max abs err, max rel err, ok) and exits
 non-zero on any mismatch.  ``--random N`` adds N hypothesis-drawn scenarios from a printed
 seed (``--seed S`` reproduces a run).  ``--json`` prints a machine-readable report instead.
@@ -32,7 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, metavar="S", help="seed of the random scenarios (default: fresh)")
     p.add_argument("--no-builtin", action="store_true", help="skip the built-in suite (with --random)")
     p.add_argument("-k", dest="pattern", default=None, metavar="PATTERN",
-                   help="run only built-in cases whose name matches this glob or substring")
+                   help="run only built-in cases whose name matches this glob or substring "
+                        "(training cases: loss_*, optim_*, sched_*, clip_*)")
     p.add_argument("--list", action="store_true", help="list the built-in cases and exit")
     p.add_argument("-v", "--verbose", action="store_true", help="print every step of every case")
     p.add_argument("--fail-on-skip", action="store_true", help="exit 1 if any case was skipped (for GPU checks)")
@@ -151,8 +156,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     cases = _select(builtin_suite(), args.pattern)
     if args.list:
+        width = max((len(case.name) for case in cases), default=0)
         for case in cases:
-            print(f"{case.name:34s} {case.description}")
+            print(f"{case.name:{width}s}  {case.description}")
         return EXIT_OK
     if args.random < 0:
         print("pyftorch crosscheck: --random needs N >= 0", file=sys.stderr)

@@ -15,6 +15,10 @@ each step of a scenario to both, step by step, and compares what each step obser
 Values are compared with dtype-appropriate tolerances (:data:`TOLERANCES`); per step the
 engine reports the maximum absolute and relative error.  After each case the library's
 live-tensor counter must be back where it started.
+
+Training cases (losses, optimisers, schedulers, clipping) are procedures rather than step
+lists; :func:`run_case` hands them to :mod:`pyftorch.crosscheck.training`, which compares
+them with the same checks and returns the same :class:`CaseResult`.
 """
 from __future__ import annotations
 
@@ -23,12 +27,18 @@ import math
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence, Union
 
 import numpy as np
 
 from pyftorch.crosscheck.expr import evaluate
 from pyftorch.crosscheck.scenario import Backward, Eval, Leaf, ReadGrad, Release, Scenario, Step, ZeroGrad
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyftorch.crosscheck.training import TrainingCase
+
+#: What the engine runs: an autograd scenario or a training case.
+Case = Union[Scenario, "TrainingCase"]
 
 DTYPES: tuple[str, ...] = ("float32", "float64")
 DEVICES: tuple[str, ...] = ("cpu", "cuda")
@@ -457,14 +467,21 @@ def _check_finite(step: StepResult, ref_obs: dict[str, Any]) -> None:
             step.ok = False
 
 
-def run_case(scenario: Scenario, device: str = "cpu", dtype: str = "float64",
+def run_case(scenario: "Case", device: str = "cpu", dtype: str = "float64",
              tolerance: Optional[Tolerance] = None, require_finite: bool = True) -> CaseResult:
     """Run one scenario through libftorch and torch on ``device`` in ``dtype``; compare every step.
 
     With ``require_finite`` (the default) a NaN or infinity in torch's values or gradients
     fails the case even if libftorch agrees: scenarios must stay away from singular points,
-    where agreement proves nothing.
+    where agreement proves nothing.  A training case (losses, optimisers, schedulers,
+    clipping) is run by :func:`pyftorch.crosscheck.training.run_training_case`.
     """
+    if not isinstance(scenario, Scenario):
+        from pyftorch.crosscheck.training import TrainingCase, run_training_case
+
+        if not isinstance(scenario, TrainingCase):
+            raise TypeError(f"not a cross-check case: {scenario!r}")
+        return run_training_case(scenario, device, dtype, tolerance, require_finite)
     from pyftorch.runtime import live_tensors
 
     tol = tolerance or TOLERANCES[dtype]
@@ -518,7 +535,7 @@ def cuda_skip_reason() -> Optional[str]:
             f"libftorch ft_cuda_available()={int(lib_ok)}")
 
 
-def run_suite(scenarios: Iterable[Scenario], devices: Sequence[str] = ("cpu",),
+def run_suite(scenarios: Iterable["Case"], devices: Sequence[str] = ("cpu",),
               dtypes: Sequence[str] = DTYPES) -> list[CaseResult]:
     """Run every scenario on every device and dtype (CUDA cases skip, with the reason, without CUDA)."""
     scenarios = list(scenarios)
@@ -538,5 +555,5 @@ def run_suite(scenarios: Iterable[Scenario], devices: Sequence[str] = ("cpu",),
 __all__ = [
     "DTYPES", "DEVICES", "Tolerance", "TOLERANCES", "Backend", "LibraryBackend", "TorchBackend", "Check",
     "compare_arrays", "compare_observation", "StepResult", "CaseResult", "run_case", "run_suite",
-    "cuda_skip_reason",
+    "cuda_skip_reason", "Case",
 ]

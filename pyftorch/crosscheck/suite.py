@@ -10,12 +10,15 @@ denominators bounded away from zero).
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Union
 
 import numpy as np
 
 from pyftorch.crosscheck.expr import Bin, Neg, Reduce, c, v
 from pyftorch.crosscheck.scenario import Backward, Eval, Leaf, ReadGrad, Release, Scenario, ZeroGrad
+from pyftorch.crosscheck.training import ClipCase, LossCase, OptimCase, SchedulerCase, TrainingCase
+
+Case = Union[Scenario, TrainingCase]
 
 OPS = ("+", "-", "*", "/", "**")
 _OP_NAMES = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow"}
@@ -357,16 +360,204 @@ def _misc_cases() -> list[Scenario]:
     return cases
 
 
-#: Builders of the built-in suite, in display order.
-_BUILDERS: tuple[Callable[[], list[Scenario]], ...] = (
-    _binary_cases, _unary_cases, _scalar_cases, _chain_cases, _broadcast_cases, _accumulation_cases,
-    _retain_graph_cases, _external_gradient_cases, _misc_cases,
+# --------------------------------------------------------------------------------------------
+# Training cases: losses, optimisers, schedulers, clipping (pyftorch.crosscheck.training)
+# --------------------------------------------------------------------------------------------
+def _away_from(rng: np.random.Generator, shape: tuple[int, ...], kinks: tuple[float, ...],
+               low: float = 0.1, high: float = 2.5, margin: float = 0.1) -> np.ndarray:
+    """Signed values with |x| in [low, high] and at least ``margin`` from every |kink|."""
+    out = signed(rng, shape, low, high)
+    for _ in range(100):
+        bad = np.zeros(shape, dtype=bool)
+        for k in kinks:
+            bad |= np.abs(np.abs(out) - k) < margin
+        if not bad.any():
+            return out
+        out = np.where(bad, signed(rng, shape, low, high), out)
+    raise AssertionError("could not draw values away from the kinks")
+
+
+def _regression_loss_case(loss: str, reduction: str, options: dict, kink: float | None) -> LossCase:
+    suffix = "".join(f"_{k.split('_')[0]}{v:g}" for k, v in options.items())
+    name = f"loss_{loss.removesuffix('_loss')}{suffix}_{reduction}"
+    rng = _rng(name)
+    shape = (6, 4)
+    x = signed(rng, shape, 0.1, 2.0)
+    # input - target stays away from the kinks (0 for L1, beta/delta for smooth L1/Huber)
+    diff = _away_from(rng, shape, (0.0,) + ((kink,) if kink is not None else ()))
+    gradient = signed(rng, shape) if reduction == "none" else (np.array([0.75]) if reduction == "sum" else None)
+    extra = f" ({', '.join(f'{k}={v!r}' for k, v in options.items())})" if options else ""
+    return LossCase(name=name, description=f"{loss}{extra}, reduction={reduction!r}: value and input gradient",
+                    tags=frozenset({"loss", loss, reduction}), loss=loss, input=x, target=x - diff,
+                    reduction=reduction, options=options, gradient=gradient)
+
+
+def _loss_cases() -> list[LossCase]:
+    cases = []
+    reductions = ("mean", "sum", "none")
+    for loss, options, kink in (("mse_loss", {}, None), ("l1_loss", {}, None), ("smooth_l1_loss", {}, 1.0),
+                                ("huber_loss", {}, 1.0)):
+        for reduction in reductions:
+            cases.append(_regression_loss_case(loss, reduction, options, kink))
+    for loss, options in (("smooth_l1_loss", {"beta": 0.5}), ("huber_loss", {"delta": 0.3})):
+        kink = next(iter(options.values()))
+        for reduction in ("mean", "none"):
+            cases.append(_regression_loss_case(loss, reduction, options, kink))
+    cases.append(_regression_loss_case("smooth_l1_loss", "sum", {"beta": 2.0}, 2.0))
+    cases.append(_regression_loss_case("huber_loss", "sum", {"delta": 2.0}, 2.0))
+    # BCE with logits: targets in [0, 1]
+    for reduction in reductions:
+        name = f"loss_bce_with_logits_{reduction}"
+        rng = _rng(name)
+        x, y = signed(rng, (5, 3), 0.1, 3.0), rng.uniform(0.0, 1.0, size=(5, 3))
+        gradient = signed(rng, (5, 3)) if reduction == "none" else None
+        cases.append(LossCase(
+            name=name, description=f"binary_cross_entropy_with_logits, reduction={reduction!r}",
+            tags=frozenset({"loss", "binary_cross_entropy_with_logits", reduction}),
+            loss="binary_cross_entropy_with_logits", input=x, target=y, reduction=reduction, gradient=gradient))
+    # cross-entropy: class indices and probabilities, label smoothing, spatial and unbatched inputs
+    n, classes = 6, 5
+    ce = [("index", (n, classes), {}, reductions), ("prob", (n, classes), {}, reductions),
+          ("index", (n, classes), {"label_smoothing": 0.1}, ("mean", "none")),
+          ("prob", (n, classes), {"label_smoothing": 0.2}, ("sum",)),
+          ("index", (3, 4, 2), {}, ("mean",)), ("index", (classes,), {}, ("mean",)),
+          ("prob", (3, 4, 2), {"label_smoothing": 0.05}, ("none",))]
+    for target_kind, shape, options, reds in ce:
+        for reduction in reds:
+            layout = {2: "", 3: "_spatial", 1: "_unbatched"}[len(shape)]
+            smooth = f"_smoothing{options['label_smoothing']:g}" if options else ""
+            name = f"loss_cross_entropy_{target_kind}{layout}{smooth}_{reduction}"
+            rng = _rng(name)
+            x = signed(rng, shape, 0.1, 3.0)
+            class_dim = 0 if len(shape) == 1 else 1
+            reduced = tuple(s for i, s in enumerate(shape) if i != class_dim)
+            if target_kind == "index":
+                y = rng.integers(0, shape[class_dim], size=reduced)
+                loss_shape = reduced
+            else:
+                y = np.moveaxis(rng.dirichlet(np.ones(shape[class_dim]), size=reduced), -1, class_dim)
+                loss_shape = reduced
+            gradient = signed(rng, loss_shape) if reduction == "none" else None
+            what = "class indices" if target_kind == "index" else "probabilities"
+            extra = f", label_smoothing={options['label_smoothing']}" if options else ""
+            cases.append(LossCase(
+                name=name, description=f"cross_entropy of {shape} logits with {what}{extra}, reduction={reduction!r}",
+                tags=frozenset({"loss", "cross_entropy", target_kind, reduction} | ({"label_smoothing"} if options
+                                                                                    else set())),
+                loss="cross_entropy", input=x, target=np.asarray(y), reduction=reduction, options=options,
+                target_is_index=target_kind == "index", gradient=gradient))
+    return cases
+
+
+def _optim_data(name: str) -> dict[str, np.ndarray]:
+    rng = _rng(name)
+    x = signed(rng, (8, 4), 0.1, 2.0)
+    return {"x": x, "y": 1.5 * x - 0.5 + 0.3 * rng.standard_normal((8, 4)), "w": signed(rng, (4,), 0.2, 1.5),
+            "b": signed(rng, (4,), 0.2, 1.5)}
+
+
+#: (case suffix, optimiser, options, extras) -- at least two hyper-parameter sets per optimiser,
+#: plus each optimiser's defaults (which proves the library's defaults are torch.optim's).
+OPTIM_CASES: tuple[tuple[str, str, dict, dict], ...] = (
+    ("sgd_defaults", "SGD", {}, {}),
+    ("sgd_plain", "SGD", {"lr": 0.1}, {}),
+    ("sgd_momentum_nesterov_wd", "SGD", {"lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01}, {}),
+    ("sgd_momentum_dampening_wd_maximize", "SGD",
+     {"lr": 0.01, "momentum": 0.8, "dampening": 0.3, "weight_decay": 0.02, "maximize": True}, {}),
+    ("adam_defaults", "Adam", {}, {}),
+    ("adam_plain", "Adam", {"lr": 0.05}, {}),
+    ("adam_amsgrad_wd_betas", "Adam", {"lr": 0.03, "betas": (0.8, 0.99), "weight_decay": 0.1, "amsgrad": True}, {}),
+    ("adamw_defaults", "AdamW", {}, {}),
+    ("adamw_wd", "AdamW", {"lr": 0.05, "weight_decay": 0.05}, {}),
+    ("adamw_amsgrad_eps", "AdamW", {"lr": 0.03, "weight_decay": 0.2, "amsgrad": True, "eps": 1e-6}, {}),
+    ("rmsprop_defaults", "RMSprop", {}, {}),
+    ("rmsprop_plain", "RMSprop", {"lr": 0.01, "alpha": 0.95}, {}),
+    ("rmsprop_centered_momentum_wd", "RMSprop",
+     {"lr": 0.005, "alpha": 0.9, "momentum": 0.5, "centered": True, "weight_decay": 0.01}, {}),
+    ("adagrad_defaults", "Adagrad", {}, {}),
+    ("adagrad_plain", "Adagrad", {"lr": 0.1}, {}),
+    ("adagrad_lr_decay_init_acc_wd", "Adagrad",
+     {"lr": 0.1, "lr_decay": 0.05, "weight_decay": 0.01, "initial_accumulator_value": 0.1}, {}),
+    # with a scheduler, a learning rate set by hand, clipping, zero_grad(set_to_none=False)
+    ("sgd_momentum_steplr", "SGD", {"lr": 0.05, "momentum": 0.9}, {"scheduler": ("StepLR", {"step_size": 5,
+                                                                                          "gamma": 0.5})}),
+    ("adamw_cosine", "AdamW", {"lr": 0.05}, {"scheduler": ("CosineAnnealingLR", {"T_max": 8, "eta_min": 0.001})}),
+    ("adam_set_lr", "Adam", {"lr": 0.05}, {"set_lr": {8: 0.01, 15: 0.1}}),
+    ("rmsprop_clip_norm", "RMSprop", {"lr": 0.02, "momentum": 0.3}, {"clip_norm": 0.5}),
+    ("sgd_zero_grad_to_zero", "SGD", {"lr": 0.05, "momentum": 0.5}, {"set_to_none": False}),
 )
 
 
-def builtin_suite() -> list[Scenario]:
-    """Every built-in scenario (fresh objects each call; the data is deterministic)."""
-    cases: list[Scenario] = []
+def _optim_cases() -> list[OptimCase]:
+    cases = []
+    for suffix, optimizer, options, extras in OPTIM_CASES:
+        name = f"optim_{suffix}"
+        data = _optim_data(name)
+        tags = {"optim", optimizer} | {k for k, v in options.items() if v} | set(extras)
+        desc = f"{optimizer}({', '.join(f'{k}={v!r}' for k, v in options.items()) or 'defaults'})"
+        if "scheduler" in extras:
+            desc += f" + {extras['scheduler'][0]}"
+        cases.append(OptimCase(name=name, description=f"{desc}: loss, parameters and lr after each of 20 steps",
+                               tags=frozenset(tags), optimizer=optimizer, options=options, steps=20, **data,
+                               **extras))
+    return cases
+
+
+def _scheduler_cases() -> list[SchedulerCase]:
+    specs = (
+        ("sched_steplr", "StepLR", {"step_size": 4, "gamma": 0.5}, 0.1),
+        ("sched_steplr_default_gamma", "StepLR", {"step_size": 7}, 0.2),
+        ("sched_exponentiallr", "ExponentialLR", {"gamma": 0.9}, 0.1),
+        ("sched_cosine_past_tmax", "CosineAnnealingLR", {"T_max": 10, "eta_min": 0.001}, 0.1),
+        ("sched_cosine_default_eta_min", "CosineAnnealingLR", {"T_max": 25}, 0.05),
+        ("sched_cosine_tmax_1", "CosineAnnealingLR", {"T_max": 1, "eta_min": 0.01}, 0.1),
+    )
+    return [SchedulerCase(name=name, description=f"{sched}({', '.join(f'{k}={v!r}' for k, v in opts.items())}) "
+                                                 f"from lr={lr}: the learning rate over 30 epochs",
+                          tags=frozenset({"scheduler", sched}), scheduler=sched, options=opts, lr=lr, epochs=30)
+            for name, sched, opts, lr in specs]
+
+
+def _clip_cases() -> list[ClipCase]:
+    specs = (
+        ("clip_norm_2", "norm", {"max_norm": 0.5, "norm_type": 2.0}, True),
+        ("clip_norm_inf", "norm", {"max_norm": 0.3, "norm_type": float("inf")}, True),
+        ("clip_norm_3", "norm", {"max_norm": 0.7, "norm_type": 3.0}, True),
+        ("clip_norm_no_clipping", "norm", {"max_norm": 100.0, "norm_type": 2.0}, True),
+        ("clip_norm_inf_missing_grad", "norm", {"max_norm": 0.4, "norm_type": float("inf")}, False),
+        ("clip_value", "value", {"clip_value": 0.3}, True),
+        ("clip_value_missing_grad", "value", {"clip_value": 0.5}, False),
+    )
+    cases = []
+    for name, mode, options, all_grads in specs:
+        rng = _rng(name)
+        params = (signed(rng, (3, 4)), signed(rng, (4,)), signed(rng, (2, 2)))
+        grads = tuple(None if (not all_grads and i == 1) else signed(rng, p.shape, 0.05, 1.0)
+                      for i, p in enumerate(params))
+        tags = {"clip", f"clip_{mode}"} | ({"missing_grad"} if not all_grads else set())
+        args = ", ".join(f"{k}={v!r}" for k, v in options.items())
+        description = f"clip_grad_{mode}_ ({args})" + ("" if all_grads else ", one parameter without a gradient")
+        cases.append(ClipCase(name=name, description=description, tags=frozenset(tags), mode=mode, params=params,
+                              grads=grads, **options))
+    return cases
+
+
+def training_suite() -> list[TrainingCase]:
+    """The built-in training cases: every loss, optimiser, scheduler and clipping mode."""
+    return [*_loss_cases(), *_optim_cases(), *_scheduler_cases(), *_clip_cases()]
+
+
+#: Builders of the built-in suite, in display order.
+_BUILDERS: tuple[Callable[[], list], ...] = (
+    _binary_cases, _unary_cases, _scalar_cases, _chain_cases, _broadcast_cases, _accumulation_cases,
+    _retain_graph_cases, _external_gradient_cases, _misc_cases, training_suite,
+)
+
+
+def builtin_suite() -> list[Case]:
+    """Every built-in case (fresh objects each call; the data is deterministic): the autograd
+    scenarios, then the training cases (losses, optimisers, schedulers, clipping)."""
+    cases: list[Case] = []
     for build in _BUILDERS:
         cases.extend(build())
     names = [s.name for s in cases]
@@ -374,4 +565,4 @@ def builtin_suite() -> list[Scenario]:
     return cases
 
 
-__all__ = ["builtin_suite", "positive", "signed", "hash_name"]
+__all__ = ["builtin_suite", "training_suite", "OPTIM_CASES", "positive", "signed", "hash_name"]

@@ -7,17 +7,27 @@ import pytest
 
 import pyftorch
 from pyftorch import errors, runtime
-from pyftorch.crosscheck import engine, expr, generate, scenario, suite
+from pyftorch.crosscheck import engine, expr, generate, scenario, suite, training
 from pyftorch.crosscheck import cli as crosscheck_cli
 
-MODULES = [pyftorch, errors, runtime, engine, expr, scenario, suite, generate, crosscheck_cli]
+MODULES = [pyftorch, errors, runtime, engine, expr, scenario, suite, generate, crosscheck_cli, training]
+
+
+def _library_modules():
+    """The modules that load libftorch on import (imported here, not at collection)."""
+    import pyftorch._handles as handles
+    import pyftorch.checkpoint as checkpoint
+    import pyftorch.core as core
+    import pyftorch.losses as losses
+    import pyftorch.model as model
+    import pyftorch.optim as optim
+
+    return [core, handles, model, losses, optim, checkpoint]
 
 
 def _public_callables():
-    import pyftorch.core as core
-
     seen = set()
-    for module in [core, *MODULES]:
+    for module in [*_library_modules(), *MODULES]:
         for name, obj in vars(module).items():
             if name.startswith("_") or getattr(obj, "__module__", None) != module.__name__:
                 continue
@@ -31,7 +41,7 @@ def test_modules_have_docstrings():
     import pyftorch.core as core
     import pyftorch._lib as lib
 
-    for module in [core, lib, *MODULES]:
+    for module in [core, lib, *_library_modules(), *MODULES]:
         assert module.__doc__ and module.__doc__.strip(), module.__name__
 
 
@@ -58,3 +68,19 @@ def test_tensor_methods_documented():
         assert inspect.getdoc(getattr(Tensor, name)), name
     for prop in ("grad", "requires_grad", "device", "dtype", "shape", "is_leaf", "is_view", "closed"):
         assert inspect.getdoc(getattr(Tensor, prop)), prop
+
+
+def test_training_classes_documented():
+    import pyftorch as ft
+
+    for cls in (ft.Model, ft.Optimizer, ft.SGD, ft.Adam, ft.AdamW, ft.RMSprop, ft.Adagrad, ft.LRScheduler,
+                ft.StepLR, ft.ExponentialLR, ft.CosineAnnealingLR):
+        assert inspect.getdoc(cls), cls
+        for name in ("close", "closed"):
+            assert inspect.getdoc(getattr(cls, name)), (cls, name)
+    for name in ("load", "forward", "parameters", "train", "eval", "training", "save"):
+        assert inspect.getdoc(getattr(ft.Model, name)), name
+    for name in ("step", "zero_grad", "lr", "steps"):
+        assert inspect.getdoc(getattr(ft.Optimizer, name)), name
+    for name in ("step", "get_last_lr", "last_epoch"):
+        assert inspect.getdoc(getattr(ft.LRScheduler, name)), name

@@ -61,3 +61,50 @@ def test_cuda_misuse_raises(cuda):
             assert back.device == "cpu"
     with pytest.raises(ft.DeviceUnavailableError):
         ft.tensor([1.0], device=f"cuda:{ft.cuda_device_count()}")
+
+
+def test_model_training_on_cuda_matches_torch_and_restarts_on_cpu(cuda, tmp_path):
+    """Model + Adam on the GPU follow torch on the GPU; the checkpoint restores onto the CPU."""
+    import torch
+
+    import pyftorch as ft
+    from pyftorch.torchscript import save_torchscript
+
+    torch.manual_seed(0)
+    path = save_torchscript(torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(),
+                                                torch.nn.Linear(8, 2)).double(), tmp_path / "mlp.pt")
+    rng = np.random.default_rng(0)
+    x, t = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    ref = torch.jit.load(str(path), map_location="cuda")
+    ref_opt = torch.optim.Adam(ref.parameters(), lr=0.05, amsgrad=True, foreach=False)
+    with ft.Model.load(path, device=cuda, requires_grad=True, training=True) as model, \
+            ft.tensor(x, device=cuda) as X, ft.tensor(t, device=cuda) as T:
+        params = model.parameters()
+        assert all(p.device == "cuda:0" for p in params)
+        with ft.Adam(params, lr=0.05, amsgrad=True) as opt:
+            for _ in range(5):
+                opt.zero_grad()
+                with ft.mse_loss(model(X, requires_grad=True), T) as loss:
+                    assert loss.device == "cuda:0"
+                    loss.backward()
+                opt.step()
+                ref_opt.zero_grad()
+                torch.nn.functional.mse_loss(ref(torch.tensor(x, device="cuda")),
+                                             torch.tensor(t, device="cuda")).backward()
+                ref_opt.step()
+            ft.save_checkpoint(tmp_path / "gpu.ckpt", model, opt)
+        on_gpu = [p.numpy() for p in params]
+        for p in params:
+            p.close()
+    for got, want in zip(on_gpu, ref.parameters()):
+        np.testing.assert_allclose(got, want.detach().cpu().numpy(), rtol=1e-10, atol=1e-12)
+    with ft.Model.load(path, device="cpu", requires_grad=True) as model:
+        params = model.parameters()
+        with ft.Adam(params, lr=0.05, amsgrad=True) as opt:
+            ft.load_checkpoint(tmp_path / "gpu.ckpt", model, opt)
+            assert opt.steps == 5
+            for p, want in zip(params, on_gpu):
+                assert p.device == "cpu"
+                np.testing.assert_array_equal(p.numpy(), want)
+        for p in params:
+            p.close()

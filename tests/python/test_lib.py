@@ -30,8 +30,23 @@ C_TO_CTYPES = {
     "const int64_t *": ctypes.POINTER(ctypes.c_int64),
     "const int64_t **": ctypes.POINTER(ctypes.POINTER(ctypes.c_int64)),
     "char *": ctypes.c_char_p,
+    "const char *": ctypes.c_char_p,
     "void **": ctypes.POINTER(ctypes.c_void_p),
+    "double *": ctypes.POINTER(ctypes.c_double),
+    # handles of the training API: opaque 64-bit values, like ft_tensor
+    "ft_model": ctypes.c_void_p,
+    "ft_optim": ctypes.c_void_p,
+    "ft_scheduler": ctypes.c_void_p,
+    "ft_model *": ctypes.POINTER(ctypes.c_void_p),
+    "ft_optim *": ctypes.POINTER(ctypes.c_void_p),
+    "ft_scheduler *": ctypes.POINTER(ctypes.c_void_p),
+    "const ft_tensor *": ctypes.POINTER(ctypes.c_void_p),
+    # structs: the ctypes Structure of pyftorch._lib (its layout is checked below)
+    "ft_optim_options *": ctypes.POINTER(_lib.OptimOptions),
+    "const ft_optim_options *": ctypes.POINTER(_lib.OptimOptions),
 }
+#: C field types of structs -> ctypes.
+C_FIELD_TYPES = {"double": ctypes.c_double, "int": ctypes.c_int, "int64_t": ctypes.c_int64}
 C_RETURN = {"int": STATUS, "const char *": ctypes.c_char_p, "int64_t": ctypes.c_int64, "void": None}
 
 
@@ -52,10 +67,57 @@ def header_prototypes() -> dict[str, tuple[str, list[str]]]:
     return protos
 
 
+def header_struct(name: str) -> list[tuple[str, str]]:
+    """[(field name, C type)] of ``typedef struct name { ... } name;`` in ftorch.h."""
+    text = re.sub(r"/\*.*?\*/", "", HEADER.read_text(), flags=re.S)
+    m = re.search(r"typedef\s+struct\s+" + name + r"\s*\{(.*?)\}\s*" + name + r"\s*;", text, flags=re.S)
+    assert m, f"struct {name} not found in ftorch.h"
+    fields = []
+    for decl in m.group(1).split(";"):
+        decl = " ".join(decl.split())
+        if not decl:
+            continue
+        ctype, _, names = decl.partition(" ")
+        fields += [(n.strip(), ctype) for n in names.split(",")]
+    return fields
+
+
 def test_header_parser_sees_the_abi():
     protos = header_prototypes()
-    assert len(protos) >= 40
+    assert len(protos) >= 70
     assert protos["ft_tensor_binary"] == ("int", ["int", "ft_tensor", "ft_tensor", "unsigned", "ft_tensor *"])
+    assert protos["ft_optim_new"] == ("int", ["int", "const ft_tensor *", "int", "const ft_optim_options *",
+                                              "ft_optim *"])
+    assert header_struct("ft_optim_options")[:2] == [("lr", "double"), ("momentum", "double")]
+
+
+def test_struct_declarations_match_header():
+    """The ctypes Structure has the header's fields, in order, with the same C types."""
+    fields = header_struct("ft_optim_options")
+    declared = [(name, ctype) for name, ctype in _lib.OptimOptions._fields_]
+    assert [n for n, _ in declared] == [n for n, _ in fields]
+    for (name, ctype), (_, c_decl) in zip(declared, fields):
+        assert ctype is C_FIELD_TYPES[c_decl], f"ft_optim_options.{name}: ctypes {ctype}, header {c_decl}"
+
+
+def test_struct_layout_matches_the_c_compiler(tmp_path):
+    """Offsets and size of ft_optim_options as the C compiler lays it out equal ctypes' layout."""
+    import shutil
+    import subprocess
+
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler")
+    names = [n for n, _ in _lib.OptimOptions._fields_]
+    prints = "".join(f'printf("%zu\\n", offsetof(ft_optim_options, {n}));' for n in names)
+    src = tmp_path / "layout.c"
+    src.write_text(f'#include <stdio.h>\n#include <stddef.h>\n#include "ftorch.h"\n'
+                   f'int main(void) {{ {prints} printf("%zu\\n", sizeof(ft_optim_options)); return 0; }}\n')
+    exe = tmp_path / "layout"
+    subprocess.run([cc, f"-I{HEADER.parent}", str(src), "-o", str(exe)], check=True, capture_output=True)
+    c_values = [int(v) for v in subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout.split()]
+    py_values = [getattr(_lib.OptimOptions, n).offset for n in names] + [ctypes.sizeof(_lib.OptimOptions)]
+    assert py_values == c_values
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
@@ -69,12 +131,20 @@ def test_declaration_matches_header(name):
     for i, (ctype, ptype) in enumerate(zip(sig.argtypes, params)):
         assert ptype in C_TO_CTYPES, f"{name}: no ctypes mapping for C type {ptype!r}"
         assert ctype == C_TO_CTYPES[ptype], f"{name} argument {i}: declared {ctype}, header says {ptype}"
-    if name == "ft_tensor_release":  # returns int, always FT_OK: deliberately no errcheck
-        assert sig.restype is ctypes.c_int
+    if name in _lib.RELEASE_FUNCTIONS:  # return int, always FT_OK: deliberately no errcheck
+        assert ret == "int" and sig.restype is ctypes.c_int
     elif ret == "int" and name in ("ft_last_status", "ft_cuda_available", "ft_cuda_device_count"):
         assert sig.restype is ctypes.c_int  # these return values, not statuses
     else:
         assert sig.restype is C_RETURN[ret], f"{name}: restype {sig.restype}, header returns {ret}"
+
+
+def test_training_api_is_bound():
+    """Every function of the training half of ftorch.h (models ... checkpoints) is in the table."""
+    prefixes = ("ft_model_", "ft_loss", "ft_optim_", "ft_scheduler_", "ft_clip_", "ft_checkpoint_")
+    training = {name for name in header_prototypes() if name.startswith(prefixes)}
+    assert len(training) >= 30
+    assert training <= set(FUNCTIONS), sorted(training - set(FUNCTIONS))
 
 
 def test_every_function_used_is_declared():
