@@ -53,7 +53,7 @@ enum ft_status {
   FT_ERR_INVALID_ARGUMENT = 8,   /* an argument is out of range or inconsistent            */
   FT_ERR_DEVICE_UNAVAILABLE = 9, /* CUDA (or another device) requested but not available   */
   FT_ERR_IO = 10,                /* file could not be read or written                      */
-  FT_ERR_MODEL = 11,             /* model file is not TorchScript / model call failed      */
+  FT_ERR_MODEL = 11,             /* not a TorchScript file, or a model returned non-tensors */
   FT_ERR_TORCH = 12,             /* any other error raised by LibTorch                     */
   FT_ERR_OUT_OF_MEMORY = 13,
   FT_ERR_INTERNAL = 14
@@ -240,7 +240,8 @@ typedef struct ft_model_s *ft_model;
 /* Load a TorchScript file onto a device.  requires_grad = 0 freezes every parameter,
  * 1 makes every parameter require gradients, -1 keeps the file's setting; is_training
  * selects train() or eval() mode.
- * FT_ERR_IO if the file cannot be read, FT_ERR_MODEL if it is not TorchScript. */
+ * FT_ERR_IO if the file cannot be read, FT_ERR_MODEL if it is not TorchScript.  Errors raised
+ * inside a forward pass keep LibTorch's classification (FT_ERR_SHAPE, FT_ERR_DEVICE, FT_ERR_TORCH). */
 FT_API int ft_model_load(const char *filename, int device_type, int device_index, int requires_grad,
                          int is_training, ft_model *out);
 /* Release a model handle (NULL: no-op; stale: FT_ERR_STALE_HANDLE).  Parameter handles
