@@ -240,8 +240,7 @@ typedef struct ft_model_s *ft_model;
 /* Load a TorchScript file onto a device.  requires_grad = 0 freezes every parameter,
  * 1 makes every parameter require gradients, -1 keeps the file's setting; is_training
  * selects train() or eval() mode.
- * FT_ERR_IO if the file cannot be read, FT_ERR_MODEL if it is not TorchScript.  Errors raised
- * inside a forward pass keep LibTorch's classification (FT_ERR_SHAPE, FT_ERR_DEVICE, FT_ERR_TORCH). */
+ * FT_ERR_IO if the file cannot be read, FT_ERR_MODEL if it is not TorchScript. */
 FT_API int ft_model_load(const char *filename, int device_type, int device_index, int requires_grad,
                          int is_training, ft_model *out);
 /* Release a model handle (NULL: no-op; stale: FT_ERR_STALE_HANDLE).  Parameter handles
@@ -251,7 +250,8 @@ FT_API int ft_model_delete(ft_model m);
 FT_API int ft_model_release(ft_model m);
 /* Run forward(*inputs).  The model's result (a tensor, or a tuple/list of tensors) must
  * have n_outputs tensors; each is written to outputs[i] with ft_tensor_assign semantics.
- * Without requires_grad the forward pass records no autograd history. */
+ * Without requires_grad the forward pass records no autograd history.  Errors raised inside
+ * the model keep LibTorch's classification (FT_ERR_SHAPE, FT_ERR_DEVICE, FT_ERR_TORCH). */
 FT_API int ft_model_forward(ft_model m, const ft_tensor *inputs, int n_inputs, ft_tensor *outputs,
                             int n_outputs, int requires_grad);
 /* Number of parameters (tensors) of the model, recursively. */
