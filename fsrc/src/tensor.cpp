@@ -366,7 +366,9 @@ int ft_tensor_assign(ft_tensor *lhs, ft_tensor rhs) {
     if (lhs != nullptr && *lhs == rhs) return;  // x = x
     bool temp = (src.flags & kTemp) != 0;
     if (temp) {
-      at::Tensor value = src.value;  // keep it alive while the temporary's slot is freed
+      // Take the value out of the temporary's slot (a move: no reference-count traffic),
+      // then free the slot, which now holds an undefined tensor.
+      at::Tensor value = std::move(src.value);
       tensors().erase(rhs);
       assign_value(lhs, std::move(value), /*clone_if_named=*/false);
     } else {
