@@ -50,6 +50,8 @@ class Case:
     expected: Callable[[np.ndarray, np.ndarray, int], np.ndarray]
     #: True for the binary operators (the Fortran <= 1.15x C++ target applies to them).
     operator: bool = False
+    #: The sizes this case runs at (a training step, for one, has its own shape).
+    sizes: tuple[int, ...] = SIZES
 
     def info(self) -> dict:
         """What the report needs to know about the case (stored in the JSON)."""
@@ -125,6 +127,12 @@ CASES: dict[str, Case] = {
         ),
     ]
 }
+
+
+def parameters() -> list[tuple[str, int, str, str]]:
+    """Every benchmark: (case, size, dtype, variant), in report order."""
+    return [(case, size, dtype, variant) for case, spec in CASES.items() for size in spec.sizes
+            for dtype in DTYPES for variant in VARIANTS]
 
 
 def inputs(size: int, dtype: str) -> tuple[np.ndarray, np.ndarray]:

@@ -45,7 +45,8 @@ def test_per_operation_times_and_ratios(tmp_path):
 
 def test_targets(tmp_path):
     checks = report.targets(report.load(write(tmp_path / "r.json", TIMES)))
-    operator, floor = checks
+    operator, floor, train = checks
+    assert train.met is None  # no training-step case yet
     assert operator.met is True and "mul/float64 1.10" in operator.detail
     # Python is 10% over the floor at 1e6; from_array does no per-element work and is exempt.
     assert floor.met is False and "mul/float64/Python 1.100" in floor.detail
@@ -68,3 +69,9 @@ def test_cli_reports_on_saved_json_and_plots(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "Fortran/C++" in out and "Targets:" in out
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_training_step_target(tmp_path):
+    times = {("train_step", 32, "float32"): (60e-6, 57e-6, 100e-6, 90e-6)}
+    (train,) = [c for c in report.targets(report.load(write(tmp_path / "r.json", times))) if "training" in c.name]
+    assert train.met is True and "0.60x Python, 1.05x C++" in train.detail

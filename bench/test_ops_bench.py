@@ -12,16 +12,14 @@ import numpy as np
 import pytest
 
 from bench import _ftshim
-from bench.cases import CASES, DTYPES, SIZES, VARIANTS, expected, inputs, size_label, tolerance
+from bench.cases import CASES, expected, inputs, parameters, size_label, tolerance
 
 #: Operations of the correctness check, run on a fresh set-up after the measurement.
 CHECK_RUNS = 2
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
-@pytest.mark.parametrize("dtype", list(DTYPES))
-@pytest.mark.parametrize("size", SIZES, ids=size_label)
-@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("case, size, dtype, variant", [
+    pytest.param(*p, id=f"{p[0]}-{size_label(p[1])}-{p[2]}-{p[3]}") for p in parameters()])
 def test_ops(benchmark, variants, case, size, dtype, variant):
     spec = CASES[case]
     impl = variants[variant]

@@ -36,6 +36,9 @@ RATIOS = (("fortran", "cxx"), ("torch", "fortran"), ("pyftorch", "fortran"))
 #: Targets of issue 6.
 OPERATOR_TARGET = 1.15   # Fortran operator at size 1, relative to C++
 FLOOR_TARGET = 1.02      # every binding at the largest size, relative to C++
+TRAIN_CASE = "train_step"
+TRAIN_VS_PYTHON = 0.7    # Fortran training step, relative to Python PyTorch
+TRAIN_VS_CXX = 1.1       # Fortran training step, relative to C++
 
 #: Measurement settings: (max time per benchmark in s, minimum rounds).
 DEFAULT_SETTINGS = (0.25, 7)
@@ -205,6 +208,18 @@ def targets(results: Results) -> list[TargetCheck]:
             detail += f"; size-independent, so nothing is copied: {', '.join(sorted(set(fixed)))}"
         checks.append(TargetCheck(
             f"size {size_label(big)}: every binding within {100 * (FLOOR_TARGET - 1):.0f}% of C++", not misses, detail))
+    train = [k for k in results.keys() if k[0] == TRAIN_CASE]
+    name = (f"Fortran training step <= {TRAIN_VS_PYTHON:.1f}x Python and <= {TRAIN_VS_CXX:.1f}x C++")
+    if train:
+        details, met = [], True
+        for key in train:
+            vs_py = ratio(results.times[key], "fortran", "torch")
+            vs_cxx = ratio(results.times[key], "fortran", "cxx")
+            met = met and vs_py is not None and vs_py <= TRAIN_VS_PYTHON and vs_cxx is not None and vs_cxx <= TRAIN_VS_CXX
+            details.append(f"{size_label(key[1])}/{key[2]}: {format_ratio(vs_py)}x Python, {format_ratio(vs_cxx)}x C++")
+        checks.append(TargetCheck(name, met, "; ".join(details)))
+    else:
+        checks.append(TargetCheck(name, None, f"no {TRAIN_CASE} case in this run"))
     return checks
 
 
