@@ -11,10 +11,13 @@ namespace ft {
 
 namespace {
 
-std::vector<int64_t> shape_vector(int ndim, const int64_t *shape, const char *what) {
+// The caller's shape, validated.  It is viewed, not copied: it is only read during the call
+// (LibTorch copies the extents into the tensor), and a copy would cost a heap allocation
+// on every construction, which time loops do once per step.
+at::IntArrayRef checked_shape(int ndim, const int64_t *shape, const char *what) {
   if (ndim < 0 || ndim > 64) fail(FT_ERR_INVALID_ARGUMENT, std::string(what) + ": invalid rank " + std::to_string(ndim));
   if (ndim > 0 && shape == nullptr) fail(FT_ERR_INVALID_ARGUMENT, std::string(what) + ": shape is NULL");
-  std::vector<int64_t> v(shape, shape + ndim);
+  at::IntArrayRef v(shape, static_cast<size_t>(ndim));
   for (int i = 0; i < ndim; ++i)
     if (v[i] < 0) fail(FT_ERR_INVALID_ARGUMENT, std::string(what) + ": negative extent in shape " + describe_shape(v));
   return v;
@@ -168,7 +171,7 @@ int ft_tensor_from_blob(void *data, int ndim, const int64_t *shape, const int64_
                         int device_type, int device_index, int requires_grad, unsigned flags, ft_tensor *out) {
   FT_GUARD({
     if (out == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "output handle pointer is NULL");
-    auto sizes = shape_vector(ndim, shape, "from_blob");
+    auto sizes = checked_shape(ndim, shape, "from_blob");
     int64_t numel = 1;
     for (auto s : sizes) numel *= s;
     if (data == nullptr && numel > 0) fail(FT_ERR_INVALID_ARGUMENT, "data pointer is NULL");
@@ -179,7 +182,7 @@ int ft_tensor_from_blob(void *data, int ndim, const int64_t *shape, const int64_
     at::Tensor t;
     uint32_t slot_flags = 0;
     if (device.is_cpu() && !(flags & FT_FLAG_COPY)) {
-      t = view;
+      t = std::move(view);
       slot_flags = kView;
     } else {
       // A fresh tensor on the target device holds the values, so that with requires_grad
@@ -197,7 +200,7 @@ int ft_tensor_new(int fill, int ndim, const int64_t *shape, int dtype, int devic
                   int requires_grad, ft_tensor *out) {
   FT_GUARD({
     if (out == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "output handle pointer is NULL");
-    auto sizes = shape_vector(ndim, shape, "tensor constructor");
+    auto sizes = checked_shape(ndim, shape, "tensor constructor");
     auto opts = options(dtype, to_device(device_type, device_index));
     at::Tensor t;
     switch (fill) {
@@ -303,7 +306,7 @@ int ft_tensor_print(ft_tensor t) {
 int ft_tensor_copy_to(ft_tensor t, void *data, int ndim, const int64_t *shape, const int64_t *strides, int dtype) {
   FT_GUARD({
     const at::Tensor &src = tensor_of(t, "tensor");
-    auto sizes = shape_vector(ndim, shape, "copy_to");
+    auto sizes = checked_shape(ndim, shape, "copy_to");
     if (src.sizes() != at::IntArrayRef(sizes))
       fail(FT_ERR_SHAPE, "cannot copy a tensor of shape " + describe_shape(src.sizes()) + " into a buffer of shape " +
                              describe_shape(sizes));
