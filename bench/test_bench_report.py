@@ -51,6 +51,14 @@ def test_targets(tmp_path):
     # Python is 10% over the floor at 1e6; from_array does no per-element work and is exempt.
     assert floor.met is False and "mul/float64/Python 1.100" in floor.detail
     assert "nothing is copied: from_array" in floor.detail
+    # pyftorch's fixed cost at size 1 (1.5 us) over the 1e6 floor (300 us):
+    assert "at most 1.0050 (mul/float64/pyftorch)" in floor.detail
+
+
+def test_large_size_alone_is_not_exempt(tmp_path):
+    times = {k: v for k, v in TIMES.items() if k[1] == 1_000_000}
+    (floor,) = [c for c in report.targets(report.load(write(tmp_path / "r.json", times))) if "1e6" in c.name]
+    assert "nothing is copied" not in floor.detail and floor.met is False
 
 
 def test_compare_with_a_baseline(tmp_path):
