@@ -7,9 +7,10 @@ requires_grad=...)``, the operators ``+ - * /``, ``backward(gradient, retain_gra
 Like ``pyftorch.Tensor``, every call declares its argument types, checks the returned
 status and wraps the new handle in a new object.
 
-To measure the real binding instead, make :func:`tensor_class` return ``pyftorch.Tensor``
-and :func:`get_gradient_into` call the library through ``pyftorch._lib`` (``pyftorch.Tensor``
-has no form of ``get_gradient`` that writes into an existing holder).
+:func:`tensor_class` returns ``pyftorch.Tensor`` when the package provides it and this
+class otherwise, so the variant measures the real binding as soon as it is there.
+:func:`get_gradient_into` calls the C function directly in both cases: ``pyftorch.Tensor``
+has no form of ``get_gradient`` that writes into an existing holder.
 """
 from __future__ import annotations
 
@@ -163,5 +164,14 @@ def get_gradient_into(holder: Tensor, tensor: Tensor) -> None:
 
 
 def tensor_class() -> type:
-    """The Tensor class the "pyftorch" variant uses (switch to pyftorch.Tensor here)."""
-    return Tensor
+    """The Tensor class the "pyftorch" variant uses: pyftorch.Tensor if it exists."""
+    try:
+        from pyftorch import Tensor as binding
+    except ImportError:
+        return Tensor
+    return binding
+
+
+def binding_name() -> str:
+    cls = tensor_class()
+    return f"{cls.__module__}.{cls.__qualname__}"

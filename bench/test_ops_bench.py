@@ -28,6 +28,8 @@ def test_ops(benchmark, variants, case, size, dtype, variant):
     benchmark.group = f"{case} size={size_label(size)} {dtype}"
     benchmark.name = f"{case}[{size_label(size)}-{dtype}-{variant}]"
     benchmark.extra_info.update(spec.info(), size=size, dtype=dtype, variant=variant, ops_per_call=n)
+    if variant == "pyftorch":
+        benchmark.extra_info["binding"] = _ftshim.binding_name()
 
     live = _ftshim.library().ft_live_tensors()
     impl.setup(spec, size, dtype, a, b)

@@ -68,6 +68,8 @@ class Results:
     #: Cases in the order they were run, with their extra_info (description, operator).
     cases: dict[str, dict]
     machine: str = ""
+    #: The Python class the "pyftorch" variant measured.
+    binding: str = ""
 
     def keys(self) -> list[Key]:
         order = {name: i for i, name in enumerate(self.cases)}
@@ -79,6 +81,7 @@ def load(path: str | os.PathLike) -> Results:
     data = json.loads(Path(path).read_text())
     times: dict[Key, dict[str, float]] = {}
     cases: dict[str, dict] = {}
+    binding = ""
     for bench in data.get("benchmarks", []):
         info = bench.get("extra_info", {})
         if not {"case", "size", "dtype", "variant", "ops_per_call"} <= set(info):
@@ -86,10 +89,11 @@ def load(path: str | os.PathLike) -> Results:
         key = (info["case"], int(info["size"]), info["dtype"])
         times.setdefault(key, {})[info["variant"]] = bench["stats"]["median"] / info["ops_per_call"]
         cases.setdefault(info["case"], {k: info.get(k) for k in ("description", "operator")})
+        binding = binding or info.get("binding", "")
     machine = data.get("machine_info", {})
     cpu = machine.get("cpu", {}) if isinstance(machine.get("cpu"), dict) else {}
     desc = ", ".join(x for x in (cpu.get("brand_raw", ""), machine.get("python_version", "")) if x)
-    return Results(times=times, cases=cases, machine=desc)
+    return Results(times=times, cases=cases, machine=desc, binding=binding)
 
 
 # ==========================================================================================
@@ -284,8 +288,9 @@ def plot(results: Results, path: str | os.PathLike) -> None:
 
 
 def report(results: Results, baseline: Results | None = None) -> str:
+    binding = f" ({results.binding})" if results.binding else ""
     parts = ["Per-operation median times (one intra-op thread); ratios of medians.",
-             "C++ is raw LibTorch (the floor); Python is PyTorch; pyftorch is the ctypes binding.", "",
+             f"C++ is raw LibTorch (the floor); Python is PyTorch; pyftorch is the ctypes binding{binding}.", "",
              table(results)]
     if baseline is not None:
         parts += ["", "Compared with the baseline:", "", comparison(results, baseline)]
