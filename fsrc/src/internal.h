@@ -111,7 +111,7 @@ class Registry {
     s.flags = flags;
     uint64_t g = s.gen.load(std::memory_order_relaxed) + 1;  // even -> odd: live
     s.gen.store(g, std::memory_order_release);
-    live_.fetch_add(1, std::memory_order_relaxed);
+    count_live(+1);
     return encode(index, g);
   }
 
@@ -154,7 +154,7 @@ class Registry {
       uint32_t index = static_cast<uint32_t>((reinterpret_cast<uint64_t>(handle) & kIndexMask) - 1);
       s->next_free = free_head_;
       free_head_ = index + 1;
-      live_.fetch_sub(1, std::memory_order_relaxed);
+      count_live(-1);
     }
     return true;
   }
@@ -162,6 +162,12 @@ class Registry {
   int64_t live() const noexcept { return live_.load(std::memory_order_relaxed); }
 
  private:
+  // Only called with lock_ held, so a plain load and store cannot lose an update; readers
+  // (live()) still get an atomic value.  A locked read-modify-write here would cost a
+  // second atomic instruction on every handle allocation and release.
+  void count_live(int64_t delta) noexcept {
+    live_.store(live_.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+  }
   static void *encode(uint32_t index, uint64_t gen) {
     uint64_t g = gen & (~uint64_t{0} >> kIndexBits);
     return reinterpret_cast<void *>((g << kIndexBits) | (uint64_t{index} + 1));

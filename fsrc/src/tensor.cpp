@@ -11,10 +11,13 @@ namespace ft {
 
 namespace {
 
-std::vector<int64_t> shape_vector(int ndim, const int64_t *shape, const char *what) {
+// The caller's shape, validated.  It is viewed, not copied: it is only read during the call
+// (LibTorch copies the extents into the tensor), and a copy would cost a heap allocation
+// on every construction, which time loops do once per step.
+at::IntArrayRef checked_shape(int ndim, const int64_t *shape, const char *what) {
   if (ndim < 0 || ndim > 64) fail(FT_ERR_INVALID_ARGUMENT, std::string(what) + ": invalid rank " + std::to_string(ndim));
   if (ndim > 0 && shape == nullptr) fail(FT_ERR_INVALID_ARGUMENT, std::string(what) + ": shape is NULL");
-  std::vector<int64_t> v(shape, shape + ndim);
+  at::IntArrayRef v(shape, static_cast<size_t>(ndim));
   for (int i = 0; i < ndim; ++i)
     if (v[i] < 0) fail(FT_ERR_INVALID_ARGUMENT, std::string(what) + ": negative extent in shape " + describe_shape(v));
   return v;
@@ -25,14 +28,28 @@ at::TensorOptions options(int dtype, const at::Device &device) {
 }
 
 // Checks shared by every tensor-tensor operator, with messages that name both operands.
-void check_compatible(const at::Tensor &a, const at::Tensor &b, const char *op) {
-  if (a.device() != b.device())
-    fail(FT_ERR_DEVICE, std::string("operands of ") + op + " live on different devices (" + describe_device(a.device()) +
-                            " and " + describe_device(b.device()) + "); move one with torch_tensor_to");
-  if (a.scalar_type() != b.scalar_type())
-    fail(FT_ERR_DTYPE, std::string("operands of ") + op + " have different dtypes (" + describe_dtype(a.scalar_type()) +
-                           " and " + describe_dtype(b.scalar_type()) + "); convert one with torch_tensor_to");
-  // Broadcasting: from the trailing dimension, extents must be equal or one of them 1.
+// Devices and dtypes are checked before the operation, because LibTorch would accept some
+// mismatches (type promotion, CPU scalars with CUDA tensors) that the API refuses.
+[[noreturn, gnu::cold, gnu::noinline]] void fail_device(const at::Tensor &a, const at::Tensor &b, const char *op) {
+  fail(FT_ERR_DEVICE, std::string("operands of ") + op + " live on different devices (" + describe_device(a.device()) +
+                          " and " + describe_device(b.device()) + "); move one with torch_tensor_to");
+}
+
+[[noreturn, gnu::cold, gnu::noinline]] void fail_dtype(const at::Tensor &a, const at::Tensor &b, const char *op) {
+  fail(FT_ERR_DTYPE, std::string("operands of ") + op + " have different dtypes (" + describe_dtype(a.scalar_type()) +
+                         " and " + describe_dtype(b.scalar_type()) + "); convert one with torch_tensor_to");
+}
+
+inline void check_device_and_dtype(const at::Tensor &a, const at::Tensor &b, const char *op) {
+  if (C10_UNLIKELY(a.device() != b.device())) fail_device(a, b, op);
+  if (C10_UNLIKELY(a.scalar_type() != b.scalar_type())) fail_dtype(a, b, op);
+}
+
+// Broadcasting: from the trailing dimension, extents must be equal or one of them 1.
+// LibTorch applies the same rule and refuses shapes that break it, so this check runs
+// only after LibTorch refused an operation, to replace its message with one naming the
+// operator: the outcome is the same as checking first, without the cost on every call.
+[[gnu::cold, gnu::noinline]] void check_broadcast(const at::Tensor &a, const at::Tensor &b, const char *op) {
   auto sa = a.sizes(), sb = b.sizes();
   size_t na = sa.size(), nb = sb.size();
   for (size_t i = 0; i < std::min(na, nb); ++i) {
@@ -86,13 +103,17 @@ at::Tensor apply_scalar(int op, const at::Tensor &a, const at::Scalar &s, bool s
   fail(FT_ERR_INVALID_ARGUMENT, "unknown binary operator code " + std::to_string(op));
 }
 
-// Publish an operator result: consume temporary inputs, then hand out the new handle.
-void finish(at::Tensor result, unsigned flags, ft_tensor *out, ft_tensor in1, ft_tensor in2 = nullptr) {
+// Publish an operator result: hand out the new handle, then consume temporary inputs.
+// s1 and s2 are the live slots of in1 and in2, looked up by the caller (slots never move,
+// and inserting the result only takes a free slot, so they stay valid here).
+void finish(at::Tensor result, unsigned flags, ft_tensor *out, ft_tensor in1, const TensorSlot &s1,
+            ft_tensor in2 = nullptr, const TensorSlot *s2 = nullptr) {
   if (out == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "output handle pointer is NULL");
-  ft_tensor h = new_handle(std::move(result), result_flags(flags));
+  auto &registry = tensors();
+  ft_tensor h = static_cast<ft_tensor>(registry.insert(std::move(result), result_flags(flags)));
   if (flags & FT_FLAG_TEMP) {
-    consume_if_temp(in1);
-    if (in2 != nullptr && in2 != in1) consume_if_temp(in2);
+    if (s1.flags & kTemp) registry.erase(in1);
+    if (in2 != nullptr && in2 != in1 && (s2->flags & kTemp)) registry.erase(in2);
   }
   *out = h;
 }
@@ -150,7 +171,7 @@ int ft_tensor_from_blob(void *data, int ndim, const int64_t *shape, const int64_
                         int device_type, int device_index, int requires_grad, unsigned flags, ft_tensor *out) {
   FT_GUARD({
     if (out == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "output handle pointer is NULL");
-    auto sizes = shape_vector(ndim, shape, "from_blob");
+    auto sizes = checked_shape(ndim, shape, "from_blob");
     int64_t numel = 1;
     for (auto s : sizes) numel *= s;
     if (data == nullptr && numel > 0) fail(FT_ERR_INVALID_ARGUMENT, "data pointer is NULL");
@@ -161,7 +182,7 @@ int ft_tensor_from_blob(void *data, int ndim, const int64_t *shape, const int64_
     at::Tensor t;
     uint32_t slot_flags = 0;
     if (device.is_cpu() && !(flags & FT_FLAG_COPY)) {
-      t = view;
+      t = std::move(view);
       slot_flags = kView;
     } else {
       // A fresh tensor on the target device holds the values, so that with requires_grad
@@ -179,7 +200,7 @@ int ft_tensor_new(int fill, int ndim, const int64_t *shape, int dtype, int devic
                   int requires_grad, ft_tensor *out) {
   FT_GUARD({
     if (out == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "output handle pointer is NULL");
-    auto sizes = shape_vector(ndim, shape, "tensor constructor");
+    auto sizes = checked_shape(ndim, shape, "tensor constructor");
     auto opts = options(dtype, to_device(device_type, device_index));
     at::Tensor t;
     switch (fill) {
@@ -285,7 +306,7 @@ int ft_tensor_print(ft_tensor t) {
 int ft_tensor_copy_to(ft_tensor t, void *data, int ndim, const int64_t *shape, const int64_t *strides, int dtype) {
   FT_GUARD({
     const at::Tensor &src = tensor_of(t, "tensor");
-    auto sizes = shape_vector(ndim, shape, "copy_to");
+    auto sizes = checked_shape(ndim, shape, "copy_to");
     if (src.sizes() != at::IntArrayRef(sizes))
       fail(FT_ERR_SHAPE, "cannot copy a tensor of shape " + describe_shape(src.sizes()) + " into a buffer of shape " +
                              describe_shape(sizes));
@@ -305,55 +326,76 @@ int ft_tensor_copy_to(ft_tensor t, void *data, int ndim, const int64_t *shape, c
 int ft_tensor_binary(int op, ft_tensor a, ft_tensor b, unsigned flags, ft_tensor *out) {
   FT_GUARD({
     const char *name = op_name(op);
-    const at::Tensor &x = tensor_of(a, "left operand");
-    const at::Tensor &y = tensor_of(b, "right operand");
-    check_compatible(x, y, name);
-    finish(apply_binary(op, x, y), flags, out, a, b);
+    const TensorSlot &sa = slot_of(a, "left operand");
+    const TensorSlot &sb = slot_of(b, "right operand");
+    const at::Tensor &x = sa.value, &y = sb.value;
+    check_device_and_dtype(x, y, name);
+    at::Tensor result;
+    try {
+      result = apply_binary(op, x, y);
+    } catch (...) {
+      check_broadcast(x, y, name);  // the operator's own message for shapes that do not broadcast
+      throw;
+    }
+    finish(std::move(result), flags, out, a, sa, b, &sb);
   });
 }
 
 int ft_tensor_binary_scalar(int op, ft_tensor a, double s, int scalar_first, unsigned flags, ft_tensor *out) {
   FT_GUARD({
     op_name(op);
-    finish(apply_scalar(op, tensor_of(a, "tensor operand"), at::Scalar(s), scalar_first != 0), flags, out, a);
+    const TensorSlot &sa = slot_of(a, "tensor operand");
+    finish(apply_scalar(op, sa.value, at::Scalar(s), scalar_first != 0), flags, out, a, sa);
   });
 }
 
 int ft_tensor_binary_iscalar(int op, ft_tensor a, int64_t s, int scalar_first, unsigned flags, ft_tensor *out) {
   FT_GUARD({
     op_name(op);
-    finish(apply_scalar(op, tensor_of(a, "tensor operand"), at::Scalar(s), scalar_first != 0), flags, out, a);
+    const TensorSlot &sa = slot_of(a, "tensor operand");
+    finish(apply_scalar(op, sa.value, at::Scalar(s), scalar_first != 0), flags, out, a, sa);
   });
 }
 
 int ft_tensor_neg(ft_tensor a, unsigned flags, ft_tensor *out) {
-  FT_GUARD({ finish(at::neg(tensor_of(a, "operand of unary -")), flags, out, a); });
+  FT_GUARD({
+    const TensorSlot &sa = slot_of(a, "operand of unary -");
+    finish(at::neg(sa.value), flags, out, a, sa);
+  });
 }
 
 int ft_tensor_sum(ft_tensor a, unsigned flags, ft_tensor *out) {
-  FT_GUARD({ finish(at::sum(tensor_of(a, "tensor")).reshape({1}), flags, out, a); });
+  FT_GUARD({
+    const TensorSlot &sa = slot_of(a, "tensor");
+    finish(at::sum(sa.value).reshape({1}), flags, out, a, sa);
+  });
 }
 
 int ft_tensor_mean(ft_tensor a, unsigned flags, ft_tensor *out) {
   FT_GUARD({
-    const at::Tensor &x = tensor_of(a, "tensor");
+    const TensorSlot &sa = slot_of(a, "tensor");
+    const at::Tensor &x = sa.value;
     if (!at::isFloatingType(x.scalar_type()))
       fail(FT_ERR_DTYPE, "mean needs a floating-point tensor, got " + describe_dtype(x.scalar_type()));
-    finish(at::mean(x).reshape({1}), flags, out, a);
+    finish(at::mean(x).reshape({1}), flags, out, a, sa);
   });
 }
 
 int ft_tensor_to_new(ft_tensor a, int device_type, int device_index, int dtype, unsigned flags, ft_tensor *out) {
   FT_GUARD({
-    const at::Tensor &x = tensor_of(a, "tensor");
+    const TensorSlot &sa = slot_of(a, "tensor");
+    const at::Tensor &x = sa.value;
     at::Device device = to_device(device_type, device_index);
     at::ScalarType st = dtype < 0 ? x.scalar_type() : to_scalar_type(dtype);
-    finish(x.to(device, st, /*non_blocking=*/false, /*copy=*/true), flags, out, a);
+    finish(x.to(device, st, /*non_blocking=*/false, /*copy=*/true), flags, out, a, sa);
   });
 }
 
 int ft_tensor_detach(ft_tensor a, unsigned flags, ft_tensor *out) {
-  FT_GUARD({ finish(tensor_of(a, "tensor").detach(), flags, out, a); });
+  FT_GUARD({
+    const TensorSlot &sa = slot_of(a, "tensor");
+    finish(sa.value.detach(), flags, out, a, sa);
+  });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -366,7 +408,9 @@ int ft_tensor_assign(ft_tensor *lhs, ft_tensor rhs) {
     if (lhs != nullptr && *lhs == rhs) return;  // x = x
     bool temp = (src.flags & kTemp) != 0;
     if (temp) {
-      at::Tensor value = src.value;  // keep it alive while the temporary's slot is freed
+      // Take the value out of the temporary's slot (a move: no reference-count traffic),
+      // then free the slot, which now holds an undefined tensor.
+      at::Tensor value = std::move(src.value);
       tensors().erase(rhs);
       assign_value(lhs, std::move(value), /*clone_if_named=*/false);
     } else {

@@ -1,0 +1,1 @@
+"""Benchmarks of pyftorch (see bench/README.md)."""

@@ -1,0 +1,247 @@
+!> Benchmark kernels written with the public `ftorch` API, exactly as a user would write
+!> them (`c = a * b`, `call torch_tensor_backward(...)`).  Each `bind(c)` entry point runs
+!> one operation n times, so the cost of calling it from Python is negligible.
+!>
+!> Protocol (the same for bench_cxx.cpp; bench/variants.py drives both):
+!>   bench_f_setup(size, dtype, a, b, grad_mode)  copy the inputs into Fortran arrays and
+!>       build tensors viewing them; grad_mode 0: plain tensors; 1: `a` requires gradients
+!>       and the graph q = a*b + a/b is built; 2: as 1, plus one backward so a has a gradient;
+!>   bench_f_<case>(n)        the measured loops; they return 0 or the first failure's status;
+!>   bench_f_result(what, buf) copy an output into a float64 buffer of `size` elements:
+!>       0 the operator result c, 1 the tensor t built by from_array, 2 the gradient of a,
+!>       3 the gradient holder's array;
+!>   bench_f_teardown()       release everything.
+!> Failures do not stop the program (torch_set_stop_on_error(.false.)): the harness runs in
+!> a Python process and checks the returned status.
+module bench_kernels_fortran
+  use, intrinsic :: iso_c_binding, only: c_double, c_f_pointer, c_int, c_int64_t, c_ptr
+  use, intrinsic :: iso_fortran_env, only: real32, real64
+  use ftorch, only: assignment(=), operator(+), operator(-), operator(*), operator(/), &
+                    torch_kCPU, torch_kFloat32, torch_kFloat64, torch_tensor, torch_delete, &
+                    torch_tensor_from_array, torch_tensor_backward, torch_tensor_get_gradient, &
+                    torch_tensor_zero_grad, torch_set_num_threads, torch_set_stop_on_error, &
+                    torch_get_last_error
+  implicit none
+  private
+
+  integer(c_int), parameter :: out_c = 0, out_t = 1, out_grad = 2, out_holder = 3
+  integer(c_int), parameter :: stat_invalid = 8
+
+  integer(c_int), save :: dtype = torch_kFloat64
+  integer(c_int64_t), save :: n_elem = 0
+  ! The user's arrays: tensors view them (no copy).  a_*, b_*: inputs; ones_*: the external
+  ! gradient; g_*: the gradient holder; o_*: where results are read back.
+  real(real32), allocatable, target, save :: a_32(:), b_32(:), ones_32(:), g_32(:), o_32(:)
+  real(real64), allocatable, target, save :: a_64(:), b_64(:), ones_64(:), g_64(:), o_64(:)
+  type(torch_tensor), save :: a, b, c, q, ones, g, t, o
+
+contains
+
+  !> 0, or the status of the first failure since the last call (and forget it).
+  integer(c_int) function last_status()
+    integer :: stat
+    call torch_get_last_error(stat)
+    last_status = int(stat, c_int)
+  end function last_status
+
+  integer(c_int) function bench_f_setup(size, dtype_code, pa, pb, grad_mode) bind(c, name='bench_f_setup')
+    integer(c_int64_t), value :: size
+    integer(c_int), value :: dtype_code, grad_mode
+    type(c_ptr), value :: pa, pb
+    real(real32), pointer :: src32(:)
+    real(real64), pointer :: src64(:)
+    logical :: grad
+
+    call torch_set_stop_on_error(.false.)
+    call torch_set_num_threads(1)
+    call release_all()
+    dtype = dtype_code
+    n_elem = size
+    grad = grad_mode > 0
+    select case (dtype)
+    case (torch_kFloat32)
+      allocate (a_32(size), b_32(size), ones_32(size), g_32(size), o_32(size))
+      call c_f_pointer(pa, src32, [size])
+      a_32 = src32
+      call c_f_pointer(pb, src32, [size])
+      b_32 = src32
+      ones_32 = 1.0_real32
+      g_32 = 0.0_real32
+      call torch_tensor_from_array(a, a_32, torch_kCPU, requires_grad=grad)
+      call torch_tensor_from_array(b, b_32, torch_kCPU)
+      call torch_tensor_from_array(ones, ones_32, torch_kCPU)
+      call torch_tensor_from_array(g, g_32, torch_kCPU)
+      call torch_tensor_from_array(t, a_32, torch_kCPU)
+      call torch_tensor_from_array(o, o_32, torch_kCPU)
+    case (torch_kFloat64)
+      allocate (a_64(size), b_64(size), ones_64(size), g_64(size), o_64(size))
+      call c_f_pointer(pa, src64, [size])
+      a_64 = src64
+      call c_f_pointer(pb, src64, [size])
+      b_64 = src64
+      ones_64 = 1.0_real64
+      g_64 = 0.0_real64
+      call torch_tensor_from_array(a, a_64, torch_kCPU, requires_grad=grad)
+      call torch_tensor_from_array(b, b_64, torch_kCPU)
+      call torch_tensor_from_array(ones, ones_64, torch_kCPU)
+      call torch_tensor_from_array(g, g_64, torch_kCPU)
+      call torch_tensor_from_array(t, a_64, torch_kCPU)
+      call torch_tensor_from_array(o, o_64, torch_kCPU)
+    case default
+      bench_f_setup = stat_invalid
+      return
+    end select
+    if (grad) q = a * b + a / b
+    if (grad_mode > 1) call torch_tensor_backward(q, ones, retain_graph=.true.)
+    bench_f_setup = last_status()
+  end function bench_f_setup
+
+  subroutine release_all()
+    call torch_delete(a)
+    call torch_delete(b)
+    call torch_delete(c)
+    call torch_delete(q)
+    call torch_delete(ones)
+    call torch_delete(g)
+    call torch_delete(t)
+    call torch_delete(o)
+    if (allocated(a_32)) deallocate (a_32, b_32, ones_32, g_32, o_32)
+    if (allocated(a_64)) deallocate (a_64, b_64, ones_64, g_64, o_64)
+  end subroutine release_all
+
+  integer(c_int) function bench_f_teardown() bind(c, name='bench_f_teardown')
+    call release_all()
+    bench_f_teardown = last_status()
+    call torch_set_stop_on_error(.true.)
+  end function bench_f_teardown
+
+  integer(c_int) function bench_f_result(what, buf) bind(c, name='bench_f_result')
+    integer(c_int), value :: what
+    real(c_double), intent(out) :: buf(n_elem)
+    select case (what)
+    case (out_c)
+      o = c
+    case (out_t)
+      o = t
+    case (out_grad)
+      call torch_tensor_get_gradient(o, a)
+    case (out_holder)
+      continue
+    case default
+      bench_f_result = stat_invalid
+      return
+    end select
+    if (dtype == torch_kFloat32) then
+      if (what == out_holder) then
+        buf = real(g_32, c_double)
+      else
+        buf = real(o_32, c_double)
+      end if
+    else
+      if (what == out_holder) then
+        buf = g_64
+      else
+        buf = o_64
+      end if
+    end if
+    bench_f_result = last_status()
+  end function bench_f_result
+
+  ! ======================================================================================
+  ! The measured loops
+  ! ======================================================================================
+
+  integer(c_int) function bench_f_add(n) bind(c, name='bench_f_add')
+    integer(c_int64_t), value :: n
+    integer(c_int64_t) :: i
+    do i = 1, n
+      c = a + b
+    end do
+    bench_f_add = last_status()
+  end function bench_f_add
+
+  integer(c_int) function bench_f_sub(n) bind(c, name='bench_f_sub')
+    integer(c_int64_t), value :: n
+    integer(c_int64_t) :: i
+    do i = 1, n
+      c = a - b
+    end do
+    bench_f_sub = last_status()
+  end function bench_f_sub
+
+  integer(c_int) function bench_f_mul(n) bind(c, name='bench_f_mul')
+    integer(c_int64_t), value :: n
+    integer(c_int64_t) :: i
+    do i = 1, n
+      c = a * b
+    end do
+    bench_f_mul = last_status()
+  end function bench_f_mul
+
+  integer(c_int) function bench_f_div(n) bind(c, name='bench_f_div')
+    integer(c_int64_t), value :: n
+    integer(c_int64_t) :: i
+    do i = 1, n
+      c = a / b
+    end do
+    bench_f_div = last_status()
+  end function bench_f_div
+
+  integer(c_int) function bench_f_expr(n) bind(c, name='bench_f_expr')
+    integer(c_int64_t), value :: n
+    integer(c_int64_t) :: i
+    do i = 1, n
+      c = a * b + a / b
+    end do
+    bench_f_expr = last_status()
+  end function bench_f_expr
+
+  !> Construct a tensor over a Fortran array and delete it (t is deleted first, so the last
+  !> one built stays readable).
+  integer(c_int) function bench_f_from_array(n) bind(c, name='bench_f_from_array')
+    integer(c_int64_t), value :: n
+    integer(c_int64_t) :: i
+    if (dtype == torch_kFloat32) then
+      do i = 1, n
+        call torch_delete(t)
+        call torch_tensor_from_array(t, a_32, torch_kCPU)
+      end do
+    else
+      do i = 1, n
+        call torch_delete(t)
+        call torch_tensor_from_array(t, a_64, torch_kCPU)
+      end do
+    end if
+    bench_f_from_array = last_status()
+  end function bench_f_from_array
+
+  !> Back-propagate through q = a*b + a/b (built once; the graph is retained).
+  integer(c_int) function bench_f_backward(n) bind(c, name='bench_f_backward')
+    integer(c_int64_t), value :: n
+    integer(c_int64_t) :: i
+    do i = 1, n
+      call torch_tensor_backward(q, ones, retain_graph=.true.)
+    end do
+    bench_f_backward = last_status()
+  end function bench_f_backward
+
+  !> Copy a's gradient into a holder that views a Fortran array.
+  integer(c_int) function bench_f_get_gradient(n) bind(c, name='bench_f_get_gradient')
+    integer(c_int64_t), value :: n
+    integer(c_int64_t) :: i
+    do i = 1, n
+      call torch_tensor_get_gradient(g, a)
+    end do
+    bench_f_get_gradient = last_status()
+  end function bench_f_get_gradient
+
+  integer(c_int) function bench_f_zero_grad(n) bind(c, name='bench_f_zero_grad')
+    integer(c_int64_t), value :: n
+    integer(c_int64_t) :: i
+    do i = 1, n
+      call torch_tensor_zero_grad(a)
+    end do
+    bench_f_zero_grad = last_status()
+  end function bench_f_zero_grad
+
+end module bench_kernels_fortran
