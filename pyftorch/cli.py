@@ -5,6 +5,7 @@ Each sub-command lives in its own module and is imported only when it runs, so
 """
 from __future__ import annotations
 
+import os
 import sys
 from typing import Callable, Sequence
 
@@ -70,7 +71,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command is None:
         print(f"pyftorch: unknown command {args[0]!r}\n\n{USAGE}", end="", file=sys.stderr)
         return 2
-    return command(args[1:])
+    try:
+        return command(args[1:])
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away: stop quietly, as command-line tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":
