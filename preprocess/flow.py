@@ -477,6 +477,20 @@ class FlowInfo:
     graphs: list
 
 
+def merge_sets_and_origins(a, b):
+    """Join of the (dict of sets, dict of first origins) states used by FT102 and FT103:
+    the sets are united; for the origins the first branch's entry wins."""
+    sets_a, origins_a = a
+    sets_b, origins_b = b
+    sets = dict(sets_a)
+    for k, v in sets_b.items():
+        sets[k] = sets.get(k, frozenset()) | v
+    origins = dict(origins_a)
+    for k, v in origins_b.items():
+        origins.setdefault(k, v)
+    return (sets, origins)
+
+
 def analyse(ctx) -> FlowInfo:
     graphs = []
     for scope in ctx.model.scopes:

@@ -32,17 +32,6 @@ from __future__ import annotations
 from . import Rule, flow_of
 
 
-def _merge(a, b):
-    ga, fa = a
-    gb, fb = b
-    g = dict(ga)
-    for k, v in gb.items():
-        g[k] = g.get(k, frozenset()) | v
-    f = dict(fa)
-    for k, v in fb.items():
-        f.setdefault(k, v)
-    return (g, f)
-
 
 class BackwardWithoutRetainGraph(Rule):
     code = "FT102"
@@ -58,7 +47,7 @@ class BackwardWithoutRetainGraph(Rule):
             yield from self._graph(ctx, g)
 
     def _graph(self, ctx, g):
-        from ..flow import solve
+        from ..flow import merge_sets_and_origins, solve
 
         def transfer(node, s, report):
             graphs, freed = dict(s[0]), dict(s[1])
@@ -81,7 +70,7 @@ class BackwardWithoutRetainGraph(Rule):
                             freed[d] = node.idx
             return (graphs, freed)
 
-        inn = solve(g, transfer, _merge, ({}, {}))
+        inn = solve(g, transfer, merge_sets_and_origins, ({}, {}))
         found = {}
         for n in g.nodes:
             if inn[n.idx] is not None:

@@ -30,17 +30,6 @@ from __future__ import annotations
 from . import Rule, flow_of
 
 
-def _merge(a, b):
-    la, aa = a
-    lb, ab = b
-    leaves = dict(la)
-    for k, v in lb.items():
-        leaves[k] = leaves.get(k, frozenset()) | v
-    acc = dict(aa)
-    for k, v in ab.items():
-        acc.setdefault(k, v)
-    return (leaves, acc)
-
 
 class GradientAccumulation(Rule):
     code = "FT103"
@@ -56,7 +45,7 @@ class GradientAccumulation(Rule):
             yield from self._graph(ctx, g)
 
     def _graph(self, ctx, g):
-        from ..flow import solve
+        from ..flow import merge_sets_and_origins, solve
 
         def transfer(node, s, report):
             leaves, acc = dict(s[0]), dict(s[1])
@@ -85,7 +74,7 @@ class GradientAccumulation(Rule):
                         acc.clear()
             return (leaves, acc)
 
-        inn = solve(g, transfer, _merge, ({}, {}))
+        inn = solve(g, transfer, merge_sets_and_origins, ({}, {}))
         found = {}
         for n in g.nodes:
             if inn[n.idx] is not None:
