@@ -274,6 +274,7 @@ def plot(results: Results, path: str | os.PathLike) -> None:
             ax = axes[i][j]
             # The cases run at this size (the training step has its own size: the batch).
             cases = [c for c in results.cases if (c, size, dtype) in results.times]
+            values = []
             for n, v in enumerate(variants):
                 xs, ys = [], []
                 for c, case in enumerate(cases):
@@ -283,7 +284,14 @@ def plot(results: Results, path: str | os.PathLike) -> None:
                         ys.append(t * 1e6)
                 if xs:
                     legend[v] = ax.bar(xs, ys, width, label=LONG_LABELS[v], color=colours.get(v))
-            ax.set_yscale("log")
+                    values += ys
+            # A log axis spans the operators' decades; a panel within one decade (the
+            # training step) reads better on a linear axis from zero.
+            if values and max(values) > 10 * min(values):
+                ax.set_yscale("log")
+            else:
+                ax.set_ylim(bottom=0)
+            ax.set_xlim(-0.5, max(len(cases), 4) - 0.5)
             ax.set_xticks(range(len(cases)))
             ax.set_xticklabels(cases, rotation=30, ha="right", fontsize=8)
             title = f"batch {size}" if cases == [TRAIN_CASE] else f"size {size_label(size)}"
