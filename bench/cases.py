@@ -12,21 +12,28 @@ from typing import Callable
 
 import numpy as np
 
+from bench import training
+
 #: Tensor sizes (numbers of elements of the rank-1 operands).
 SIZES = (1, 1_000, 1_000_000)
 #: ftorch / ft_dtype codes of the data types (torch_kFloat32, torch_kFloat64).
 DTYPES = {"float32": 6, "float64": 7}
-#: The variants, in table order.  "cxx" (raw LibTorch) is the floor.
+#: The variants of every case, in table order.  "cxx" (raw LibTorch) is the floor.
 VARIANTS = ("fortran", "cxx", "torch", "pyftorch")
+#: Python PyTorch with a plain (eager) nn.Module: only for the training step, where
+#: "torch" runs the TorchScript file that the other variants load.
+EAGER = "eager"
 VARIANT_LABELS = {
     "fortran": "Fortran ftorch",
     "cxx": "C++ LibTorch",
     "torch": "Python torch",
     "pyftorch": "pyftorch ctypes",
+    EAGER: "Python torch, eager nn.Module",
 }
 
 # What each variant's result() reads back after a case ran (same codes in the kernels).
-OUT_C, OUT_T, OUT_GRAD, OUT_HOLDER = 0, 1, 2, 3
+# OUT_WEIGHT: the first layer's weight of the trained model, flattened in C order.
+OUT_C, OUT_T, OUT_GRAD, OUT_HOLDER, OUT_WEIGHT = 0, 1, 2, 3, 4
 
 # Graph set-up before the loop (same codes in the kernels):
 GRAD_NONE = 0      # plain tensors a, b
@@ -36,6 +43,9 @@ GRAD_BACKWARD = 2  # as GRAD_GRAPH, plus one backward(q, ones) so that a has a g
 #: Target wall time of one measured call, in seconds.  The operation count per call is
 #: derived from it so that every call takes about 1-20 ms for every variant.
 TARGET_CALL_S = 4e-3
+
+#: The training-step case (pyftorch.bench checks its targets by this name).
+TRAIN_CASE = "train_step"
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,11 @@ class Case:
     operator: bool = False
     #: The sizes this case runs at (a training step, for one, has its own shape).
     sizes: tuple[int, ...] = SIZES
+    #: The variants that run it.
+    variants: tuple[str, ...] = VARIANTS
+    #: A training step (bench.training): `size` is the batch, the inputs come from
+    #: bench.training.data and the result is checked against bench.training.reference.
+    training: bool = False
 
     def info(self) -> dict:
         """What the report needs to know about the case (stored in the JSON)."""
@@ -60,6 +75,10 @@ class Case:
     def iterations(self, size: int) -> int:
         """Operations per measured call."""
         return max(1, int(round(TARGET_CALL_S / self.cost(size))))
+
+
+def _not_elementwise() -> np.ndarray:
+    raise TypeError("a training step is checked against bench.training.reference")
 
 
 def _elementwise(fixed: float, per_element: float, size: int) -> float:
@@ -125,6 +144,19 @@ CASES: dict[str, Case] = {
             cost=lambda n: _elementwise(2e-6, 3e-10, n),
             expected=lambda a, b, runs: np.zeros_like(a),
         ),
+        Case(
+            name=TRAIN_CASE,
+            description=(f"one training step of an MLP {training.N_IN}-{training.HIDDEN}-{training.HIDDEN}-"
+                         f"{training.N_OUT} (Tanh, ReLU), batch {training.BATCH}: forward, MSE loss, backward, "
+                         "Adam step, zero_grad"),
+            grad_mode=GRAD_NONE,
+            output=OUT_WEIGHT,
+            cost=lambda n: 300e-6,
+            expected=lambda a, b, runs: _not_elementwise(),
+            sizes=(training.BATCH,),
+            variants=VARIANTS + (EAGER,),
+            training=True,
+        ),
     ]
 }
 
@@ -132,7 +164,15 @@ CASES: dict[str, Case] = {
 def parameters() -> list[tuple[str, int, str, str]]:
     """Every benchmark: (case, size, dtype, variant), in report order."""
     return [(case, size, dtype, variant) for case, spec in CASES.items() for size in spec.sizes
-            for dtype in DTYPES for variant in VARIANTS]
+            for dtype in DTYPES for variant in spec.variants]
+
+
+def case_inputs(case: Case, size: int, dtype: str) -> tuple[np.ndarray, np.ndarray]:
+    """The inputs of a case: the operands, or a training batch's inputs and targets (flattened, C order)."""
+    if case.training:
+        x, y = training.data(dtype)
+        return x.reshape(-1), y.reshape(-1)
+    return inputs(size, dtype)
 
 
 def inputs(size: int, dtype: str) -> tuple[np.ndarray, np.ndarray]:

@@ -2,6 +2,7 @@
 synthetic pytest-benchmark JSON: fast, and needs neither torch nor the library."""
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import pytest
@@ -83,3 +84,23 @@ def test_training_step_target(tmp_path):
     times = {("train_step", 32, "float32"): (60e-6, 57e-6, 100e-6, 90e-6)}
     (train,) = [c for c in report.targets(report.load(write(tmp_path / "r.json", times))) if "training" in c.name]
     assert train.met is True and "0.60x Python, 1.05x C++" in train.detail
+
+
+def test_training_step_with_eager_variant(tmp_path, capsys):
+    # (fortran, cxx, torch, pyftorch, eager): the eager column and ratio appear, the target
+    # is judged against the TorchScript run ("Python") and misses at 1.2x C++.
+    times = {**TIMES, ("train_step", 32, "float32"): (120e-6, 100e-6, 200e-6, 300e-6, 240e-6)}
+    path = write(tmp_path / "r.json", times)
+    results = report.load(path)
+    text = report.table(results)
+    assert "Py eager" in text.splitlines()[0] and "Py eager/Fortran" in text.splitlines()[0]
+    row = next(line for line in text.splitlines() if line.startswith("train_step"))
+    assert row.split()[1:3] == ["32", "float32"] and "240 us" in row
+    assert row.split()[-4:] == ["1.20", "1.67", "2.50", "2.00"]
+    mul = next(line for line in text.splitlines() if line.startswith("mul"))
+    assert mul.split()[-1] == "-"  # no eager variant for the operators
+    (train,) = [c for c in report.targets(results) if "training" in c.name]
+    assert train.met is False and "32/float32: 0.60x Python, 1.20x C++ (0.50x Python eager)" in train.detail
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert report.main(["--load", str(path), "--plot", str(tmp_path / "p.png")]) == 0
+        assert "Python eager" in capsys.readouterr().out

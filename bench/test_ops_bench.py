@@ -4,15 +4,17 @@ Each benchmarked callable performs the case's operation `n` times (bench.cases s
 case and size so that a call takes milliseconds); the per-operation time is the median
 divided by n, which `pyftorch bench` reports.  With --benchmark-disable (as in `make
 test`) each kernel still runs once, and every test checks the variant's result against
-the reference: the benchmarks cannot rot silently.  No test asserts a time.
+the reference: the benchmarks cannot rot silently.  No test asserts a time.  A training
+step is checked after CHECK_RUNS steps from a fresh load: the first layer's weight must
+equal Python PyTorch's (bench.training.reference).
 """
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from bench import _ftshim
-from bench.cases import CASES, expected, inputs, parameters, size_label, tolerance
+from bench import _ftshim, training
+from bench.cases import CASES, case_inputs, expected, parameters, size_label, tolerance
 
 #: Operations of the correctness check, run on a fresh set-up after the measurement.
 CHECK_RUNS = 2
@@ -23,7 +25,7 @@ CHECK_RUNS = 2
 def test_ops(benchmark, variants, case, size, dtype, variant):
     spec = CASES[case]
     impl = variants[variant]
-    a, b = inputs(size, dtype)
+    a, b = case_inputs(spec, size, dtype)
     n = spec.iterations(size)
     benchmark.group = f"{case} size={size_label(size)} {dtype}"
     benchmark.name = f"{case}[{size_label(size)}-{dtype}-{variant}]"
@@ -45,6 +47,13 @@ def test_ops(benchmark, variants, case, size, dtype, variant):
         got = impl.result(spec.output)
     finally:
         impl.teardown()
-    np.testing.assert_allclose(got, expected(spec, a, b, CHECK_RUNS), rtol=tolerance(dtype), atol=0,
-                               err_msg=f"{variant} {case} size={size} {dtype}")
+    if spec.training:
+        initial, want = training.reference(dtype, CHECK_RUNS)
+        # The reference did train: each Adam step moves most weights by about LR.
+        assert np.median(np.abs(want - initial)) > 0.5 * CHECK_RUNS * training.LR
+        np.testing.assert_allclose(got, want, rtol=0, atol=training.tolerance(dtype),
+                                   err_msg=f"{variant} {case} batch={size} {dtype}: first-layer weight")
+    else:
+        np.testing.assert_allclose(got, expected(spec, a, b, CHECK_RUNS), rtol=tolerance(dtype), atol=0,
+                                   err_msg=f"{variant} {case} size={size} {dtype}")
     assert _ftshim.library().ft_live_tensors() == live, f"{variant} {case}: live tensor handles changed"

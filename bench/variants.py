@@ -6,23 +6,30 @@ performs the case's operation n times, reads back the case's output and is torn 
 - ``fortran``: bind(c) loops in bench/kernels/bench_fortran.f90 using the public ftorch API;
 - ``cxx``: the same loops with raw LibTorch calls (bench_cxx.cpp), the floor;
 - ``torch``: Python loops over PyTorch tensors;
-- ``pyftorch``: Python loops over the ctypes binding of libftorch (see bench/_ftshim.py).
+- ``pyftorch``: Python loops over the ctypes binding of libftorch (see bench/_ftshim.py);
+- ``eager``: the training step in Python PyTorch with a plain nn.Module (``torch`` runs the
+  TorchScript file that all the others load).
 
 Every variant gets private copies of the same operands, and its tensors view them (no
 copy), as a Fortran user's tensors view the user's arrays.  Operator results rebind the
 result variable (``c = a * b``): the previous result is released after the new one exists.
+
+A training case (``case.training``) gets the batch as ``a`` (inputs) and ``b`` (targets),
+flattened in C order; the variant loads bench.training's TorchScript file, builds an Adam
+optimiser over the model's parameters and runs ``n`` steps per call of ``run(n)``.
 """
 from __future__ import annotations
 
 import ctypes
-from ctypes import c_int, c_int64, c_void_p
+from ctypes import c_char_p, c_double, c_int, c_int64, c_void_p
 from types import SimpleNamespace
 from typing import Any, Callable
 
 import numpy as np
 
-from bench import _ftshim
-from bench.cases import CASES, DTYPES, GRAD_BACKWARD, GRAD_NONE, OUT_C, OUT_GRAD, OUT_HOLDER, OUT_T, Case
+from bench import _ftshim, training
+from bench.cases import (CASES, DTYPES, EAGER, GRAD_BACKWARD, GRAD_NONE, OUT_C, OUT_GRAD, OUT_HOLDER, OUT_T,
+                         OUT_WEIGHT, Case)
 
 Loop = Callable[[int], None]
 
@@ -59,6 +66,8 @@ class CompiledVariant(Variant):
         self.lib = ctypes.CDLL(path)
         self.prefix = prefix
         self._fn("setup", [c_int64, c_int, c_void_p, c_void_p, c_int])
+        # (model file, its length, batch, inputs, outputs, dtype, x, y, learning rate)
+        self._fn("train_setup", [c_char_p, c_int, c_int, c_int, c_int, c_int, c_void_p, c_void_p, c_double])
         self._fn("result", [c_int, c_void_p])
         self._fn("teardown", [])
         for case in CASES:
@@ -77,6 +86,12 @@ class CompiledVariant(Variant):
             raise KernelError(f"{self.prefix}_{what} failed with status {status}")
 
     def setup(self, case, size, dtype, a, b):
+        if case.training:
+            self.size = training.WEIGHT_ELEMENTS
+            path = str(training.model_file(dtype)).encode()
+            self._call("train_setup", path, len(path), size, training.N_IN, training.N_OUT, DTYPES[dtype],
+                       a.ctypes.data, b.ctypes.data, training.LR)
+            return
         self.size = size
         self._call("setup", size, DTYPES[dtype], a.ctypes.data, b.ctypes.data, case.grad_mode)
 
@@ -105,6 +120,8 @@ class CompiledVariant(Variant):
 # ------------------------------------------------------------------------------------------
 
 class TorchVariant(Variant):
+    """Python PyTorch; a training step runs the TorchScript file (torch.jit.load)."""
+
     name = "torch"
 
     def __init__(self) -> None:
@@ -113,10 +130,21 @@ class TorchVariant(Variant):
         self.torch = torch
         self.st = SimpleNamespace()
 
+    def load_model(self, dtype: str) -> Any:
+        return training.load_scripted(dtype)
+
     def setup(self, case, size, dtype, a, b):
         torch = self.torch
         torch.set_num_threads(1)
         st = self.st = SimpleNamespace()
+        if case.training:
+            st.x_arr = a.reshape(size, training.N_IN).copy()
+            st.y_arr = b.reshape(size, training.N_OUT).copy()
+            st.x, st.y = torch.from_numpy(st.x_arr), torch.from_numpy(st.y_arr)
+            st.model = self.load_model(dtype)
+            st.opt = torch.optim.Adam(st.model.parameters(), lr=training.LR)
+            st.out = st.loss = None
+            return
         st.a_arr, st.b_arr = a.copy(), b.copy()
         st.ones_arr, st.g_arr = np.ones_like(a), np.zeros_like(a)
         st.a = torch.from_numpy(st.a_arr)
@@ -132,6 +160,8 @@ class TorchVariant(Variant):
             st.q.backward(st.ones, retain_graph=True)
 
     def loop(self, case):
+        if case.training:
+            return self.train_loop()
         st = self.st
         a, b, q, ones, g, arr = st.a, st.b, st.q, st.ones, st.g, st.a_arr
         from_numpy = self.torch.from_numpy
@@ -187,13 +217,41 @@ class TorchVariant(Variant):
 
         return locals()[case.name]
 
+    def train_loop(self) -> Loop:
+        st = self.st
+        model, opt, x, y = st.model, st.opt, st.x, st.y
+        mse_loss = self.torch.nn.functional.mse_loss
+
+        def train_step(n):
+            out, loss, st.out, st.loss = st.out, st.loss, None, None
+            for _ in range(n):
+                out = model(x)
+                loss = mse_loss(out, y)
+                loss.backward()
+                opt.step()
+                opt.zero_grad()
+            st.out, st.loss = out, loss
+
+        return train_step
+
     def result(self, output):
         st = self.st
+        if output == OUT_WEIGHT:
+            return training.first_weight(st.model)
         value = {OUT_C: lambda: st.c, OUT_T: lambda: st.t, OUT_GRAD: lambda: st.a.grad, OUT_HOLDER: lambda: st.g}[output]()
         return value.detach().to(self.torch.float64).numpy().copy()
 
     def teardown(self):
         self.st = SimpleNamespace()
+
+
+class EagerTorchVariant(TorchVariant):
+    """Python PyTorch with a plain nn.Module holding the file's weights (training step only)."""
+
+    name = EAGER
+
+    def load_model(self, dtype: str) -> Any:
+        return training.load_eager(dtype)
 
 
 # ------------------------------------------------------------------------------------------
@@ -212,6 +270,18 @@ class PyftorchVariant(Variant):
         T = self.T
         _ftshim.library().ft_set_num_threads(1)
         st = self.st = SimpleNamespace()
+        if case.training:
+            import pyftorch
+
+            st.x_arr = a.reshape(size, training.N_IN).copy()
+            st.y_arr = b.reshape(size, training.N_OUT).copy()
+            st.x = pyftorch.Tensor.from_numpy(st.x_arr, copy=False)
+            st.y = pyftorch.Tensor.from_numpy(st.y_arr, copy=False)
+            st.model = pyftorch.Model.load(training.model_file(dtype), requires_grad=True, training=True)
+            st.params = st.model.parameters()
+            st.opt = pyftorch.Adam(st.params, lr=training.LR)
+            st.out = st.loss = None
+            return
         st.a_arr, st.b_arr = a.copy(), b.copy()
         st.ones_arr, st.g_arr = np.ones_like(a), np.zeros_like(a)
         grad = case.grad_mode != GRAD_NONE
@@ -227,6 +297,8 @@ class PyftorchVariant(Variant):
             st.q.backward(st.ones, retain_graph=True)
 
     def loop(self, case):
+        if case.training:
+            return self.train_loop()
         st = self.st
         a, b, q, ones, g, arr = st.a, st.b, st.q, st.ones, st.g, st.a_arr
         from_numpy = self.T.from_numpy
@@ -283,8 +355,29 @@ class PyftorchVariant(Variant):
 
         return locals()[case.name]
 
+    def train_loop(self) -> Loop:
+        import pyftorch
+
+        st = self.st
+        model, opt, x, y = st.model, st.opt, st.x, st.y
+        mse_loss = pyftorch.mse_loss
+
+        def train_step(n):
+            out, loss, st.out, st.loss = st.out, st.loss, None, None
+            for _ in range(n):
+                out = model(x, requires_grad=True)
+                loss = mse_loss(out, y)
+                loss.backward()
+                opt.step()
+                opt.zero_grad()
+            st.out, st.loss = out, loss
+
+        return train_step
+
     def result(self, output):
         st = self.st
+        if output == OUT_WEIGHT:
+            return st.params[0].numpy().reshape(-1).astype(np.float64)
         if output == OUT_HOLDER:
             return st.g_arr.astype(np.float64)
         if output == OUT_GRAD:
@@ -297,10 +390,12 @@ class PyftorchVariant(Variant):
 
     def teardown(self):
         st = self.st
-        for name in ("c", "q", "t", "g", "ones", "b", "a"):
-            tensor = getattr(st, name, None)
-            if tensor is not None:
-                tensor.close()
+        for name in ("c", "q", "t", "g", "ones", "b", "a", "out", "loss", "x", "y", "opt", "model"):
+            owner = getattr(st, name, None)
+            if owner is not None:
+                owner.close()
+        for param in getattr(st, "params", ()):
+            param.close()
         self.st = SimpleNamespace()
 
 
@@ -311,4 +406,5 @@ def make_variants(fortran_lib: str, cxx_lib: str) -> dict[str, Variant]:
         "cxx": CompiledVariant("cxx", cxx_lib, "bench_cxx"),
         "torch": TorchVariant(),
         "pyftorch": PyftorchVariant(),
+        EAGER: EagerTorchVariant(),
     }

@@ -14,7 +14,7 @@
 
 namespace {
 
-enum Output { kOutC = 0, kOutT = 1, kOutGrad = 2, kOutHolder = 3 };
+enum Output { kOutC = 0, kOutT = 1, kOutGrad = 2, kOutHolder = 3, kOutWeight = 4 };
 constexpr int kFloat32 = 6, kFloat64 = 7;  // ft_dtype codes
 constexpr int kStatusError = 12;           // FT_ERR_TORCH
 
@@ -49,12 +49,17 @@ int guarded(F &&body) noexcept {
 
 }  // namespace
 
+// The training step's state lives in bench_cxx_train.cpp.
+int bench_cxx_train_weight(double *buf);
+void bench_cxx_train_release();
+
 extern "C" {
 
 __attribute__((visibility("default"))) int bench_cxx_setup(int64_t size, int dtype, const void *pa, const void *pb,
                                                            int grad_mode) {
   return guarded([&] {
     at::set_num_threads(1);
+    bench_cxx_train_release();
     State &s = S();
     s = State();
     if (dtype != kFloat32 && dtype != kFloat64) throw std::invalid_argument("dtype");
@@ -79,10 +84,14 @@ __attribute__((visibility("default"))) int bench_cxx_setup(int64_t size, int dty
 }
 
 __attribute__((visibility("default"))) int bench_cxx_teardown() {
-  return guarded([] { S() = State(); });
+  return guarded([] {
+    S() = State();
+    bench_cxx_train_release();
+  });
 }
 
 __attribute__((visibility("default"))) int bench_cxx_result(int what, double *buf) {
+  if (what == kOutWeight) return bench_cxx_train_weight(buf);
   return guarded([&] {
     State &s = S();
     at::Tensor out = at::from_blob(buf, {s.size}, at::TensorOptions().dtype(at::kDouble));

@@ -9,22 +9,29 @@
 !>   bench_f_<case>(n)        the measured loops; they return 0 or the first failure's status;
 !>   bench_f_result(what, buf) copy an output into a float64 buffer of `size` elements:
 !>       0 the operator result c, 1 the tensor t built by from_array, 2 the gradient of a,
-!>       3 the gradient holder's array;
+!>       3 the gradient holder's array, 4 the first-layer weight after training (C order);
 !>   bench_f_teardown()       release everything.
+!> The training step has its own set-up, bench_f_train_setup(path, path_len, batch, n_in,
+!> n_out, dtype, x, y, lr): load the TorchScript model, build Adam over its parameters and
+!> copy the batch (C order, (batch, n_in) and (batch, n_out)) into Fortran arrays x(batch,
+!> n_in) and y(batch, n_out), which the input and target tensors view, as in
+!> examples/online_training/lorenz96_online.f90.
 !> Failures do not stop the program (torch_set_stop_on_error(.false.)): the harness runs in
 !> a Python process and checks the returned status.
 module bench_kernels_fortran
-  use, intrinsic :: iso_c_binding, only: c_double, c_f_pointer, c_int, c_int64_t, c_ptr
+  use, intrinsic :: iso_c_binding, only: c_char, c_double, c_f_pointer, c_int, c_int64_t, c_ptr
   use, intrinsic :: iso_fortran_env, only: real32, real64
   use ftorch, only: assignment(=), operator(+), operator(-), operator(*), operator(/), &
                     torch_kCPU, torch_kFloat32, torch_kFloat64, torch_tensor, torch_delete, &
                     torch_tensor_from_array, torch_tensor_backward, torch_tensor_get_gradient, &
                     torch_tensor_zero_grad, torch_set_num_threads, torch_set_stop_on_error, &
-                    torch_get_last_error
+                    torch_get_last_error, torch_tensor_get_shape, torch_model, torch_model_load, &
+                    torch_model_forward, torch_model_num_parameters, torch_model_parameters, &
+                    torch_loss_mse, torch_optim, torch_optim_Adam
   implicit none
   private
 
-  integer(c_int), parameter :: out_c = 0, out_t = 1, out_grad = 2, out_holder = 3
+  integer(c_int), parameter :: out_c = 0, out_t = 1, out_grad = 2, out_holder = 3, out_weight = 4
   integer(c_int), parameter :: stat_invalid = 8
 
   integer(c_int), save :: dtype = torch_kFloat64
@@ -34,6 +41,16 @@ module bench_kernels_fortran
   real(real32), allocatable, target, save :: a_32(:), b_32(:), ones_32(:), g_32(:), o_32(:)
   real(real64), allocatable, target, save :: a_64(:), b_64(:), ones_64(:), g_64(:), o_64(:)
   type(torch_tensor), save :: a, b, c, q, ones, g, t, o
+
+  ! The training step: the model, its parameters, the optimiser, the batch (x, y, viewed by
+  ! inputs(1) and target), the forward's output and the loss; w_* receives the first
+  ! layer's weight for the correctness check (through the tensor weight, which views it).
+  type(torch_model), save :: model
+  type(torch_optim), save :: optim
+  type(torch_tensor), allocatable, save :: params(:)
+  type(torch_tensor), save :: inputs(1), outputs(1), target, loss, weight
+  real(real32), allocatable, target, save :: x_32(:, :), y_32(:, :), w_32(:, :)
+  real(real64), allocatable, target, save :: x_64(:, :), y_64(:, :), w_64(:, :)
 
 contains
 
@@ -107,7 +124,84 @@ contains
     call torch_delete(o)
     if (allocated(a_32)) deallocate (a_32, b_32, ones_32, g_32, o_32)
     if (allocated(a_64)) deallocate (a_64, b_64, ones_64, g_64, o_64)
+    call torch_delete(optim)
+    call torch_delete(model)
+    if (allocated(params)) then
+      call torch_delete(params)
+      deallocate (params)
+    end if
+    call torch_delete(inputs)
+    call torch_delete(outputs)
+    call torch_delete(target)
+    call torch_delete(loss)
+    call torch_delete(weight)
+    if (allocated(x_32)) deallocate (x_32, y_32)
+    if (allocated(x_64)) deallocate (x_64, y_64)
+    if (allocated(w_32)) deallocate (w_32)
+    if (allocated(w_64)) deallocate (w_64)
   end subroutine release_all
+
+  integer(c_int) function bench_f_train_setup(path, path_len, batch, n_in, n_out, dtype_code, px, py, lr) &
+      bind(c, name='bench_f_train_setup')
+    integer(c_int), value :: path_len, batch, n_in, n_out, dtype_code
+    character(kind=c_char), intent(in) :: path(path_len)
+    type(c_ptr), value :: px, py
+    real(c_double), value :: lr
+    character(len=path_len) :: filename
+    real(real32), pointer :: src32(:, :)
+    real(real64), pointer :: src64(:, :)
+    integer(c_int64_t), pointer :: shape(:)
+    integer :: i
+
+    call torch_set_stop_on_error(.false.)
+    call torch_set_num_threads(1)
+    call release_all()
+    do i = 1, path_len
+      filename(i:i) = path(i)
+    end do
+    dtype = dtype_code
+    ! The batch, as a Fortran program holds it: one row per sample.
+    select case (dtype)
+    case (torch_kFloat32)
+      allocate (x_32(batch, n_in), y_32(batch, n_out))
+      call c_f_pointer(px, src32, [n_in, batch])
+      x_32 = transpose(src32)
+      call c_f_pointer(py, src32, [n_out, batch])
+      y_32 = transpose(src32)
+      call torch_tensor_from_array(inputs(1), x_32, torch_kCPU)
+      call torch_tensor_from_array(target, y_32, torch_kCPU)
+    case (torch_kFloat64)
+      allocate (x_64(batch, n_in), y_64(batch, n_out))
+      call c_f_pointer(px, src64, [n_in, batch])
+      x_64 = transpose(src64)
+      call c_f_pointer(py, src64, [n_out, batch])
+      y_64 = transpose(src64)
+      call torch_tensor_from_array(inputs(1), x_64, torch_kCPU)
+      call torch_tensor_from_array(target, y_64, torch_kCPU)
+    case default
+      bench_f_train_setup = stat_invalid
+      return
+    end select
+
+    call torch_model_load(model, filename, torch_kCPU, requires_grad=.true., is_training=.true.)
+    allocate (params(torch_model_num_parameters(model)))
+    call torch_model_parameters(model, params)
+    call torch_optim_Adam(optim, params, learning_rate=real(lr, real64))
+    bench_f_train_setup = last_status()
+    if (bench_f_train_setup /= 0 .or. size(params) == 0) return
+
+    ! The holder of the first layer's weight (read back by bench_f_result).
+    shape => torch_tensor_get_shape(params(1))
+    n_elem = product(shape)
+    if (dtype == torch_kFloat32) then
+      allocate (w_32(shape(1), shape(2)))
+      call torch_tensor_from_array(weight, w_32, torch_kCPU)
+    else
+      allocate (w_64(shape(1), shape(2)))
+      call torch_tensor_from_array(weight, w_64, torch_kCPU)
+    end if
+    bench_f_train_setup = last_status()
+  end function bench_f_train_setup
 
   integer(c_int) function bench_f_teardown() bind(c, name='bench_f_teardown')
     call release_all()
@@ -127,6 +221,15 @@ contains
       call torch_tensor_get_gradient(o, a)
     case (out_holder)
       continue
+    case (out_weight)
+      weight = params(1)
+      if (dtype == torch_kFloat32) then
+        buf = reshape(real(transpose(w_32), c_double), [n_elem])
+      else
+        buf = reshape(transpose(w_64), [n_elem])
+      end if
+      bench_f_result = last_status()
+      return
     case default
       bench_f_result = stat_invalid
       return
@@ -243,5 +346,19 @@ contains
     end do
     bench_f_zero_grad = last_status()
   end function bench_f_zero_grad
+
+  !> One training step: forward, MSE loss, backward, Adam step, zero_grad.
+  integer(c_int) function bench_f_train_step(n) bind(c, name='bench_f_train_step')
+    integer(c_int64_t), value :: n
+    integer(c_int64_t) :: i
+    do i = 1, n
+      call torch_model_forward(model, inputs, outputs, requires_grad=.true.)
+      call torch_loss_mse(loss, outputs(1), target)
+      call torch_tensor_backward(loss)
+      call optim%step()
+      call optim%zero_grad()
+    end do
+    bench_f_train_step = last_status()
+  end function bench_f_train_step
 
 end module bench_kernels_fortran
