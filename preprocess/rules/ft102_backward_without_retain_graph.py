@@ -32,7 +32,6 @@ from __future__ import annotations
 from . import Rule, flow_of
 
 
-
 class BackwardWithoutRetainGraph(Rule):
     code = "FT102"
     name = "backward-without-retain-graph"

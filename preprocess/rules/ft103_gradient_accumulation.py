@@ -30,7 +30,6 @@ from __future__ import annotations
 from . import Rule, flow_of
 
 
-
 class GradientAccumulation(Rule):
     code = "FT103"
     name = "gradient-accumulation"
