@@ -426,6 +426,49 @@ def _plain_units(stmts, plain, relevant, blank) -> list:
     return out
 
 
+_TERM_END = {"name", "number", "string"}
+
+
+def _duplicate_terms(toks) -> list:
+    """Tokens of the repeated terms of a long flat sum ``lhs = t1 + t2 - t3 ...``.
+
+    A term whose operator and shape (its tokens with numbers and subscripts' values
+    ignored) already occurred earlier in the sum adds nothing the rules can see: the same
+    operator on operands of the same types.  Blanking it keeps every column and line."""
+    eq = _depth0_eq(toks, 1) if toks and toks[0].kind == "name" and toks[0].low not in _NOT_ASSIGN_HEADS else None
+    if eq is None:
+        return []
+    terms, cur, op, depth = [], [], None, 0
+    for k in range(eq + 1, len(toks)):
+        t = toks[k]
+        if t.line != t.end_line:
+            return []
+        if t.text in _OPEN:
+            depth += 1
+        elif t.text in _CLOSE:
+            depth -= 1
+        elif depth == 0 and (t.kind == "dotop" and t.low not in (".true.", ".false.") or t.text in (
+                "==", "/=", "<", ">", "<=", ">=", "//")):
+            return []
+        if depth == 0 and t.text in ("+", "-") and cur and (cur[-1].kind in _TERM_END or cur[-1].text in _CLOSE):
+            terms.append((op, cur))
+            op, cur = t, []
+            continue
+        cur.append(t)
+    if cur:
+        terms.append((op, cur))
+    if len(terms) < 8:
+        return []
+    seen, out = set(), []
+    for op, ts in terms:
+        shape = (op.text if op is not None else "", tuple("N" if t.kind == "number" else t.low for t in ts))
+        if shape in seen and op is not None:
+            out.append(op)  # the operator and its term
+            out.extend(ts)
+        seen.add(shape)
+    return out
+
+
 def reduce_text(text: str, stmts: list, fixed: bool, relevant: set, plain: set,
                 long_statement: int = LONG_STATEMENT) -> Reduction:
     """Return the text with plain sub-expressions replaced (see the module documentation)."""
@@ -460,6 +503,12 @@ def reduce_text(text: str, stmts: list, fixed: bool, relevant: set, plain: set,
         if st.last_line > st.first_line and any(st.first_line < ln < st.last_line for ln in cpp_lines):
             continue
         toks = _body(st)
+        if rel:
+            dropped = _duplicate_terms(toks)
+            if dropped:
+                edits.extend((t.line, t.col, t.end_line, t.end_col, "") for t in dropped)
+                changed.append((st.first_line, st.last_line))
+                continue
         ranges = _ranges_for(toks, plain, rel)
         if not ranges:
             continue

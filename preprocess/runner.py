@@ -128,7 +128,8 @@ def _lint_text(path, display, data, settings, exports):
     rules = [r for r in rules_mod.all_rules() if r.code in settings.select]
     diags: list[Diagnostic] = []
     tree, line_map, parsed_text, failure = None, None, text, None
-    cpp_state = None  # None: not run; "ok"; "failed"
+    cpp_state = None  # None: not run; "ok"; "failed"; "as-is" (cpp ran, but only the raw text parsed)
+    cpp_text = None
     if wants_cpp(path, text, settings.cpp):
         try:
             cpp_text, lmap = run_cpp(text, path, list(settings.defines), list(settings.include_dirs))
@@ -153,6 +154,7 @@ def _lint_text(path, display, data, settings, exports):
     try:
         ctx = FileContext(path, display, parsed_text, fixed, tree, exports, settings, line_map, original)
         ctx.cpp_state = cpp_state
+        ctx.cpp_text = cpp_text if line_map is not None else None
         ctx.original_stmts = stmts
     except BaseException as exc:
         ctx = None

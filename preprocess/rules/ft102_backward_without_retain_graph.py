@@ -52,7 +52,10 @@ class BackwardWithoutRetainGraph(Rule):
             graphs, freed = dict(s[0]), dict(s[1])
             for e in node.events:
                 if e[0] in ("assign", "derive"):
-                    new = {node.idx}
+                    # only a node that saves tensors can be freed by a backward (a graph of
+                    # additions or plain copies can be run through any number of times)
+                    saves = e[3] if e[0] == "assign" else e[4]
+                    new = {node.idx} if saves else set()
                     for src in e[2]:
                         new |= graphs.get(src, frozenset())
                     graphs[e[1]] = frozenset(new)

@@ -38,16 +38,24 @@ class GradientWithoutRequiresGrad(Rule):
         if ctx.model is None:
             return
         graphs = flow_of(ctx).graphs
-        ok_keys = set()
+        # per procedure: what the procedure and its internal procedures (host association)
+        # construct with requires_grad; a same-named local of another procedure is another
+        # variable
+        ok_by_scope: dict = {}
         for g in graphs:
+            ok = ok_by_scope.setdefault(id(g.scope), set())
             for n in g.nodes:
                 for e in n.events:
                     if e[0] == "construct" and e[2] is not False:
-                        ok_keys.add(e[1])
+                        ok.add(e[1])
                     elif e[0] in ("params", "escape"):
-                        ok_keys.add(e[1])
+                        ok.add(e[1])
         m = ctx.model
         for g in graphs:
+            ok_keys = set()
+            for other in graphs:
+                if any(s is g.scope for s in other.scope.chain()):
+                    ok_keys |= ok_by_scope.get(id(other.scope), set())
             for n in g.nodes:
                 for e in n.events:
                     if e[0] != "getgrad":
