@@ -63,7 +63,7 @@ def build_parser():
                      help="never run the C preprocessor (directives are parsed, both branches)")
     p.add_argument("--max-file-size", metavar="SIZE",
                    help="files larger than this are reported (FT900), not parsed: bytes, or with a K/M/G "
-                        "suffix (default: 10M)")
+                        "suffix (default: 4M)")
     p.add_argument("--config", help="path to a pyproject.toml, setup.cfg or standalone TOML file")
     p.add_argument("--no-respect-gitignore", action="store_true", help="lint files that .gitignore excludes")
     p.add_argument("--version", action="version", version=f"pyftorch lint {__version__}")

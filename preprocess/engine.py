@@ -38,6 +38,13 @@ def display_path(p: str) -> str:
     return p if rel.startswith("..") and os.path.isabs(p) else rel
 
 
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
+
+
 def _work(args):
     path, display, data, settings, exports = args
     diags, parsed = lint_text(path, display, data, settings, exports)
@@ -92,8 +99,8 @@ def run(files: list, settings: Settings, cache_dir: str | None, jobs: int | None
             if mentions_any(p, words):
                 res.diagnostics.append(Diagnostic(
                     "FT900", "parse-error",
-                    f"file not checked: it is {size / 1048576:.1f} MiB, above the size limit of "
-                    f"{settings.max_file_size / 1048576:.1f} MiB; raise `max-file-size` (or --max-file-size) to "
+                    f"file not checked: it is {_size(size)}, above the size limit of "
+                    f"{_size(settings.max_file_size)}; raise `max-file-size` (or --max-file-size) to "
                     f"check it, or exclude it", "error", disp, 1, 1, 1, 1))
     fingerprint = settings.key() + repr(sorted(v.key() for v in exports.values()))
     cache = Cache(cache_dir, fingerprint) if cache_dir else None

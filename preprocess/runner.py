@@ -221,8 +221,29 @@ def _parse_diag(display, text, fail):
 
 
 def _map_lines(diags, display, lmap, parsed_text, original):
+    """Map diagnostics on the preprocessed text back to the original lines.
+
+    A line that cpp left as it was keeps its columns and its fix (edits are moved to the
+    original line numbers).  On a line that cpp changed (a macro expanded) the columns of
+    the expansion mean nothing in the file, so the finding covers the written statement
+    and has no fix."""
+    from dataclasses import replace
+
+    from .diagnostics import Fix
+
     parsed_lines = parsed_text.split("\n")
     orig_lines = original.split("\n")
+
+    def same(ln):
+        """Original line number of parsed line ``ln`` if cpp left it unchanged, else None."""
+        f, ol = lmap.map(ln)
+        if f is None or not (f == display or display.endswith(f) or f.endswith(display)):
+            return None
+        pl = parsed_lines[ln - 1] if 0 < ln <= len(parsed_lines) else None
+        if not (0 < ol <= len(orig_lines)) or orig_lines[ol - 1] != pl:
+            return None
+        return ol
+
     out = []
     for d in diags:
         if d.path != display:
@@ -238,18 +259,24 @@ def _map_lines(diags, display, lmap, parsed_text, original):
             l2 = l1 + (d.end_line - d.line)
         fix = d.fix
         if fix is not None:
+            edits = []
             for e in fix.edits:
-                for ln in range(e.line, e.end_line + 1):
-                    _f, ol = lmap.map(ln)
-                    pl = parsed_lines[ln - 1] if ln - 1 < len(parsed_lines) else None
-                    if ol - 1 >= len(orig_lines) or orig_lines[ol - 1] != pl or ol != ln:
-                        fix = None
-                        break
-                if fix is None:
+                lines = [same(ln) for ln in range(e.line, e.end_line + 1)]
+                if any(x is None for x in lines) or lines != list(range(lines[0], lines[0] + len(lines))):
+                    edits = None
                     break
+                edits.append(replace(e, line=lines[0], end_line=lines[-1]))
+            fix = Fix(fix.message, tuple(edits), fix.applicability) if edits else None
+        col, end_col = d.column, d.end_column
+        if any(same(ln) is None for ln in range(d.line, d.end_line + 1)) and 0 < l1 <= len(orig_lines):
+            raw = orig_lines[l1 - 1]
+            col = len(raw) - len(raw.lstrip()) + 1
+            l2 = l1
+            end_col = max(len(raw.rstrip()) + 1, col)
         nl = d.noqa_lines
         if nl:
             nl = (lmap.map(nl[0])[1] or l1, lmap.map(nl[1])[1] or l2)
         d.line, d.end_line, d.fix, d.noqa_lines = l1, max(l2, l1), fix, nl
+        d.column, d.end_column = col, end_col
         out.append(d)
     return out

@@ -37,7 +37,7 @@ FORTRAN_EXTS = FREE_EXTS | FIXED_EXTS | SNIFF_EXTS
 #: extensions gfortran preprocesses by default (case-sensitive, like gfortran)
 CPP_EXTS = {".F", ".FOR", ".FTN", ".F90", ".F95", ".F03", ".F08", ".F18", ".F23", ".fpp", ".FPP"}
 #: default size limit of a file to check (bytes); larger ones are reported, not parsed
-DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
+DEFAULT_MAX_FILE_SIZE = 4 * 1024 * 1024
 
 
 def is_fortran_path(path: str) -> bool:
