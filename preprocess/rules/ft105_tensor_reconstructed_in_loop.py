@@ -51,7 +51,7 @@ class TensorReconstructedInLoop(Rule):
                     if e[0] != "construct":
                         continue
                     loop = n.loops[-1]
-                    if _element_of_loop(n.stmt, n.loops):
+                    if _element_of_loop(n.stmt, n.loops[-1:]):
                         continue
                     deleted = any(
                         ev[0] == "delete" and ev[1] == e[1]
@@ -86,7 +86,8 @@ def _loop_vars(loops) -> set:
 
 def _element_of_loop(call, loops) -> bool:
     """Is the constructed tensor an array element indexed by a loop variable
-    (``torch_tensor_from_array(t(i), ...)`` in ``do i``): a different tensor each iteration?"""
+    of the innermost loop (``torch_tensor_from_array(t(i), ...)`` in ``do i``): a different tensor
+    on each iteration?"""
     from fparser.two import Fortran2003 as F03
 
     from ..flow import arg, call_parts
