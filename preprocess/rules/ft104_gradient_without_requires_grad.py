@@ -5,7 +5,9 @@ Reports `torch_tensor_get_gradient(gradient, tensor)` when `tensor` is a local v
 the procedure (or main program) that is never constructed with `requires_grad=.true.` in
 the visible code.  Tensors that are dummy arguments, module variables, components,
 filled by `torch_model_parameters`, passed to another procedure (which may construct them)
-or constructed with a non-literal `requires_grad` are assumed fine.
+or constructed with a non-literal `requires_grad` are assumed fine.  The analysis is per
+procedure: a construction counts in the procedure itself and in its internal procedures
+(host association), never in another procedure that happens to use the same name.
 
 ## Why is this bad?
 Only leaf tensors created with `requires_grad=.true.` get a `.grad`.  For any other tensor
