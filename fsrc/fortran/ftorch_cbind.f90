@@ -20,6 +20,7 @@ module ftorch_cbind
   public :: ft_tensor_sum, ft_tensor_mean, ft_tensor_assign, ft_tensor_copy, ft_tensor_zero
   public :: ft_tensor_detach, ft_tensor_set_requires_grad
   public :: ft_tensor_backward, ft_tensor_get_gradient, ft_tensor_zero_grad
+  public :: ft_tensor_dims
 
   interface
     function ft_last_error_copy(buf, len) result(n) bind(c, name="ft_last_error_copy")
@@ -265,6 +266,16 @@ module ftorch_cbind
     function ft_tensor_zero_grad(t) result(status) bind(c, name="ft_tensor_zero_grad")
       import :: c_int, c_ptr
       type(c_ptr), value :: t
+      integer(c_int) :: status
+    end function
+
+    ! Shape and strides in one call, so that querying an expression temporary (which the
+    ! call consumes) needs no second call.
+    function ft_tensor_dims(t, ndim, shape, strides) result(status) bind(c, name="ft_tensor_dims")
+      import :: c_int, c_ptr
+      type(c_ptr), value :: t
+      integer(c_int), intent(out) :: ndim
+      type(c_ptr), intent(out) :: shape, strides
       integer(c_int) :: status
     end function
   end interface
