@@ -4,7 +4,7 @@ module ftorch_model
   use, intrinsic :: iso_fortran_env, only: output_unit
   use ftorch_types, only: torch_kCPU
   use ftorch_tensor, only: torch_tensor
-  use ftorch_errors, only: ft_check, ft_raise
+  use ftorch_errors, only: ft_check, ft_fits_c_int, ft_raise
   implicit none
   private
 
@@ -113,7 +113,10 @@ contains
     integer(c_int) :: status, index, grad, training
     integer(c_int) :: ignored
     index = merge(-1_c_int, 0_c_int, device_type == torch_kCPU)
-    if (present(device_index)) index = int(device_index, c_int)
+    if (present(device_index)) then
+      if (.not. ft_fits_c_int(device_index, 'device_index', 'torch_model_load', stat, errmsg)) return
+      index = int(device_index, c_int)
+    end if
     grad = -1
     if (present(requires_grad)) grad = merge(1_c_int, 0_c_int, requires_grad)
     training = 0
