@@ -19,41 +19,13 @@ module ftorch_errors
   use, intrinsic :: iso_c_binding, only: c_char, c_int, c_null_char
   use, intrinsic :: iso_fortran_env, only: error_unit, int64, output_unit
   use ftorch_types, only: torch_stat_invalid_argument
-  use ftorch_cbind, only: ft_clear_error, ft_last_error_copy
+  use ftorch_cbind, only: ft_clear_error, ft_last_error_copy, ft_set_stop_on_error, ft_get_stop_on_error, &
+                          ft_pending_error_record, ft_pending_error_take
   implicit none
   private
 
   public :: ft_check, ft_raise, ft_fail, ft_fits_c_int
   public :: torch_set_stop_on_error, torch_get_last_error
-
-  interface
-    function ft_set_stop_on_error(flag) result(status) bind(c, name="ft_set_stop_on_error")
-      import :: c_int
-      integer(c_int), value :: flag
-      integer(c_int) :: status
-    end function
-    function ft_get_stop_on_error() result(flag) bind(c, name="ft_get_stop_on_error")
-      import :: c_int
-      integer(c_int) :: flag
-    end function
-    function ft_pending_error_record(status, procname, procname_len, message, message_len) result(recorded) &
-        bind(c, name="ft_pending_error_record")
-      import :: c_char, c_int
-      integer(c_int), value :: status
-      character(kind=c_char), intent(in) :: procname(*)
-      integer(c_int), value :: procname_len
-      character(kind=c_char), intent(in) :: message(*)
-      integer(c_int), value :: message_len
-      integer(c_int) :: recorded
-    end function
-    function ft_pending_error_take(status, buf, len) result(n) bind(c, name="ft_pending_error_take")
-      import :: c_char, c_int
-      integer(c_int), intent(out) :: status
-      character(kind=c_char), intent(out) :: buf(*)
-      integer(c_int), value :: len
-      integer(c_int) :: n
-    end function
-  end interface
 
 contains
 
