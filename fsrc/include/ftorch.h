@@ -33,8 +33,9 @@
  *    tensors are independent (OpenMP threads each running forward, loss and backward on
  *    their own tensors are supported and tested).
  *  - On the *same* tensor handle, concurrent calls are safe only when all of them only
- *    read it: the queries (ft_tensor_ndim ... ft_tensor_copy_to) and use as an operand of
- *    an arithmetic function that creates a new result.  Anything that writes the tensor,
+ *    read it: the queries (ft_tensor_ndim ... ft_tensor_copy_to; the shape and stride
+ *    queries write identical values into the handle's buffer, safe for ranks up to 16)
+ *    and use as an operand of an arithmetic function that creates a new result.  Anything that writes the tensor,
  *    its gradient or its handle -- ft_tensor_assign or ft_tensor_copy into it,
  *    ft_tensor_zero, ft_tensor_zero_grad, ft_tensor_set_requires_grad, a backward that
  *    accumulates into its .grad, ft_tensor_delete -- must not overlap any other call on
@@ -192,7 +193,9 @@ FT_API int ft_tensor_share(ft_tensor t, ft_tensor *out);
  * ------------------------------------------------------------------------------------- */
 FT_API int ft_tensor_ndim(ft_tensor t, int *ndim);
 /* Pointers into a per-handle buffer that stays valid until the handle is deleted or the
- * next call of the same function on this handle. */
+ * next call of the same function on this handle.  An expression temporary is consumed by
+ * the call: its values are in a per-thread buffer, valid until the next shape query of a
+ * temporary on the same thread. */
 FT_API int ft_tensor_shape(ft_tensor t, const int64_t **shape);
 FT_API int ft_tensor_strides(ft_tensor t, const int64_t **strides);
 FT_API int ft_tensor_numel(ft_tensor t, int64_t *numel);
