@@ -176,7 +176,11 @@ def test_training_matches_ddp(mpi, tmp_path, world):
                         assert np.array_equal(ranks[r][name], ranks[0][name]), (mode, dtype, k, r, name)
                 ddp_state = dict(np.load(tmp_path / f"ddp_{dtype}_r0_s{k}.npz"))
                 rel = max_rel(ranks[0], ddp_state)
+                print(f"world {world} {mode} {dtype} step {k}: rel vs DDP {rel:.3e}")
                 assert rel <= RTOL[dtype], f"{mode} {dtype} step {k}: Fortran vs DDP rel {rel:.2e}"
+                if mode == "model":  # the same c10d::Reducer as DDP: the very same numbers
+                    for name in ranks[0]:
+                        assert np.array_equal(ranks[0][name], ddp_state[name]), (dtype, k, name, rel)
                 if dtype == "real64":
                     rel = max_rel(ranks[0], reference[k])
                     assert rel <= 1e-6, f"{mode} step {k}: Fortran vs single process on the union rel {rel:.2e}"
@@ -187,3 +191,77 @@ def test_training_matches_ddp(mpi, tmp_path, world):
             ours = np.loadtxt(tmp_path / f"loss_model_{dtype}_r{r}.txt")
             theirs = np.loadtxt(tmp_path / f"ddp_loss_{dtype}_r{r}.txt")
             np.testing.assert_allclose(ours, theirs, rtol=RTOL[dtype] * 10)
+
+
+# --- collectives ------------------------------------------------------------------------------
+
+KINDS = {"int32": np.int32, "int64": np.int64, "real32": np.float32, "real64": np.float64}
+SHAPES = [(5,), (3, 4), (2, 3, 2)]
+
+
+def fypp_build(mpi: MpiBuilder, source: Path, tmp_path: Path) -> Path:
+    fypp = Path(sys.executable).with_name("fypp")
+    out = tmp_path / (source.stem + ".f90")
+    run([str(fypp) if fypp.exists() else "fypp", str(source), str(out)])
+    return mpi.build(out)
+
+
+def inputs(kind: str, rank: int) -> list[np.ndarray]:
+    """value(j, rank) of dist_collectives.fypp, j the 1-based Fortran-order position."""
+    arrays = []
+    for shape in SHAPES:
+        j = np.arange(1, int(np.prod(shape)) + 1)
+        v = ((7 * j + 13 * rank) % 11 - 5 + rank).astype(np.float64)
+        if kind.startswith("real"):
+            v = v + 0.25 * rank
+        arrays.append(v.astype(KINDS[kind]))
+    return arrays
+
+
+def expected(kind: str, op: int, world: int) -> list[np.ndarray]:
+    per_rank = [inputs(kind, r) for r in range(world)]
+    out = []
+    for i in range(len(SHAPES)):
+        stack = np.stack([p[i] for p in per_rank])
+        if op == 0:
+            v = stack.sum(axis=0, dtype=KINDS[kind])
+        elif op == 1:
+            total = stack.sum(axis=0, dtype=KINDS[kind])
+            v = (total / world).astype(KINDS[kind]) if kind.startswith("real") else np.trunc(total / world).astype(KINDS[kind])
+        elif op == 2:
+            v = stack.max(axis=0)
+        elif op == 3:
+            v = stack.min(axis=0)
+        else:
+            v = stack[world - 1]
+        out.append(v)
+    return out
+
+
+@pytest.mark.parametrize("world", [1, 2, 3])
+def test_collectives(mpi, tmp_path, world):
+    exe = fypp_build(mpi, FORTRAN / "dist_collectives.fypp", tmp_path)
+    proc = mpirun(exe, world, str(tmp_path))
+    for r in range(world):
+        assert f"rank {r} live handles at exit: 0" in proc.stdout, proc.stdout
+    sizes = [int(np.prod(s)) for s in SHAPES]
+    for kind, np_kind in KINDS.items():
+        for op in range(5):
+            want = expected(kind, op, world)
+            for r in range(world):
+                raw = np.fromfile(tmp_path / f"coll_{kind}_op{op}_r{r}.bin", dtype=np_kind)
+                got = np.split(raw, np.cumsum(sizes)[:-1])
+                for g, w in zip(got, want):
+                    # sums of a few small values: exact in every dtype, whatever the order
+                    np.testing.assert_array_equal(g, w, err_msg=f"{kind} op {op} rank {r}")
+    # average_gradients: the mean over the ranks of each rank's c (see dist_collectives.fypp)
+    c1 = np.mean([[(r + 1) * j + 0.5 for j in range(1, 4)] for r in range(world)], axis=0)
+    c2 = np.mean([[r - 0.25 * j for j in range(1, 5)] for r in range(world)], axis=0)
+    c3 = np.mean([[np.float32(r * r) / np.float32(j) for j in range(1, 5)] for r in range(world)], axis=0)
+    for r in range(world):
+        raw = np.fromfile(tmp_path / f"grads_r{r}.bin", dtype=np.uint8)
+        g12 = np.frombuffer(raw[: 7 * 8].tobytes(), dtype=np.float64)
+        g3 = np.frombuffer(raw[7 * 8:].tobytes(), dtype=np.float32)
+        np.testing.assert_allclose(g12[:3], c1, rtol=1e-15)
+        np.testing.assert_allclose(g12[3:], c2, rtol=1e-15)
+        np.testing.assert_allclose(g3, c3, rtol=1e-6)
