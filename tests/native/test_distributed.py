@@ -265,3 +265,135 @@ def test_collectives(mpi, tmp_path, world):
         np.testing.assert_allclose(g12[:3], c1, rtol=1e-15)
         np.testing.assert_allclose(g12[3:], c2, rtol=1e-15)
         np.testing.assert_allclose(g3, c3, rtol=1e-6)
+
+
+# --- error cases ---------------------------------------------------------------------------------
+
+def reports(stdout: str, what: str) -> list[tuple[int, str]]:
+    """(stat, msg) of every "what rank=R stat=S msg=M" line, by rank."""
+    out = {}
+    for line in stdout.splitlines():
+        if line.startswith(what + " rank="):
+            head, msg = line.split(" msg=", 1)
+            fields = dict(f.split("=") for f in head.split()[1:])
+            out[int(fields["rank"])] = (int(fields["stat"]), msg)
+    return [out[r] for r in sorted(out)]
+
+
+STAT_SHAPE, STAT_DTYPE, STAT_INVALID, STAT_DISTRIBUTED = 3, 4, 8, 15
+
+
+def test_error_collective_before_init(mpi):
+    exe = mpi.build(FORTRAN / "dist_errors.f90")
+    proc = mpirun(exe, 2, "before_init", timeout=60)
+    for what in ("all_reduce", "broadcast", "barrier", "finalize"):
+        got = reports(proc.stdout, what)
+        assert len(got) == 2
+        for stat, msg in got:
+            assert stat == STAT_DISTRIBUTED and "not initialised" in msg, (what, msg)
+    assert proc.stdout.count("initialized=F") == 2
+
+
+def test_error_init_twice(mpi):
+    exe = mpi.build(FORTRAN / "dist_errors.f90")
+    proc = mpirun(exe, 2, "twice", timeout=60)
+    for what in ("init_comm", "init_tcp"):
+        got = reports(proc.stdout, what)
+        assert len(got) == 2
+        for stat, msg in got:
+            assert stat == STAT_DISTRIBUTED and "already initialised" in msg, (what, msg)
+    assert "live handles at exit: 0" in proc.stdout
+
+
+@pytest.mark.parametrize("world", [2, 3])
+def test_error_shape_differs_across_ranks(mpi, world):
+    exe = mpi.build(FORTRAN / "dist_errors.f90")
+    proc = mpirun(exe, world, "shape", timeout=60)
+    for what in ("all_reduce", "broadcast"):
+        got = reports(proc.stdout, what)
+        assert len(got) == world
+        for stat, msg in got:
+            assert stat == STAT_SHAPE and "differ across ranks" in msg, (what, msg)
+    # the group survived the refused call: sum over ranks of (rank + 1)
+    assert proc.stdout.count(f"after sum={world * (world + 1) // 2}.0") == world, proc.stdout
+
+
+def test_error_unsupported_dtype_root_and_op(mpi):
+    exe = mpi.build(FORTRAN / "dist_errors.f90")
+    proc = mpirun(exe, 2, "dtype", timeout=60)
+    for what, want, text in (("all_reduce", STAT_DTYPE, "int8 is not supported"),
+                             ("bad_root", STAT_INVALID, "root 7 is not a rank"),
+                             ("bad_op", STAT_INVALID, "unknown reduction 9")):
+        got = reports(proc.stdout, what)
+        assert len(got) == 2
+        for stat, msg in got:
+            assert stat == want and text in msg, (what, msg)
+
+
+@pytest.fixture(scope="module")
+def env_program(fortran, distributed_build, tmp_path_factory) -> tuple[Path, Path]:
+    """dist_env.f90, built with plain gfortran against libftorch alone (no MPI), and a model."""
+    d = tmp_path_factory.mktemp("dist_env")
+    model = save_torchscript(mlp(torch.float64), d / "mlp.pt")
+    return fortran.build(FORTRAN / "dist_env.f90"), model
+
+
+def launch(exe: Path, model: Path, case: str, world: int, port: int, timeout: int = 60) -> list[subprocess.Popen]:
+    procs = []
+    for r in range(world):
+        env = dict(fortran_env(), RANK=str(r), WORLD_SIZE=str(world), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+        procs.append(subprocess.Popen([str(exe), str(model), case, str(timeout)], env=env, stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, text=True, start_new_session=True))
+    return procs
+
+
+def test_env_launch_without_mpi(env_program):
+    """torchrun-style launch: the no-argument init reads RANK, WORLD_SIZE, MASTER_*; no MPI linked."""
+    exe, model = env_program
+    assert "mpi" not in subprocess.run(["ldd", str(exe)], capture_output=True, text=True).stdout.lower()
+    procs = launch(exe, model, "train", 2, free_port())
+    outs = [p.communicate(timeout=120)[0] for p in procs]
+    sums = []
+    for r, (p, out) in enumerate(zip(procs, outs)):
+        assert p.returncode == 0 and f"rank {r} live handles at exit: 0" in out, out
+        sums.append(next(line.split()[-1] for line in out.splitlines() if "checksum" in line))
+    assert sums[0] == sums[1]  # identical parameters on both ranks, to the last digit printed
+
+
+@pytest.mark.parametrize("case", ["die", "stall"])
+def test_error_rank_dies_or_stalls_mid_training(env_program, case):
+    """Rank 1 is killed (or stops taking part) at step 4: rank 0 reports FT_ERR_DISTRIBUTED
+    within its 5 s timeout instead of hanging."""
+    exe, model = env_program
+    procs = launch(exe, model, case, 2, free_port(), timeout=5)
+    try:
+        out0 = procs[0].communicate(timeout=90)[0]
+    finally:
+        for p in procs[1:]:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+    assert procs[0].returncode == 0, out0
+    failed = [line for line in out0.splitlines() if line.startswith("failed step=")]
+    assert failed, out0
+    assert " stat=15 " in failed[0] and "failed" in failed[0], failed[0]
+    step = int(failed[0].split()[1].split("=")[1])
+    assert step >= 4, failed[0]  # steps 1-3 trained together
+    if case == "die":
+        assert procs[1].returncode == -signal.SIGKILL
+
+
+def test_error_port_in_use(env_program):
+    exe, model = env_program
+    with socket.socket() as s:
+        s.bind(("0.0.0.0", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        procs = launch(exe, model, "port", 1, port, timeout=5)
+        out = procs[0].communicate(timeout=60)[0]
+    assert procs[0].returncode == 0, out
+    assert "failed step=0 stat=15" in out and f"port {port}" in out and "already in use" in out, out
+    # the same program on a free port initialises
+    procs = launch(exe, model, "port", 1, free_port(), timeout=5)
+    out = procs[0].communicate(timeout=60)[0]
+    assert "init succeeded" in out, out
