@@ -31,8 +31,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _L = _lib.load()
 
-#: Reductions of :func:`all_reduce` (``enum ft_reduce_op``).
-SUM, AVG, MAX, MIN = 0, 1, 2, 3
+#: Reductions of :func:`all_reduce` (``enum ft_reduce_op`` of ftorch.h).
+FT_REDUCE_SUM, FT_REDUCE_AVG, FT_REDUCE_MAX, FT_REDUCE_MIN = 0, 1, 2, 3
+SUM, AVG, MAX, MIN = FT_REDUCE_SUM, FT_REDUCE_AVG, FT_REDUCE_MAX, FT_REDUCE_MIN
 _OPS = {"sum": SUM, "avg": AVG, "mean": AVG, "max": MAX, "min": MIN}
 
 

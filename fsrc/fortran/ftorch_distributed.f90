@@ -15,11 +15,17 @@
 !> programs that use it link `-lftorch_mpi -lftorch` (CMake: `FTorch::ftorch_mpi`).  The other
 !> forms need nothing but libftorch.
 module ftorch_distributed
-  use, intrinsic :: iso_c_binding, only: c_char, c_double, c_int, c_null_char, c_null_ptr, c_ptr
+  use, intrinsic :: iso_c_binding, only: c_double, c_int, c_null_char, c_null_ptr, c_ptr
   use ftorch_tensor, only: torch_tensor
   use ftorch_model, only: torch_model
   use ftorch_optim, only: torch_optim, torch_lr_scheduler
   use ftorch_errors, only: ft_check, ft_raise
+  use ftorch_cbind, only: ft_distributed_available, ft_distributed_listen, ft_distributed_init, &
+                          ft_distributed_is_initialized, ft_distributed_rank, ft_distributed_world_size, &
+                          ft_distributed_barrier, ft_distributed_finalize, ft_distributed_all_reduce, &
+                          ft_distributed_broadcast, ft_distributed_average_gradients, ft_model_distribute, &
+                          ft_distributed_checkpoint_save, ft_distributed_checkpoint_load, ft_err_distributed, &
+                          ft_reduce_sum, ft_reduce_avg, ft_reduce_max, ft_reduce_min
   implicit none
   private
 
@@ -34,9 +40,10 @@ module ftorch_distributed
   public :: torch_distributed_init_tcp, torch_distributed_listen
 
   !> Reductions of `torch_distributed_all_reduce` (enum ft_reduce_op).
-  integer, parameter :: torch_reduce_sum = 0, torch_reduce_avg = 1, torch_reduce_max = 2, torch_reduce_min = 3
+  integer, parameter :: torch_reduce_sum = ft_reduce_sum, torch_reduce_avg = ft_reduce_avg
+  integer, parameter :: torch_reduce_max = ft_reduce_max, torch_reduce_min = ft_reduce_min
   !> Status: no process group, or a collective failed or timed out (FT_ERR_DISTRIBUTED).
-  integer, parameter :: torch_stat_distributed = 15
+  integer, parameter :: torch_stat_distributed = ft_err_distributed
 
   !> Join the process group.  Collective: every rank calls it.
   !>
@@ -58,93 +65,6 @@ module ftorch_distributed
       integer, intent(out), optional :: stat             !! status (0: success)
       character(len=*), intent(inout), optional :: errmsg  !! message on failure
     end subroutine torch_distributed_init_comm
-  end interface
-
-  interface
-    function ft_distributed_available() result(flag) bind(c, name="ft_distributed_available")
-      import :: c_int
-      integer(c_int) :: flag
-    end function
-    function ft_distributed_listen(world_size, timeout_seconds, port) result(status) &
-        bind(c, name="ft_distributed_listen")
-      import :: c_double, c_int
-      integer(c_int), value :: world_size
-      real(c_double), value :: timeout_seconds
-      integer(c_int), intent(out) :: port
-      integer(c_int) :: status
-    end function
-    function ft_distributed_init(rank, world_size, master_addr, master_port, device_type, timeout_seconds) &
-        result(status) bind(c, name="ft_distributed_init")
-      import :: c_char, c_double, c_int
-      integer(c_int), value :: rank, world_size
-      character(kind=c_char), intent(in) :: master_addr(*)
-      integer(c_int), value :: master_port, device_type
-      real(c_double), value :: timeout_seconds
-      integer(c_int) :: status
-    end function
-    function ft_distributed_is_initialized(flag) result(status) bind(c, name="ft_distributed_is_initialized")
-      import :: c_int
-      integer(c_int), intent(out) :: flag
-      integer(c_int) :: status
-    end function
-    function ft_distributed_rank(rank) result(status) bind(c, name="ft_distributed_rank")
-      import :: c_int
-      integer(c_int), intent(out) :: rank
-      integer(c_int) :: status
-    end function
-    function ft_distributed_world_size(world_size) result(status) bind(c, name="ft_distributed_world_size")
-      import :: c_int
-      integer(c_int), intent(out) :: world_size
-      integer(c_int) :: status
-    end function
-    function ft_distributed_barrier() result(status) bind(c, name="ft_distributed_barrier")
-      import :: c_int
-      integer(c_int) :: status
-    end function
-    function ft_distributed_finalize() result(status) bind(c, name="ft_distributed_finalize")
-      import :: c_int
-      integer(c_int) :: status
-    end function
-    function ft_distributed_all_reduce(t, op) result(status) bind(c, name="ft_distributed_all_reduce")
-      import :: c_int, c_ptr
-      type(c_ptr), value :: t
-      integer(c_int), value :: op
-      integer(c_int) :: status
-    end function
-    function ft_distributed_broadcast(t, root) result(status) bind(c, name="ft_distributed_broadcast")
-      import :: c_int, c_ptr
-      type(c_ptr), value :: t
-      integer(c_int), value :: root
-      integer(c_int) :: status
-    end function
-    function ft_distributed_average_gradients(params, n, bucket_cap_mb) result(status) &
-        bind(c, name="ft_distributed_average_gradients")
-      import :: c_double, c_int, c_ptr
-      type(c_ptr), intent(in) :: params(*)
-      integer(c_int), value :: n
-      real(c_double), value :: bucket_cap_mb
-      integer(c_int) :: status
-    end function
-    function ft_model_distribute(m, bucket_cap_mb) result(status) bind(c, name="ft_model_distribute")
-      import :: c_double, c_int, c_ptr
-      type(c_ptr), value :: m
-      real(c_double), value :: bucket_cap_mb
-      integer(c_int) :: status
-    end function
-    function ft_distributed_checkpoint_save(filename, m, o, s) result(status) &
-        bind(c, name="ft_distributed_checkpoint_save")
-      import :: c_char, c_int, c_ptr
-      character(kind=c_char), intent(in) :: filename(*)
-      type(c_ptr), value :: m, o, s
-      integer(c_int) :: status
-    end function
-    function ft_distributed_checkpoint_load(filename, m, o, s) result(status) &
-        bind(c, name="ft_distributed_checkpoint_load")
-      import :: c_char, c_int, c_ptr
-      character(kind=c_char), intent(in) :: filename(*)
-      type(c_ptr), value :: m, o, s
-      integer(c_int) :: status
-    end function
   end interface
 
 contains
