@@ -71,6 +71,7 @@ demo: build
 
 bench: build
 	$(VPY) -m pyftorch bench --json $(BUILD)/bench.json --plot $(BUILD)/bench.png
+	$(VPY) -m bench.distributed --json $(BUILD)/bench-distributed.json
 
 lint: $(VENV)/.stamp
 	$(VENV)/bin/pyftorch lint examples
