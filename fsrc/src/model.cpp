@@ -104,10 +104,12 @@ int ft_model_forward(ft_model m, const ft_tensor *inputs, int n_inputs, ft_tenso
     for (auto &t : tensors_of(inputs, n_inputs, "input tensor")) args.emplace_back(t);
     if (n_outputs < 1 || outputs == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "at least one output tensor is needed");
     c10::IValue result;
+    if (model.before_forward) model.before_forward(model.distributed.get(), requires_grad != 0);
     {
       c10::AutoGradMode mode(requires_grad != 0);
       result = model.module->forward(std::move(args));
     }
+    if (model.after_forward) model.after_forward(model.distributed.get(), requires_grad != 0);
     std::vector<at::Tensor> results;
     if (result.isTensor()) {
       results.push_back(result.toTensor());

@@ -21,6 +21,10 @@ struct Model {
   // Parameters and buffers by qualified name, in named_parameters()/named_buffers() order.
   std::vector<std::pair<std::string, at::Tensor>> parameters() const;
   std::vector<std::pair<std::string, at::Tensor>> buffers() const;
+  // Data-parallel state (ft_model_distribute) and the hooks run around every forward pass.
+  std::shared_ptr<void> distributed;
+  void (*before_forward)(void *distributed, bool grad) = nullptr;
+  void (*after_forward)(void *distributed, bool grad) = nullptr;
 };
 
 struct Optim {
