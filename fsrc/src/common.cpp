@@ -87,9 +87,9 @@ int translate_current_exception() {
   }
 }
 
-Registry<at::Tensor> &tensors() {
+Registry<at::Tensor, Deferred> &tensors() {
   // Never destroyed: handles may be released by finalisers after static destruction.
-  static auto *registry = new Registry<at::Tensor>("tensor");
+  static auto *registry = new Registry<at::Tensor, Deferred>("tensor");
   return *registry;
 }
 
