@@ -93,8 +93,10 @@ struct Slot {
   T value;
   X extra;  // per-kind state (tensors: a deferred operation, see Deferred)
   std::atomic<uint64_t> gen{0};
-  SpinLock guard;  // held while value, extra or flags of a live slot are read or written
-  uint32_t flags = 0;
+  SpinLock guard;  // held while value or extra of a live slot are read or written
+  // Fixed while the slot is live (kTemp is only ever cleared), so it may be read without
+  // the guard; atomic so that such a read is not a data race.
+  std::atomic<uint32_t> flags{0};
   uint32_t next_free = 0;
   std::unique_ptr<int64_t[]> meta;  // cached shape/strides handed out to callers
   int meta_cap = 0;
@@ -126,7 +128,7 @@ class Registry {
     SlotType &s = slot(index);
     s.value = std::move(value);
     s.extra = std::move(extra);
-    s.flags = flags;
+    s.flags.store(flags, std::memory_order_relaxed);
     uint64_t g = s.gen.load(std::memory_order_relaxed) + 1;  // even -> odd: live
     s.gen.store(g, std::memory_order_release);
     count_live(+1);
@@ -173,19 +175,31 @@ class Registry {
 
   // Free the slot of a live handle; returns false if the handle was not live.
   bool erase(const void *handle) {
+    return erase_if(handle, nullptr, [](SlotType &) { return true; }) == kErased;
+  }
+
+  // Under the registry lock and the slot's guard, run f(slot); free the slot if f returns
+  // true.  With a role, a handle that is not live fails like get(); without, kNotLive.
+  enum EraseResult { kNotLive, kKept, kErased };
+  template <class F>
+  EraseResult erase_if(const void *handle, const char *role, F &&f) {
     T doomed;  // destroyed outside the locks: releasing a tensor can free a whole graph
     X doomed_extra;
     {
       std::lock_guard<SpinLock> hold(lock_);
       SlotType *s = find(handle);
-      if (s == nullptr) return false;
+      if (s == nullptr) {
+        if (role != nullptr) fail_lookup(handle, role);
+        return kNotLive;
+      }
       {
         std::lock_guard<SpinLock> hold_slot(s->guard);
+        if (!f(*s)) return kKept;
         doomed = std::move(s->value);
         s->value = T();
         doomed_extra = std::move(s->extra);
         s->extra = X();
-        s->flags = 0;
+        s->flags.store(0, std::memory_order_relaxed);
         s->gen.store(s->gen.load(std::memory_order_relaxed) + 1, std::memory_order_release);
       }
       uint32_t index = static_cast<uint32_t>((reinterpret_cast<uint64_t>(handle) & kIndexMask) - 1);
@@ -193,7 +207,7 @@ class Registry {
       free_head_ = index + 1;
       count_live(-1);
     }
-    return true;
+    return kErased;
   }
 
   int64_t live() const noexcept { return live_.load(std::memory_order_relaxed); }

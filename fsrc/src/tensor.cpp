@@ -195,7 +195,16 @@ std::pair<uintptr_t, uintptr_t> byte_span(const at::Tensor &t) {
 // Fortran array built separately have distinct LibTorch storages, so LibTorch's own
 // overlap check does not see them; the addresses do.
 bool overlaps_partially(const at::Tensor &out, const at::Tensor &in) {
-  if (!in.defined() || in.numel() == 0 || out.numel() == 0) return false;
+  if (!in.defined()) return false;
+  // Storages span at least their tensors' elements: disjoint storages (the usual case)
+  // need no look at shapes.
+  const c10::StorageImpl *so = out.unsafeGetTensorImpl()->unsafe_storage().unsafeGetStorageImpl();
+  const c10::StorageImpl *si = in.unsafeGetTensorImpl()->unsafe_storage().unsafeGetStorageImpl();
+  if (so != nullptr && si != nullptr && so != si) {
+    auto o0 = reinterpret_cast<uintptr_t>(so->data()), i0 = reinterpret_cast<uintptr_t>(si->data());
+    if (o0 + so->nbytes() <= i0 || i0 + si->nbytes() <= o0) return false;
+  }
+  if (in.numel() == 0 || out.numel() == 0) return false;
   auto o = byte_span(out), i = byte_span(in);
   if (o.second <= i.first || i.second <= o.first) return false;
   return !(o.first == i.first && out.sizes() == in.sizes() && out.strides() == in.strides() &&
@@ -247,11 +256,14 @@ bool result_has_shape(const Deferred &d, at::IntArrayRef target) {
   return at::infer_size(d.x.sizes(), d.y.sizes()) == target;
 }
 
+// Elements up to which an out= kernel runs under the target slot's guard (microseconds).
+constexpr int64_t kKernelUnderGuard = 4096;
+
 // Assign a deferred operation: straight into a view's array when its shape, dtype and
 // memory allow; otherwise materialise it and assign the value as any other.
 void assign_deferred(ft_tensor *lhs, Deferred d) {
   if (lhs != nullptr && *lhs != nullptr) {
-    at::Tensor out;
+    at::Tensor out;  // the view, when the kernel runs outside the guard
     bool fused = tensors().with_slot(*lhs, "assignment target", [&](TensorSlot &dst) {
       if (!(dst.flags & kView)) return false;
       at::Tensor &target = dst.value;
@@ -262,14 +274,24 @@ void assign_deferred(ft_tensor *lhs, Deferred d) {
         // The view's earlier history is cut: the new value replaces all of its elements.
         target = target.detach();
       }
-      out = target;
+      if (overlaps_partially(target, d.x) || overlaps_partially(target, d.y)) return false;
+      // A small kernel runs under the guard (no reference taken); a large one on a
+      // reference, so that other threads never wait for it.
+      if (target.numel() <= kKernelUnderGuard) {
+        compute_into(target, d);
+        target.unsafeGetTensorImpl()->bump_version();
+      } else {
+        out = target;
+      }
       return true;
     });
-    if (fused && !overlaps_partially(out, d.x) && !overlaps_partially(out, d.y)) {
-      compute_into(out, d);
-      // As the in-place write through the dispatcher would: autograd's checks on tensors
-      // saved for backward rely on the version counter.
-      out.unsafeGetTensorImpl()->bump_version();
+    if (fused) {
+      if (out.defined()) {
+        compute_into(out, d);
+        // As the in-place write through the dispatcher would: autograd's checks on tensors
+        // saved for backward rely on the version counter.
+        out.unsafeGetTensorImpl()->bump_version();
+      }
       return;
     }
   }
@@ -291,7 +313,7 @@ void assign_value(ft_tensor *lhs, at::Tensor value, bool clone_if_named) {
       old = std::move(dst.value);
       dst.value = clone_if_named ? value.clone() : std::move(value);
       dst.extra = Deferred();
-      dst.flags &= ~kTemp;
+      if (dst.flags.load(std::memory_order_relaxed) & kTemp) dst.flags.store(dst.flags & ~uint32_t{kTemp}, std::memory_order_relaxed);
       return;
     }
     at::Tensor &t = dst.value;
@@ -568,19 +590,18 @@ int ft_tensor_assign(ft_tensor *lhs, ft_tensor rhs) {
     Deferred deferred;
     bool temp = false;
     bool self = lhs != nullptr && *lhs == rhs;
-    tensors().with_slot(rhs, "right-hand side of the assignment", [&](TensorSlot &src) {
-      if (self) return;  // x = x
+    tensors().erase_if(rhs, "right-hand side of the assignment", [&](TensorSlot &src) {
+      if (self) return false;  // x = x
       temp = (src.flags & kTemp) != 0;
-      if (temp) {
-        value = std::move(src.value);
-        deferred = std::move(src.extra);
-        src.extra = Deferred();
-      } else {
+      if (!temp) {
         value = value_of(src);
+        return false;
       }
+      value = std::move(src.value);
+      deferred = std::move(src.extra);
+      return true;
     });
     if (self) return;
-    if (temp) tensors().erase(rhs);
     if (deferred) {
       assign_deferred(lhs, std::move(deferred));
     } else {
