@@ -97,6 +97,7 @@ int ft_model_release(ft_model m) {
 
 int ft_model_forward(ft_model m, const ft_tensor *inputs, int n_inputs, ft_tensor *outputs, int n_outputs,
                      int requires_grad) {
+  ConsumeTemps consumed(inputs, n_inputs);
   FT_GUARD({
     auto model_ref = model_of(m);
     Model &model = *model_ref;

@@ -7,6 +7,8 @@
 
 #include <cstring>
 #include <iostream>
+#include <utility>
+#include <vector>
 
 #include "internal.h"
 
@@ -106,18 +108,12 @@ at::Tensor apply_scalar(int op, const at::Tensor &a, const at::Scalar &s, bool s
   fail(FT_ERR_INVALID_ARGUMENT, "unknown binary operator code " + std::to_string(op));
 }
 
-// Publish an operator result: hand out the new handle, then consume temporary inputs
-// (f1, f2: the flags their slots had when they were looked up).
-void finish(at::Tensor result, unsigned flags, ft_tensor *out, ft_tensor in1, uint32_t f1, ft_tensor in2 = nullptr,
-            uint32_t f2 = 0, Deferred deferred = Deferred()) {
+// Publish an operator result.  Temporary inputs are consumed by the caller's ConsumeTemps
+// when it returns, on success and failure alike.
+void finish(at::Tensor result, unsigned flags, ft_tensor *out, Deferred deferred = Deferred()) {
   if (out == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "output handle pointer is NULL");
-  auto &registry = tensors();
-  ft_tensor h = static_cast<ft_tensor>(registry.insert(std::move(result), result_flags(flags), std::move(deferred)));
-  if (flags & FT_FLAG_TEMP) {
-    if (f1 & kTemp) registry.erase(in1);
-    if (in2 != nullptr && in2 != in1 && (f2 & kTemp)) registry.erase(in2);
-  }
-  *out = h;
+  if (flags & FT_FLAG_TEMP) forget_assigned_temp();  // a new Fortran expression begins
+  *out = static_cast<ft_tensor>(tensors().insert(std::move(result), result_flags(flags), std::move(deferred)));
 }
 
 // Deferral (see Deferred) is limited to what cannot fail later: CPU floating-point operands
@@ -132,18 +128,18 @@ inline bool deferrable(const at::Tensor &t) {
 // Operators with one tensor operand and a scalar.
 void finish_scalar(int op, ft_tensor a, const at::Scalar &s, bool scalar_first, unsigned flags, ft_tensor *out) {
   op_name(op);
-  TensorRef ra = lookup(a, "tensor operand");
+  at::Tensor x = tensor_of(a, "tensor operand");
   // s / a is two operations (as torch's __rtruediv__), computed now.
-  if ((flags & FT_FLAG_TEMP) && deferrable(ra.value) && !(scalar_first && op == FT_DIV)) {
+  if ((flags & FT_FLAG_TEMP) && deferrable(x) && !(scalar_first && op == FT_DIV)) {
     Deferred d;
-    d.x = std::move(ra.value);
+    d.x = std::move(x);
     d.s = s;
     d.op = static_cast<int8_t>(op);
     d.form = scalar_first ? Deferred::kScalarTensor : Deferred::kTensorScalar;
-    finish(at::Tensor(), flags, out, a, ra.flags, nullptr, 0, std::move(d));
+    finish(at::Tensor(), flags, out, std::move(d));
     return;
   }
-  finish(apply_scalar(op, ra.value, s, scalar_first), flags, out, a, ra.flags);
+  finish(apply_scalar(op, x, s, scalar_first), flags, out);
 }
 
 // Shape and strides share one buffer per slot; it only grows, for ranks above 16, so a
@@ -155,6 +151,32 @@ int64_t *meta_buffer(TensorSlot &s, int n) {
     s.meta_cap = n;
   }
   return s.meta.get();
+}
+
+// Shape and strides of an expression temporary, which the query consumes: they are copied
+// to a per-thread buffer, valid until the next such query of a temporary on this thread.
+thread_local std::vector<int64_t> t_temp_meta;
+
+// Copy sizes and strides of s into a buffer that outlives the call; returns its two halves.
+// The caller holds the slot's guard.
+std::pair<const int64_t *, const int64_t *> publish_meta(TensorSlot &s) {
+  const at::Tensor &value = value_of(s);
+  auto sizes = value.sizes();
+  auto strides = value.strides();
+  size_t n = sizes.size();
+  int64_t *buf;
+  size_t half;
+  if (s.flags & kTemp) {
+    t_temp_meta.assign(2 * (n > 0 ? n : 1), 0);
+    buf = t_temp_meta.data();
+    half = t_temp_meta.size() / 2;
+  } else {
+    buf = meta_buffer(s, 2 * (n > 0 ? static_cast<int>(n) : 1));
+    half = static_cast<size_t>(s.meta_cap / 2);
+  }
+  std::copy(sizes.begin(), sizes.end(), buf);
+  std::copy(strides.begin(), strides.end(), buf + half);
+  return {buf, buf + half};
 }
 
 }  // namespace
@@ -259,9 +281,9 @@ bool result_has_shape(const Deferred &d, at::IntArrayRef target) {
 // Elements up to which an out= kernel runs under the target slot's guard (microseconds).
 constexpr int64_t kKernelUnderGuard = 4096;
 
-// Assign a deferred operation: straight into a view's array when its shape, dtype and
-// memory allow; otherwise materialise it and assign the value as any other.
-void assign_deferred(ft_tensor *lhs, Deferred d) {
+// Compute a deferred operation straight into the array that *lhs views, when its shape,
+// dtype and memory allow; returns false (nothing written) otherwise.
+bool assign_deferred(ft_tensor *lhs, const Deferred &d) {
   if (lhs != nullptr && *lhs != nullptr) {
     at::Tensor out;  // the view, when the kernel runs outside the guard
     bool fused = tensors().with_slot(*lhs, "assignment target", [&](TensorSlot &dst) {
@@ -292,10 +314,10 @@ void assign_deferred(ft_tensor *lhs, Deferred d) {
         // saved for backward rely on the version counter.
         out.unsafeGetTensorImpl()->bump_version();
       }
-      return;
+      return true;
     }
   }
-  assign_value(lhs, materialise(d), /*clone_if_named=*/false);
+  return false;
 }
 
 }  // namespace
@@ -406,6 +428,7 @@ int ft_tensor_consume_temp(ft_tensor t) {
 }
 
 int ft_tensor_share(ft_tensor t, ft_tensor *out) {
+  ConsumeTemps consumed(t);
   FT_GUARD({
     if (out == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "output handle pointer is NULL");
     TensorRef r = lookup(t, "tensor");
@@ -418,40 +441,45 @@ int ft_tensor_share(ft_tensor t, ft_tensor *out) {
 // ---------------------------------------------------------------------------------------
 
 int ft_tensor_ndim(ft_tensor t, int *ndim) {
+  ConsumeTemps consumed(t);
   FT_GUARD({ *ndim = static_cast<int>(tensor_of(t, "tensor").dim()); });
 }
 
 int ft_tensor_shape(ft_tensor t, const int64_t **shape) {
-  FT_GUARD({
-    *shape = tensors().with_slot(t, "tensor", [](TensorSlot &s) {
-      auto sizes = value_of(s).sizes();
-      int n = static_cast<int>(sizes.size());
-      int64_t *buf = meta_buffer(s, 2 * (n > 0 ? n : 1));
-      std::copy(sizes.begin(), sizes.end(), buf);
-      return buf;
-    });
-  });
+  ConsumeTemps consumed(t);
+  FT_GUARD({ *shape = tensors().with_slot(t, "tensor", [](TensorSlot &s) { return publish_meta(s).first; }); });
 }
 
 int ft_tensor_strides(ft_tensor t, const int64_t **strides) {
+  ConsumeTemps consumed(t);
+  FT_GUARD({ *strides = tensors().with_slot(t, "tensor", [](TensorSlot &s) { return publish_meta(s).second; }); });
+}
+
+int ft_tensor_dims(ft_tensor t, int *ndim, const int64_t **shape, const int64_t **strides) {
+  ConsumeTemps consumed(t);
   FT_GUARD({
-    *strides = tensors().with_slot(t, "tensor", [](TensorSlot &s) {
-      auto st = value_of(s).strides();
-      int n = static_cast<int>(st.size());
-      int64_t *buf = meta_buffer(s, 2 * (n > 0 ? n : 1));
-      std::copy(st.begin(), st.end(), buf + s.meta_cap / 2);
-      return buf + s.meta_cap / 2;
+    if (ndim == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "ndim pointer is NULL");
+    auto meta = tensors().with_slot(t, "tensor", [&](TensorSlot &s) {
+      *ndim = static_cast<int>(value_of(s).dim());
+      return publish_meta(s);
     });
+    if (shape != nullptr) *shape = meta.first;
+    if (strides != nullptr) *strides = meta.second;
   });
 }
 
-int ft_tensor_numel(ft_tensor t, int64_t *numel) { FT_GUARD({ *numel = tensor_of(t, "tensor").numel(); }); }
+int ft_tensor_numel(ft_tensor t, int64_t *numel) {
+  ConsumeTemps consumed(t);
+  FT_GUARD({ *numel = tensor_of(t, "tensor").numel(); });
+}
 
 int ft_tensor_dtype(ft_tensor t, int *dtype) {
+  ConsumeTemps consumed(t);
   FT_GUARD({ *dtype = from_scalar_type(tensor_of(t, "tensor").scalar_type()); });
 }
 
 int ft_tensor_device(ft_tensor t, int *device_type, int *device_index) {
+  ConsumeTemps consumed(t);
   FT_GUARD({
     const at::Tensor &x = tensor_of(t, "tensor");
     if (device_type) *device_type = from_device_type(x.device().type());
@@ -460,24 +488,32 @@ int ft_tensor_device(ft_tensor t, int *device_type, int *device_index) {
 }
 
 int ft_tensor_requires_grad(ft_tensor t, int *flag) {
+  ConsumeTemps consumed(t);
   FT_GUARD({ *flag = tensor_of(t, "tensor").requires_grad() ? 1 : 0; });
 }
 
-int ft_tensor_is_leaf(ft_tensor t, int *flag) { FT_GUARD({ *flag = tensor_of(t, "tensor").is_leaf() ? 1 : 0; }); }
+int ft_tensor_is_leaf(ft_tensor t, int *flag) {
+  ConsumeTemps consumed(t);
+  FT_GUARD({ *flag = tensor_of(t, "tensor").is_leaf() ? 1 : 0; });
+}
 
 int ft_tensor_is_view(ft_tensor t, int *flag) {
+  ConsumeTemps consumed(t);
   FT_GUARD({ *flag = (lookup(t, "tensor").flags & kView) ? 1 : 0; });
 }
 
+// Not consuming: the address of a consumed temporary would dangle.  Only Python calls it.
 int ft_tensor_data_ptr(ft_tensor t, void **ptr) { FT_GUARD({ *ptr = tensor_of(t, "tensor").data_ptr(); }); }
 
 int ft_tensor_print(ft_tensor t) {
+  ConsumeTemps consumed(t);
   FT_GUARD({
     std::cout << tensor_of(t, "tensor") << std::endl;
   });
 }
 
 int ft_tensor_copy_to(ft_tensor t, void *data, int ndim, const int64_t *shape, const int64_t *strides, int dtype) {
+  ConsumeTemps consumed(t);
   FT_GUARD({
     const at::Tensor &src = tensor_of(t, "tensor");
     auto sizes = checked_shape(ndim, shape, "copy_to");
@@ -498,20 +534,20 @@ int ft_tensor_copy_to(ft_tensor t, void *data, int ndim, const int64_t *shape, c
 // ---------------------------------------------------------------------------------------
 
 int ft_tensor_binary(int op, ft_tensor a, ft_tensor b, unsigned flags, ft_tensor *out) {
+  ConsumeTemps consumed(a, b);
   FT_GUARD({
     const char *name = op_name(op);
-    TensorRef ra = lookup(a, "left operand");
-    TensorRef rb = lookup(b, "right operand");
-    const at::Tensor &x = ra.value, &y = rb.value;
+    at::Tensor x = tensor_of(a, "left operand");
+    at::Tensor y = tensor_of(b, "right operand");
     check_device_and_dtype(x, y, name);
     if ((flags & FT_FLAG_TEMP) && deferrable(x) && deferrable(y)) {
       if (x.sizes() != y.sizes()) check_broadcast(x, y, name);
       Deferred d;
-      d.x = std::move(ra.value);
-      d.y = std::move(rb.value);
+      d.x = std::move(x);
+      d.y = std::move(y);
       d.op = static_cast<int8_t>(op);
       d.form = Deferred::kTensorTensor;
-      finish(at::Tensor(), flags, out, a, ra.flags, b, rb.flags, std::move(d));
+      finish(at::Tensor(), flags, out, std::move(d));
       return;
     }
     at::Tensor result;
@@ -521,60 +557,62 @@ int ft_tensor_binary(int op, ft_tensor a, ft_tensor b, unsigned flags, ft_tensor
       check_broadcast(x, y, name);  // the operator's own message for shapes that do not broadcast
       throw;
     }
-    finish(std::move(result), flags, out, a, ra.flags, b, rb.flags);
+    finish(std::move(result), flags, out);
   });
 }
 
 int ft_tensor_binary_scalar(int op, ft_tensor a, double s, int scalar_first, unsigned flags, ft_tensor *out) {
+  ConsumeTemps consumed(a);
   FT_GUARD({
     finish_scalar(op, a, at::Scalar(s), scalar_first != 0, flags, out);
   });
 }
 
 int ft_tensor_binary_iscalar(int op, ft_tensor a, int64_t s, int scalar_first, unsigned flags, ft_tensor *out) {
+  ConsumeTemps consumed(a);
   FT_GUARD({
     finish_scalar(op, a, at::Scalar(s), scalar_first != 0, flags, out);
   });
 }
 
 int ft_tensor_neg(ft_tensor a, unsigned flags, ft_tensor *out) {
+  ConsumeTemps consumed(a);
   FT_GUARD({
-    TensorRef ra = lookup(a, "operand of unary -");
-    finish(at::neg(ra.value), flags, out, a, ra.flags);
+    finish(at::neg(tensor_of(a, "operand of unary -")), flags, out);
   });
 }
 
 int ft_tensor_sum(ft_tensor a, unsigned flags, ft_tensor *out) {
+  ConsumeTemps consumed(a);
   FT_GUARD({
-    TensorRef ra = lookup(a, "tensor");
-    finish(at::sum(ra.value).reshape({1}), flags, out, a, ra.flags);
+    finish(at::sum(tensor_of(a, "tensor")).reshape({1}), flags, out);
   });
 }
 
 int ft_tensor_mean(ft_tensor a, unsigned flags, ft_tensor *out) {
+  ConsumeTemps consumed(a);
   FT_GUARD({
-    TensorRef ra = lookup(a, "tensor");
-    const at::Tensor &x = ra.value;
+    at::Tensor x = tensor_of(a, "tensor");
     if (!at::isFloatingType(x.scalar_type()))
       fail(FT_ERR_DTYPE, "mean needs a floating-point tensor, got " + describe_dtype(x.scalar_type()));
-    finish(at::mean(x).reshape({1}), flags, out, a, ra.flags);
+    finish(at::mean(x).reshape({1}), flags, out);
   });
 }
 
 int ft_tensor_to_new(ft_tensor a, int device_type, int device_index, int dtype, unsigned flags, ft_tensor *out) {
+  ConsumeTemps consumed(a);
   FT_GUARD({
-    TensorRef ra = lookup(a, "tensor");
-    const at::Tensor &x = ra.value;
+    at::Tensor x = tensor_of(a, "tensor");
     at::Device device = to_device(device_type, device_index);
     at::ScalarType st = dtype < 0 ? x.scalar_type() : to_scalar_type(dtype);
-    finish(x.to(device, st, /*non_blocking=*/false, /*copy=*/true), flags, out, a, ra.flags);
+    finish(x.to(device, st, /*non_blocking=*/false, /*copy=*/true), flags, out);
   });
 }
 
 int ft_tensor_detach(ft_tensor a, unsigned flags, ft_tensor *out) {
+  ConsumeTemps consumed(a);
   FT_GUARD({
-    TensorRef ra = lookup(a, "tensor");
-    finish(ra.value.detach(), flags, out, a, ra.flags);
+    finish(tensor_of(a, "tensor").detach(), flags, out);
   });
 }
 
@@ -584,6 +622,16 @@ int ft_tensor_detach(ft_tensor a, unsigned flags, ft_tensor *out) {
 
 int ft_tensor_assign(ft_tensor *lhs, ft_tensor rhs) {
   FT_GUARD({
+    if (C10_UNLIKELY(tensors().find(rhs) == nullptr)) {
+      // An elemental assignment of one temporary to an array (`arr = t * 2.0`) passes the
+      // same handle once per element, and the first element consumed it: every further
+      // element receives its own copy of the value.
+      at::Tensor value = recall_assigned_temp(rhs);
+      if (value.defined()) {
+        assign_value(lhs, std::move(value), /*clone_if_named=*/true);
+        return;
+      }
+    }
     // A temporary's value (or its deferred operation) is moved out of its slot (no
     // reference-count traffic), and the slot is freed; a named tensor's value is shared.
     at::Tensor value;
@@ -602,15 +650,24 @@ int ft_tensor_assign(ft_tensor *lhs, ft_tensor rhs) {
       return true;
     });
     if (self) return;
-    if (deferred) {
-      assign_deferred(lhs, std::move(deferred));
-    } else {
-      assign_value(lhs, std::move(value), /*clone_if_named=*/!temp);
+    if (!temp) {
+      assign_value(lhs, std::move(value), /*clone_if_named=*/true);
+      return;
     }
+    if (deferred) {
+      if (assign_deferred(lhs, deferred)) {
+        remember_assigned_target(rhs, *lhs);  // the value is now the target's
+        return;
+      }
+      value = materialise(deferred);
+    }
+    remember_assigned_temp(rhs, value);
+    assign_value(lhs, std::move(value), /*clone_if_named=*/false);
   });
 }
 
 int ft_tensor_copy(ft_tensor src, ft_tensor dst, int non_blocking) {
+  ConsumeTemps consumed(src, dst);
   FT_GUARD({
     const at::Tensor &s = tensor_of(src, "source tensor");
     at::Tensor d = tensor_of(dst, "target tensor");
@@ -623,6 +680,7 @@ int ft_tensor_copy(ft_tensor src, ft_tensor dst, int non_blocking) {
 }
 
 int ft_tensor_zero(ft_tensor t) {
+  ConsumeTemps consumed(t);
   FT_GUARD({
     c10::AutoGradMode no_grad(false);
     tensor_of(t, "tensor").zero_();
