@@ -40,6 +40,7 @@ std::atomic<int> g_stop_on_error{1};
 struct AssignedTemp {
   ft_tensor handle = nullptr;
   at::Tensor value;
+  ft_tensor target = nullptr;  // see remember_assigned_target()
 };
 thread_local AssignedTemp g_assigned_temp;
 
@@ -109,9 +110,9 @@ int translate_current_exception() {
   }
 }
 
-Registry<at::Tensor> &tensors() {
+Registry<at::Tensor, Deferred> &tensors() {
   // Never destroyed: handles may be released by finalisers after static destruction.
-  static auto *registry = new Registry<at::Tensor>("tensor");
+  static auto *registry = new Registry<at::Tensor, Deferred>("tensor");
   return *registry;
 }
 
@@ -135,17 +136,30 @@ void consume_if_temp(ft_tensor h) noexcept {
 void remember_assigned_temp(ft_tensor handle, const at::Tensor &value) {
   g_assigned_temp.handle = handle;
   g_assigned_temp.value = value;
+  g_assigned_temp.target = nullptr;
 }
 
-const at::Tensor *recall_assigned_temp(ft_tensor handle) noexcept {
+void remember_assigned_target(ft_tensor handle, ft_tensor target) noexcept {
+  g_assigned_temp.handle = handle;
+  g_assigned_temp.value.reset();
+  g_assigned_temp.target = target;
+}
+
+at::Tensor recall_assigned_temp(ft_tensor handle) {
   const AssignedTemp &a = g_assigned_temp;
-  return (handle != nullptr && a.handle == handle && a.value.defined()) ? &a.value : nullptr;
+  if (handle == nullptr || a.handle != handle) return at::Tensor();
+  if (a.target != nullptr) {
+    TensorSlot *s = tensors().find(a.target);
+    return s != nullptr ? tensor_of(a.target, "assignment target") : at::Tensor();
+  }
+  return a.value;
 }
 
 void forget_assigned_temp() noexcept {
   if (g_assigned_temp.handle != nullptr) {
     g_assigned_temp.handle = nullptr;
     g_assigned_temp.value.reset();
+    g_assigned_temp.target = nullptr;
   }
 }
 
