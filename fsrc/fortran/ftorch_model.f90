@@ -2,11 +2,18 @@
 module ftorch_model
   use, intrinsic :: iso_c_binding, only: c_associated, c_char, c_int, c_null_char, c_null_ptr, c_ptr
   use, intrinsic :: iso_fortran_env, only: output_unit
-  use ftorch_types, only: torch_kCPU
+  use ftorch_types, only: ftorch_int
+  use ftorch_devices, only: torch_kCPU, torch_kCUDA, torch_kHIP, torch_kXPU, torch_kMPS
   use ftorch_tensor, only: torch_tensor
   use ftorch_errors, only: ft_check, ft_raise
+  use ftorch_cbind, only: ft_model_load, ft_model_delete, ft_model_release, ft_model_forward, &
+                          ft_model_num_parameters, ft_model_parameters, ft_model_set_training, &
+                          ft_model_is_training, ft_model_save, ft_model_print_parameters
   implicit none
   private
+
+  ! As in FTorch, ftorch_model also gives the device constants, ftorch_int and torch_tensor.
+  public :: torch_kCPU, torch_kCUDA, torch_kHIP, torch_kXPU, torch_kMPS, ftorch_int, torch_tensor
 
   public :: torch_model, torch_model_load, torch_model_forward, torch_model_parameters
   public :: torch_model_num_parameters, torch_model_save, torch_model_delete
@@ -22,73 +29,6 @@ module ftorch_model
     procedure :: eval => torch_model_eval
     final :: torch_model_finalise
   end type torch_model
-
-  interface
-    function ft_model_load(filename, device_type, device_index, requires_grad, is_training, out) &
-        result(status) bind(c, name="ft_model_load")
-      import :: c_char, c_int, c_ptr
-      character(kind=c_char), intent(in) :: filename(*)
-      integer(c_int), value :: device_type, device_index, requires_grad, is_training
-      type(c_ptr), intent(out) :: out
-      integer(c_int) :: status
-    end function
-    function ft_model_delete(m) result(status) bind(c, name="ft_model_delete")
-      import :: c_int, c_ptr
-      type(c_ptr), value :: m
-      integer(c_int) :: status
-    end function
-    function ft_model_release(m) result(status) bind(c, name="ft_model_release")
-      import :: c_int, c_ptr
-      type(c_ptr), value :: m
-      integer(c_int) :: status
-    end function
-    function ft_model_forward(m, inputs, n_inputs, outputs, n_outputs, requires_grad) result(status) &
-        bind(c, name="ft_model_forward")
-      import :: c_int, c_ptr
-      type(c_ptr), value :: m
-      type(c_ptr), intent(in) :: inputs(*)
-      integer(c_int), value :: n_inputs
-      type(c_ptr), intent(inout) :: outputs(*)
-      integer(c_int), value :: n_outputs, requires_grad
-      integer(c_int) :: status
-    end function
-    function ft_model_num_parameters(m, n) result(status) bind(c, name="ft_model_num_parameters")
-      import :: c_int, c_ptr
-      type(c_ptr), value :: m
-      integer(c_int), intent(out) :: n
-      integer(c_int) :: status
-    end function
-    function ft_model_parameters(m, params, n) result(status) bind(c, name="ft_model_parameters")
-      import :: c_int, c_ptr
-      type(c_ptr), value :: m
-      type(c_ptr), intent(inout) :: params(*)
-      integer(c_int), value :: n
-      integer(c_int) :: status
-    end function
-    function ft_model_set_training(m, training) result(status) bind(c, name="ft_model_set_training")
-      import :: c_int, c_ptr
-      type(c_ptr), value :: m
-      integer(c_int), value :: training
-      integer(c_int) :: status
-    end function
-    function ft_model_is_training(m, training) result(status) bind(c, name="ft_model_is_training")
-      import :: c_int, c_ptr
-      type(c_ptr), value :: m
-      integer(c_int), intent(out) :: training
-      integer(c_int) :: status
-    end function
-    function ft_model_save(m, filename) result(status) bind(c, name="ft_model_save")
-      import :: c_char, c_int, c_ptr
-      type(c_ptr), value :: m
-      character(kind=c_char), intent(in) :: filename(*)
-      integer(c_int) :: status
-    end function
-    function ft_model_print_parameters(m) result(status) bind(c, name="ft_model_print_parameters")
-      import :: c_int, c_ptr
-      type(c_ptr), value :: m
-      integer(c_int) :: status
-    end function
-  end interface
 
 contains
 
@@ -164,21 +104,21 @@ contains
   end function torch_model_num_parameters
 
   !> Tensors aliasing the model's parameters (as many as it has), for optimisers.
-  subroutine torch_model_parameters(model, parameters, stat, errmsg)
-    type(torch_model), intent(in) :: model
-    type(torch_tensor), intent(inout) :: parameters(:)
-    integer, intent(out), optional :: stat
-    character(len=*), intent(inout), optional :: errmsg
-    type(c_ptr) :: handles(size(parameters))
+  subroutine torch_model_parameters(model, output_tensors, stat, errmsg)
+    type(torch_model), intent(in) :: model  !! the model
+    type(torch_tensor), intent(inout) :: output_tensors(:)  !! receive one tensor per parameter
+    integer, intent(out), optional :: stat  !! status (0 on success); without it, errors stop
+    character(len=*), intent(inout), optional :: errmsg  !! the error message, when stat /= 0
+    type(c_ptr) :: handles(size(output_tensors))
     integer :: i
     integer(c_int) :: status
-    do i = 1, size(parameters)
-      handles(i) = parameters(i)%p
+    do i = 1, size(output_tensors)
+      handles(i) = output_tensors(i)%p
     end do
     status = ft_model_parameters(model%p, handles, size(handles, kind=c_int))
     if (status == 0) then
-      do i = 1, size(parameters)
-        parameters(i)%p = handles(i)
+      do i = 1, size(output_tensors)
+        output_tensors(i)%p = handles(i)
       end do
     end if
     call ft_check(status, 'torch_model_parameters', stat, errmsg)
@@ -209,21 +149,23 @@ contains
     call ft_check(ft_model_set_training(model%p, 0_c_int), 'torch_model_eval', stat, errmsg)
   end subroutine torch_model_eval
 
-  logical function torch_model_is_training(model) result(training)
-    class(torch_model), intent(in) :: model
+  !> Whether the model is in training mode.
+  logical function torch_model_is_training(self) result(training)
+    class(torch_model), intent(in) :: self  !! the model
     integer(c_int) :: flag, status
     flag = 0
-    status = ft_model_is_training(model%p, flag)
+    status = ft_model_is_training(self%p, flag)
     if (status /= 0) call ft_raise(status, 'torch_model_is_training')
     training = flag /= 0
   end function torch_model_is_training
 
-  subroutine torch_model_print_parameters(model, stat, errmsg)
-    class(torch_model), intent(in) :: model
-    integer, intent(out), optional :: stat
-    character(len=*), intent(inout), optional :: errmsg
+  !> Print each parameter's name and values.
+  subroutine torch_model_print_parameters(self, stat, errmsg)
+    class(torch_model), intent(in) :: self  !! the model
+    integer, intent(out), optional :: stat  !! status (0 on success); without it, errors stop
+    character(len=*), intent(inout), optional :: errmsg  !! the error message, when stat /= 0
     flush (output_unit)
-    call ft_check(ft_model_print_parameters(model%p), 'torch_model_print_parameters', stat, errmsg)
+    call ft_check(ft_model_print_parameters(self%p), 'torch_model_print_parameters', stat, errmsg)
   end subroutine torch_model_print_parameters
 
   !> Release the model (parameter tensors obtained from it stay valid).

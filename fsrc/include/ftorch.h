@@ -19,14 +19,47 @@
  *    value are borrowed for the duration of the call.
  *  - Tensors created from caller memory without FT_FLAG_COPY are *views*: they alias the
  *    caller's buffer, which must outlive the tensor and every autograd graph that saved it.
- *  - Threads: distinct handles may be used from distinct threads concurrently.  The error
- *    message is per thread.  One handle must not be used by two threads at once.
+ *  - Threads: see "Thread safety" below.
+ *  - Expression temporaries (FT_FLAG_TEMP, made by the Fortran operators): every function
+ *    that receives a tensor handle releases the temporaries among its inputs when it
+ *    returns, whether it succeeded or failed, even when another argument was invalid.
+ *    Only ft_tensor_release/ft_tensor_delete (which release anyway), ft_tensor_data_ptr
+ *    (whose result would dangle) and the output arguments of a call are exempt.
+ *
+ * Thread safety
+ * -------------
+ *  - Any function may be called from any thread, concurrently, on *different* handles:
+ *    the handle registries are locked internally, and LibTorch operations on distinct
+ *    tensors are independent (OpenMP threads each running forward, loss and backward on
+ *    their own tensors are supported and tested).
+ *  - On the *same* tensor handle, concurrent calls are safe only when all of them only
+ *    read it: the queries (ft_tensor_ndim ... ft_tensor_copy_to) and use as an operand of
+ *    an arithmetic function that creates a new result.  Anything that writes the tensor,
+ *    its gradient or its handle -- ft_tensor_assign or ft_tensor_copy into it,
+ *    ft_tensor_zero, ft_tensor_zero_grad, ft_tensor_set_requires_grad, a backward that
+ *    accumulates into its .grad, ft_tensor_delete -- must not overlap any other call on
+ *    that handle (or on a tensor sharing its storage or gradient); the caller
+ *    synchronises.  An expression temporary belongs to the thread that created it.
+ *    Models, optimisers and schedulers: one thread at a time per handle.
+ *  - Deleting a handle while another thread uses it is a caller bug; it is detected as
+ *    FT_ERR_STALE_HANDLE when the delete happens first, but cannot be detected during a
+ *    call already running (the Python binding holds a reference for the duration of
+ *    each call, so `close()` racing a call is safe there).
+ *  - Errors are per thread: ft_last_error(), ft_last_status() and the Fortran module's
+ *    recorded failure (ft_pending_error_*) are thread-local, so a thread never sees
+ *    another thread's failure.  The stop-on-error setting (ft_set_stop_on_error) is one
+ *    process-wide flag, read atomically by every thread.
+ *  - Process-wide settings (ft_set_num_threads, ft_manual_seed) affect every thread;
+ *    ft_set_grad_enabled is per thread, like torch.set_grad_enabled.
  */
 #ifndef FTORCH_H
 #define FTORCH_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* FT_VERSION_MAJOR/MINOR/PATCH/STRING and the FTorch API level, generated from VERSION. */
+#include "ftorch_version.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -37,6 +70,12 @@ extern "C" {
 #else
 #define FT_API __attribute__((visibility("default")))
 #endif
+
+/* Annotations for the binding generator (fsrc/tools/gen_bindings.py); empty in C.  A
+ * non-const `T *p` is one output value unless annotated: FT_INOUT, the callee also reads *p;
+ * FT_ARRAY, p points to an array.  A `const T *` is always an input array. */
+#define FT_INOUT
+#define FT_ARRAY
 
 /* ---------------------------------------------------------------------------------------
  * Status codes.  The Fortran module exports the same values as `torch_stat_*`.
@@ -92,7 +131,7 @@ typedef struct ft_tensor_s *ft_tensor;
 /* ---------------------------------------------------------------------------------------
  * Library
  * ------------------------------------------------------------------------------------- */
-/* Version of libftorch, e.g. "0.1.0".  Static string. */
+/* Version of libftorch (FT_VERSION_STRING), e.g. "0.2.0".  Static string. */
 FT_API const char *ft_version(void);
 /* LibTorch version this library was compiled against, e.g. "2.13.0".  Static string. */
 FT_API const char *ft_torch_version(void);
@@ -207,7 +246,7 @@ FT_API int ft_tensor_detach(ft_tensor a, unsigned flags, ft_tensor *out);
  *                         dtypes must be equal;
  *   *lhs owns storage  -> *lhs (same handle value) is rebound to rhs's value.
  * A temporary rhs is consumed. */
-FT_API int ft_tensor_assign(ft_tensor *lhs, ft_tensor rhs);
+FT_API int ft_tensor_assign(FT_INOUT ft_tensor *lhs, ft_tensor rhs);
 /* Copy src's values into dst, converting dtype and device (FTorch's torch_tensor_to). */
 FT_API int ft_tensor_copy(ft_tensor src, ft_tensor dst, int non_blocking);
 /* Set every element of t to zero (in place, not recorded by autograd). */
@@ -224,7 +263,7 @@ FT_API int ft_tensor_backward(ft_tensor t, ft_tensor grad, int retain_graph);
  * receives the values in its memory; a NULL holder receives a new handle).  The copy is
  * a snapshot: later backward or zero_grad calls do not change it.
  * FT_ERR_NO_GRADIENT if t has no gradient. */
-FT_API int ft_tensor_get_gradient(ft_tensor t, ft_tensor *holder);
+FT_API int ft_tensor_get_gradient(ft_tensor t, FT_INOUT ft_tensor *holder);
 /* 1 if t currently has a gradient. */
 FT_API int ft_tensor_has_gradient(ft_tensor t, int *flag);
 /* Zero t's gradient in place; a tensor without a gradient is left alone (FT_OK). */
@@ -252,7 +291,7 @@ FT_API int ft_model_release(ft_model m);
  * have n_outputs tensors; each is written to outputs[i] with ft_tensor_assign semantics.
  * Without requires_grad the forward pass records no autograd history.  Errors raised inside
  * the model keep LibTorch's classification (FT_ERR_SHAPE, FT_ERR_DEVICE, FT_ERR_TORCH). */
-FT_API int ft_model_forward(ft_model m, const ft_tensor *inputs, int n_inputs, ft_tensor *outputs,
+FT_API int ft_model_forward(ft_model m, const ft_tensor *inputs, int n_inputs, FT_INOUT FT_ARRAY ft_tensor *outputs,
                             int n_outputs, int requires_grad);
 /* Number of parameters (tensors) of the model, recursively. */
 FT_API int ft_model_num_parameters(ft_model m, int *n);
@@ -260,7 +299,7 @@ FT_API int ft_model_num_parameters(ft_model m, int *n);
  * weights, so optimisers built over them train the model, and assignment to them writes
  * into the weights.  n must equal the number of parameters.  Live handles already in
  * params[] are released first.  The caller owns the n new handles. */
-FT_API int ft_model_parameters(ft_model m, ft_tensor *params, int n);
+FT_API int ft_model_parameters(ft_model m, FT_INOUT FT_ARRAY ft_tensor *params, int n);
 /* Switch between training (1) and evaluation (0) mode, and query it. */
 FT_API int ft_model_set_training(ft_model m, int training);
 FT_API int ft_model_is_training(ft_model m, int *training);
@@ -286,7 +325,7 @@ enum ft_loss_kind {
   FT_LOSS_BCE_WITH_LOGITS = 5
 };
 FT_API int ft_loss(int kind, ft_tensor input, ft_tensor target, int reduction, double param,
-                   ft_tensor *out);
+                   FT_INOUT ft_tensor *out);
 
 /* ---------------------------------------------------------------------------------------
  * Optimisers.  Updates are those of torch.optim (single-tensor implementations) and run
@@ -370,6 +409,34 @@ FT_API int ft_clip_grad_value(const ft_tensor *params, int n, double clip_value)
  * ------------------------------------------------------------------------------------- */
 FT_API int ft_checkpoint_save(const char *filename, ft_model m, ft_optim o, ft_scheduler s);
 FT_API int ft_checkpoint_load(const char *filename, ft_model m, ft_optim o, ft_scheduler s);
+
+/* ---------------------------------------------------------------------------------------
+ * Shape queries in one call, and the Fortran module's per-thread error state
+ * ------------------------------------------------------------------------------------- */
+/* Rank, shape and strides (elements) of t in one call; shape and strides may be NULL.  The
+ * arrays stay valid while t lives (as ft_tensor_shape).  When t is an expression temporary
+ * the call consumes it and the arrays live in a per-thread buffer, valid until the next
+ * shape query of a temporary on the same thread. */
+FT_API int ft_tensor_dims(ft_tensor t, int *ndim, const int64_t **shape, const int64_t **strides);
+/* Whether failures the Fortran module cannot return in a `stat` argument stop the program
+ * (1, the default) or are recorded for ft_pending_error_take (0).  One process-wide flag,
+ * read and written atomically; always FT_OK. */
+FT_API int ft_set_stop_on_error(int flag);
+FT_API int ft_get_stop_on_error(void);
+/* Record a failure for this thread, unless one is already recorded (the first is kept
+ * until taken): the message is "procname: message" (procname_len bytes, message_len
+ * bytes; message_len < 0 uses this thread's ft_last_error()).  An empty message is
+ * replaced by one naming the status, so a recorded failure never has an empty message.
+ * Returns 1 if recorded, 0 if an earlier failure was kept.  Thread-local; no allocation
+ * failure escapes. */
+FT_API int ft_pending_error_record(int status, const char *procname, int procname_len,
+                                   const char *message, int message_len);
+/* Take this thread's recorded failure: *status receives it (FT_OK if none), buf its
+ * message (NUL-terminated, truncated to len-1 bytes).  Clears the record and this
+ * thread's last error.  Returns the message's full length. */
+FT_API int ft_pending_error_take(int *status, char *buf, int len);
+/* Length of this thread's recorded failure message (0 if none). */
+FT_API int ft_pending_error_length(void);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -199,7 +199,41 @@ inline ft_tensor new_handle(at::Tensor t, uint32_t flags = 0) {
 // The handle flags for an operator result.
 inline uint32_t result_flags(unsigned api_flags) { return (api_flags & FT_FLAG_TEMP) ? uint32_t{kTemp} : uint32_t{0}; }
 // Free h if it is an expression temporary.
-void consume_if_temp(ft_tensor h);
+void consume_if_temp(ft_tensor h) noexcept;
+
+// Every entry point that receives tensor handles declares one of these first: when the call
+// ends -- returning a result or failing at any point, even before a handle was looked up --
+// the expression temporaries among those handles are released.  This is the one rule that
+// keeps Fortran expressions leak-free on compilers that never finalise function results
+// (`c = (a*b)*f` with a failing `*f`, `torch_tensor_zero(a*b)`): a procedure given a
+// temporary always consumes it.  Handles that are not temporaries (every Python handle,
+// every named Fortran tensor) are left alone.  The destructor cannot throw.
+class ConsumeTemps {
+ public:
+  ConsumeTemps(ft_tensor a, ft_tensor b = nullptr) noexcept : fixed_{a, b} {}
+  ConsumeTemps(const ft_tensor *handles, int n) noexcept : array_(handles), n_(handles != nullptr && n > 0 ? n : 0) {}
+  ConsumeTemps(const ConsumeTemps &) = delete;
+  ConsumeTemps &operator=(const ConsumeTemps &) = delete;
+  ~ConsumeTemps() {
+    for (ft_tensor h : fixed_)
+      if (h != nullptr) consume_if_temp(h);
+    for (int i = 0; i < n_; ++i)
+      if (array_[i] != nullptr) consume_if_temp(array_[i]);
+  }
+
+ private:
+  ft_tensor fixed_[2] = {nullptr, nullptr};
+  const ft_tensor *array_ = nullptr;
+  int n_ = 0;
+};
+
+// The value of the last expression temporary that ft_tensor_assign consumed on this thread,
+// kept so that an elemental assignment of one temporary to an array of tensors
+// (`arr = t * 2.0`, one assign call per element with the same, by then consumed, handle)
+// gives every element the value.  Dropped when this thread creates its next operator result.
+void remember_assigned_temp(ft_tensor handle, const at::Tensor &value);
+const at::Tensor *recall_assigned_temp(ft_tensor handle) noexcept;
+void forget_assigned_temp() noexcept;
 
 // ------------------------------------------------------------------------------------
 // Conversions between the ABI's enums and c10's

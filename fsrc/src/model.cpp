@@ -109,6 +109,7 @@ int ft_model_release(ft_model m) {
 
 int ft_model_forward(ft_model m, const ft_tensor *inputs, int n_inputs, ft_tensor *outputs, int n_outputs,
                      int requires_grad) {
+  ConsumeTemps consumed(inputs, n_inputs);
   FT_GUARD({
     Model &model = model_of(m);
     std::vector<c10::IValue> args;

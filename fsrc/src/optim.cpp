@@ -252,6 +252,7 @@ int ft_optim_defaults(int kind, ft_optim_options *options) {
 }
 
 int ft_optim_new(int kind, const ft_tensor *params, int n, const ft_optim_options *options, ft_optim *out) {
+  ConsumeTemps consumed(params, n);
   FT_GUARD({
     if (out == nullptr || options == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "NULL argument");
     const char *name = optim_name(kind);
@@ -392,6 +393,7 @@ int ft_scheduler_last_epoch(ft_scheduler s, int64_t *epoch) { FT_GUARD({ *epoch 
 // ---------------------------------------------------------------------------------------
 
 int ft_clip_grad_norm(const ft_tensor *params, int n, double max_norm, double norm_type, double *total_norm) {
+  ConsumeTemps consumed(params, n);
   FT_GUARD({
     auto ps = tensors_of(params, n, "parameter");
     double p = norm_type <= 0 ? INFINITY : norm_type;
@@ -412,6 +414,7 @@ int ft_clip_grad_norm(const ft_tensor *params, int n, double max_norm, double no
 }
 
 int ft_clip_grad_value(const ft_tensor *params, int n, double clip_value) {
+  ConsumeTemps consumed(params, n);
   FT_GUARD({
     c10::AutoGradMode no_grad(false);
     for (auto &t : tensors_of(params, n, "parameter")) {

@@ -4,6 +4,8 @@
 
 #include <cstring>
 #include <iostream>
+#include <utility>
+#include <vector>
 
 #include "internal.h"
 
@@ -103,19 +105,12 @@ at::Tensor apply_scalar(int op, const at::Tensor &a, const at::Scalar &s, bool s
   fail(FT_ERR_INVALID_ARGUMENT, "unknown binary operator code " + std::to_string(op));
 }
 
-// Publish an operator result: hand out the new handle, then consume temporary inputs.
-// s1 and s2 are the live slots of in1 and in2, looked up by the caller (slots never move,
-// and inserting the result only takes a free slot, so they stay valid here).
-void finish(at::Tensor result, unsigned flags, ft_tensor *out, ft_tensor in1, const TensorSlot &s1,
-            ft_tensor in2 = nullptr, const TensorSlot *s2 = nullptr) {
+// Publish an operator result.  Temporary inputs are consumed by the caller's ConsumeTemps
+// when it returns, on success and failure alike.
+void finish(at::Tensor result, unsigned flags, ft_tensor *out) {
   if (out == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "output handle pointer is NULL");
-  auto &registry = tensors();
-  ft_tensor h = static_cast<ft_tensor>(registry.insert(std::move(result), result_flags(flags)));
-  if (flags & FT_FLAG_TEMP) {
-    if (s1.flags & kTemp) registry.erase(in1);
-    if (in2 != nullptr && in2 != in1 && (s2->flags & kTemp)) registry.erase(in2);
-  }
-  *out = h;
+  if (flags & FT_FLAG_TEMP) forget_assigned_temp();  // a new Fortran expression begins
+  *out = static_cast<ft_tensor>(tensors().insert(std::move(result), result_flags(flags)));
 }
 
 // Shape and strides share one buffer per slot; it only grows, for ranks above 16, so a
@@ -127,6 +122,30 @@ int64_t *meta_buffer(TensorSlot &s, int n) {
     s.meta_cap = n;
   }
   return s.meta.get();
+}
+
+// Shape and strides of an expression temporary, which the query consumes: they are copied
+// to a per-thread buffer, valid until the next such query of a temporary on this thread.
+thread_local std::vector<int64_t> t_temp_meta;
+
+// Copy sizes and strides of s into a buffer that outlives the call; returns its two halves.
+std::pair<const int64_t *, const int64_t *> publish_meta(TensorSlot &s) {
+  auto sizes = s.value.sizes();
+  auto strides = s.value.strides();
+  size_t n = sizes.size();
+  int64_t *buf;
+  size_t half;
+  if (s.flags & kTemp) {
+    t_temp_meta.assign(2 * (n > 0 ? n : 1), 0);
+    buf = t_temp_meta.data();
+    half = t_temp_meta.size() / 2;
+  } else {
+    buf = meta_buffer(s, 2 * (n > 0 ? static_cast<int>(n) : 1));
+    half = static_cast<size_t>(s.meta_cap / 2);
+  }
+  std::copy(sizes.begin(), sizes.end(), buf);
+  std::copy(strides.begin(), strides.end(), buf + half);
+  return {buf, buf + half};
 }
 
 }  // namespace
@@ -234,6 +253,7 @@ int ft_tensor_consume_temp(ft_tensor t) {
 }
 
 int ft_tensor_share(ft_tensor t, ft_tensor *out) {
+  ConsumeTemps consumed(t);
   FT_GUARD({
     if (out == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "output handle pointer is NULL");
     TensorSlot &s = slot_of(t, "tensor");
@@ -246,38 +266,44 @@ int ft_tensor_share(ft_tensor t, ft_tensor *out) {
 // ---------------------------------------------------------------------------------------
 
 int ft_tensor_ndim(ft_tensor t, int *ndim) {
+  ConsumeTemps consumed(t);
   FT_GUARD({ *ndim = static_cast<int>(tensor_of(t, "tensor").dim()); });
 }
 
 int ft_tensor_shape(ft_tensor t, const int64_t **shape) {
-  FT_GUARD({
-    TensorSlot &s = slot_of(t, "tensor");
-    auto sizes = s.value.sizes();
-    int n = static_cast<int>(sizes.size());
-    int64_t *buf = meta_buffer(s, 2 * (n > 0 ? n : 1));
-    std::copy(sizes.begin(), sizes.end(), buf);
-    *shape = buf;
-  });
+  ConsumeTemps consumed(t);
+  FT_GUARD({ *shape = publish_meta(slot_of(t, "tensor")).first; });
 }
 
 int ft_tensor_strides(ft_tensor t, const int64_t **strides) {
+  ConsumeTemps consumed(t);
+  FT_GUARD({ *strides = publish_meta(slot_of(t, "tensor")).second; });
+}
+
+int ft_tensor_dims(ft_tensor t, int *ndim, const int64_t **shape, const int64_t **strides) {
+  ConsumeTemps consumed(t);
   FT_GUARD({
+    if (ndim == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "ndim pointer is NULL");
     TensorSlot &s = slot_of(t, "tensor");
-    auto st = s.value.strides();
-    int n = static_cast<int>(st.size());
-    int64_t *buf = meta_buffer(s, 2 * (n > 0 ? n : 1));
-    std::copy(st.begin(), st.end(), buf + s.meta_cap / 2);
-    *strides = buf + s.meta_cap / 2;
+    auto meta = publish_meta(s);
+    *ndim = static_cast<int>(s.value.dim());
+    if (shape != nullptr) *shape = meta.first;
+    if (strides != nullptr) *strides = meta.second;
   });
 }
 
-int ft_tensor_numel(ft_tensor t, int64_t *numel) { FT_GUARD({ *numel = tensor_of(t, "tensor").numel(); }); }
+int ft_tensor_numel(ft_tensor t, int64_t *numel) {
+  ConsumeTemps consumed(t);
+  FT_GUARD({ *numel = tensor_of(t, "tensor").numel(); });
+}
 
 int ft_tensor_dtype(ft_tensor t, int *dtype) {
+  ConsumeTemps consumed(t);
   FT_GUARD({ *dtype = from_scalar_type(tensor_of(t, "tensor").scalar_type()); });
 }
 
 int ft_tensor_device(ft_tensor t, int *device_type, int *device_index) {
+  ConsumeTemps consumed(t);
   FT_GUARD({
     const at::Tensor &x = tensor_of(t, "tensor");
     if (device_type) *device_type = from_device_type(x.device().type());
@@ -286,24 +312,32 @@ int ft_tensor_device(ft_tensor t, int *device_type, int *device_index) {
 }
 
 int ft_tensor_requires_grad(ft_tensor t, int *flag) {
+  ConsumeTemps consumed(t);
   FT_GUARD({ *flag = tensor_of(t, "tensor").requires_grad() ? 1 : 0; });
 }
 
-int ft_tensor_is_leaf(ft_tensor t, int *flag) { FT_GUARD({ *flag = tensor_of(t, "tensor").is_leaf() ? 1 : 0; }); }
+int ft_tensor_is_leaf(ft_tensor t, int *flag) {
+  ConsumeTemps consumed(t);
+  FT_GUARD({ *flag = tensor_of(t, "tensor").is_leaf() ? 1 : 0; });
+}
 
 int ft_tensor_is_view(ft_tensor t, int *flag) {
+  ConsumeTemps consumed(t);
   FT_GUARD({ *flag = (slot_of(t, "tensor").flags & kView) ? 1 : 0; });
 }
 
+// Not consuming: the address of a consumed temporary would dangle.  Only Python calls it.
 int ft_tensor_data_ptr(ft_tensor t, void **ptr) { FT_GUARD({ *ptr = tensor_of(t, "tensor").data_ptr(); }); }
 
 int ft_tensor_print(ft_tensor t) {
+  ConsumeTemps consumed(t);
   FT_GUARD({
     std::cout << tensor_of(t, "tensor") << std::endl;
   });
 }
 
 int ft_tensor_copy_to(ft_tensor t, void *data, int ndim, const int64_t *shape, const int64_t *strides, int dtype) {
+  ConsumeTemps consumed(t);
   FT_GUARD({
     const at::Tensor &src = tensor_of(t, "tensor");
     auto sizes = checked_shape(ndim, shape, "copy_to");
@@ -324,6 +358,7 @@ int ft_tensor_copy_to(ft_tensor t, void *data, int ndim, const int64_t *shape, c
 // ---------------------------------------------------------------------------------------
 
 int ft_tensor_binary(int op, ft_tensor a, ft_tensor b, unsigned flags, ft_tensor *out) {
+  ConsumeTemps consumed(a, b);
   FT_GUARD({
     const char *name = op_name(op);
     const TensorSlot &sa = slot_of(a, "left operand");
@@ -337,64 +372,71 @@ int ft_tensor_binary(int op, ft_tensor a, ft_tensor b, unsigned flags, ft_tensor
       check_broadcast(x, y, name);  // the operator's own message for shapes that do not broadcast
       throw;
     }
-    finish(std::move(result), flags, out, a, sa, b, &sb);
+    finish(std::move(result), flags, out);
   });
 }
 
 int ft_tensor_binary_scalar(int op, ft_tensor a, double s, int scalar_first, unsigned flags, ft_tensor *out) {
+  ConsumeTemps consumed(a);
   FT_GUARD({
     op_name(op);
     const TensorSlot &sa = slot_of(a, "tensor operand");
-    finish(apply_scalar(op, sa.value, at::Scalar(s), scalar_first != 0), flags, out, a, sa);
+    finish(apply_scalar(op, sa.value, at::Scalar(s), scalar_first != 0), flags, out);
   });
 }
 
 int ft_tensor_binary_iscalar(int op, ft_tensor a, int64_t s, int scalar_first, unsigned flags, ft_tensor *out) {
+  ConsumeTemps consumed(a);
   FT_GUARD({
     op_name(op);
     const TensorSlot &sa = slot_of(a, "tensor operand");
-    finish(apply_scalar(op, sa.value, at::Scalar(s), scalar_first != 0), flags, out, a, sa);
+    finish(apply_scalar(op, sa.value, at::Scalar(s), scalar_first != 0), flags, out);
   });
 }
 
 int ft_tensor_neg(ft_tensor a, unsigned flags, ft_tensor *out) {
+  ConsumeTemps consumed(a);
   FT_GUARD({
     const TensorSlot &sa = slot_of(a, "operand of unary -");
-    finish(at::neg(sa.value), flags, out, a, sa);
+    finish(at::neg(sa.value), flags, out);
   });
 }
 
 int ft_tensor_sum(ft_tensor a, unsigned flags, ft_tensor *out) {
+  ConsumeTemps consumed(a);
   FT_GUARD({
     const TensorSlot &sa = slot_of(a, "tensor");
-    finish(at::sum(sa.value).reshape({1}), flags, out, a, sa);
+    finish(at::sum(sa.value).reshape({1}), flags, out);
   });
 }
 
 int ft_tensor_mean(ft_tensor a, unsigned flags, ft_tensor *out) {
+  ConsumeTemps consumed(a);
   FT_GUARD({
     const TensorSlot &sa = slot_of(a, "tensor");
     const at::Tensor &x = sa.value;
     if (!at::isFloatingType(x.scalar_type()))
       fail(FT_ERR_DTYPE, "mean needs a floating-point tensor, got " + describe_dtype(x.scalar_type()));
-    finish(at::mean(x).reshape({1}), flags, out, a, sa);
+    finish(at::mean(x).reshape({1}), flags, out);
   });
 }
 
 int ft_tensor_to_new(ft_tensor a, int device_type, int device_index, int dtype, unsigned flags, ft_tensor *out) {
+  ConsumeTemps consumed(a);
   FT_GUARD({
     const TensorSlot &sa = slot_of(a, "tensor");
     const at::Tensor &x = sa.value;
     at::Device device = to_device(device_type, device_index);
     at::ScalarType st = dtype < 0 ? x.scalar_type() : to_scalar_type(dtype);
-    finish(x.to(device, st, /*non_blocking=*/false, /*copy=*/true), flags, out, a, sa);
+    finish(x.to(device, st, /*non_blocking=*/false, /*copy=*/true), flags, out);
   });
 }
 
 int ft_tensor_detach(ft_tensor a, unsigned flags, ft_tensor *out) {
+  ConsumeTemps consumed(a);
   FT_GUARD({
     const TensorSlot &sa = slot_of(a, "tensor");
-    finish(sa.value.detach(), flags, out, a, sa);
+    finish(sa.value.detach(), flags, out);
   });
 }
 
@@ -404,6 +446,15 @@ int ft_tensor_detach(ft_tensor a, unsigned flags, ft_tensor *out) {
 
 int ft_tensor_assign(ft_tensor *lhs, ft_tensor rhs) {
   FT_GUARD({
+    if (C10_UNLIKELY(tensors().find(rhs) == nullptr)) {
+      // An elemental assignment of one temporary to an array (`arr = t * 2.0`) passes the
+      // same handle once per element, and the first element consumed it: every further
+      // element receives its own copy of the value.
+      if (const at::Tensor *value = recall_assigned_temp(rhs)) {
+        assign_value(lhs, *value, /*clone_if_named=*/true);
+        return;
+      }
+    }
     TensorSlot &src = slot_of(rhs, "right-hand side of the assignment");
     if (lhs != nullptr && *lhs == rhs) return;  // x = x
     bool temp = (src.flags & kTemp) != 0;
@@ -412,6 +463,7 @@ int ft_tensor_assign(ft_tensor *lhs, ft_tensor rhs) {
       // then free the slot, which now holds an undefined tensor.
       at::Tensor value = std::move(src.value);
       tensors().erase(rhs);
+      remember_assigned_temp(rhs, value);
       assign_value(lhs, std::move(value), /*clone_if_named=*/false);
     } else {
       assign_value(lhs, src.value, /*clone_if_named=*/true);
@@ -420,6 +472,7 @@ int ft_tensor_assign(ft_tensor *lhs, ft_tensor rhs) {
 }
 
 int ft_tensor_copy(ft_tensor src, ft_tensor dst, int non_blocking) {
+  ConsumeTemps consumed(src, dst);
   FT_GUARD({
     const at::Tensor &s = tensor_of(src, "source tensor");
     at::Tensor &d = tensor_of(dst, "target tensor");
@@ -432,6 +485,7 @@ int ft_tensor_copy(ft_tensor src, ft_tensor dst, int non_blocking) {
 }
 
 int ft_tensor_zero(ft_tensor t) {
+  ConsumeTemps consumed(t);
   FT_GUARD({
     c10::AutoGradMode no_grad(false);
     tensor_of(t, "tensor").zero_();
