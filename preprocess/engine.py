@@ -1,11 +1,9 @@
 """Whole-run orchestration: pre-scan, export table, cache, parallel workers."""
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 import threading
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from .cache import Cache
@@ -132,6 +130,9 @@ def run(files: list, settings: Settings, cache_dir: str | None, jobs: int | None
     show = progress and len(todo) >= 20
     results = []
     if parallel:
+        import multiprocessing  # only when there is parallel work (a cached run skips it)
+        from concurrent.futures import ProcessPoolExecutor
+
         method = "fork" if ("fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1) else "spawn"
         if method == "fork":
             # import fparser and build its parser class once, so that every worker inherits
