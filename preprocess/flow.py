@@ -197,7 +197,7 @@ def events_of(stmt, model, scope):
                 v = model.lookup_var(scope, obj.split("%")[0]) if "%" not in obj else None
                 kind = "tensor" if (v is not None and v.category == "tensor") else (
                     "optim" if (v is not None and v.category == "optim") else "unknown")
-                ev.append(("zerograd", obj if kind == "tensor" else None, kind, f"{obj}%zero_grad()"))
+                ev.append(("zerograd", obj if kind == "tensor" else None, kind, f"{obj}%zero_grad()", obj))
             elif obj:
                 ev.append(("read", obj, stmt))
             for a in pos + list(kw.values()):
@@ -245,11 +245,11 @@ def events_of(stmt, model, scope):
             return ev
         if name == OPTIM_ZERO_GRAD:
             o = key_of(arg(pos, kw, 0, "optim", "optimizer"))
-            ev.append(("zerograd", None, "optim", f"{OPTIM_ZERO_GRAD}({o or ''})"))
+            ev.append(("zerograd", None, "optim", f"{OPTIM_ZERO_GRAD}({o or ''})", o))
             return ev
         if name == "torch_tensor_zero_grad":
             t = key_of(arg(pos, kw, 0, "tensor"))
-            ev.append(("zerograd", t, "tensor", f"torch_tensor_zero_grad({t})"))
+            ev.append(("zerograd", t, "tensor", f"torch_tensor_zero_grad({t})", t))
             return ev
         if name in api.DELETERS:
             t = key_of(arg(pos, kw, 0, "tensor", "model", "optim"))
@@ -288,9 +288,18 @@ def events_of(stmt, model, scope):
                 ev.append(("params", p))
             return ev
         if name in api.OPTIMIZERS:
-            p = key_of(arg(pos, kw, 1, "parameters"))
+            params = arg(pos, kw, 1, "parameters")
+            p = key_of(params)
             if p:
                 ev.append(("params", p))
+            # which tensors this optimiser's zero_grad zeroes (FT101)
+            if isinstance(params, F03.Array_Constructor):
+                keys = [key_of(x) for x in children(params.items[1])] if len(params.items) > 1 else []
+            else:
+                keys = [p]
+            o = key_of(arg(pos, kw, 0, "optim", "optimizer"))
+            if o:
+                ev.append(("optparams", o, frozenset(k for k in keys if k) if all(keys) else None))
             return ev
         # any other call: its arguments are read (and may be redefined)
         for a in pos + list(kw.values()):

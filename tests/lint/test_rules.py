@@ -28,7 +28,7 @@ EXPECTED = {
     # issue 12: one fixture per pattern found on real code (each failed before the fix)
     "FT001_unparsed_pos.f90": [("FT001", 4, 3), ("FT900", 6, 3)],
     "FT004_cpp_pos.F90": [("FT004", 4, 76)],
-    "FT101_optim_pos.f90": [("FT101", 19, 3), ("FT101", 22, 3)],
+    "FT101_optim_pos.f90": [("FT101", 19, 3), ("FT101", 22, 3), ("FT101", 43, 3)],
     "FT102_nosave_pos.f90": [("FT102", 16, 3), ("FT102", 23, 3)],
     "FT103_expr_pos.f90": [("FT103", 16, 5)],
     "FT104_scope_pos.f90": [("FT104", 22, 5)],
