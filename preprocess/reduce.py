@@ -313,18 +313,13 @@ def _group_ranges(toks, a, b, plain, inner_only=False):
     return out
 
 
-_BLANK_HEADS = {"call", "print", "write"}
-
-
 def _kind_of(toks) -> str | None:
-    """"assign", "call", "io" or "decl" for the statements that may be dropped whole."""
+    """"assign", "io" or "decl" for the statements that may be dropped whole."""
     if not toks or toks[0].kind != "name":
         return None
     head = toks[0].low
     if head in _INTRINSIC_TYPES and _declared_plain(toks):
         return "decl"
-    if head == "call":
-        return "call"
     if head in ("print", "write"):
         return "io"
     if head not in _NOT_ASSIGN_HEADS and _depth0_eq(toks, 1) is not None:
@@ -333,7 +328,7 @@ def _kind_of(toks) -> str | None:
 
 
 def _blankable(stmts, plain, relevant, by_line, cpp_lines) -> set:
-    """ids of statements that can be dropped whole: unlabelled assignments, calls and
+    """ids of statements that can be dropped whole: unlabelled assignments and
     ``print``/``write`` whose names are all plain, and declarations of plain names that no
     kept statement mentions."""
     cands, decls, kept_names = set(), [], set()
@@ -350,9 +345,10 @@ def _blankable(stmts, plain, relevant, by_line, cpp_lines) -> set:
         if kind == "decl":
             decls.append(st)
             continue
-        first = 2 if kind == "call" else 1  # a call's procedure name may be the user's own
-        if all(t.kind != "other" for t in toks) and len(toks) > first and toks[1].low not in relevant \
-                and _plain_range(toks, first, len(toks) - 1, plain) and (kind != "assign" or toks[0].low in plain):
+        # calls are never dropped: the procedure's name is not plain, and a name that may come
+        # from a bare `use ftorch` must stay visible to FT001
+        if all(t.kind != "other" for t in toks) and len(toks) > 1 and toks[1].low not in relevant \
+                and _plain_range(toks, 1, len(toks) - 1, plain) and (kind != "assign" or toks[0].low in plain):
             cands.add(id(st))
         else:
             kept_names.update(t.low for t in toks if t.kind == "name")

@@ -18,9 +18,37 @@ EXAMPLES = sorted((REPO / "examples").rglob("*.f90"))
 SPEC = sorted((HERE / "spec").glob("*.f90"))
 
 
+#: cases the reduction must not hide: a procedure of unknown origin called with plain
+#: arguments under a bare `use ftorch` (FT001 must see it and withhold its fix), plain code
+#: around tensor code, and a procedure that only does plain work
+EXTRA = """\
+program p
+  use ftorch
+  implicit none
+  real :: x(3), y
+  type(torch_tensor) :: a, b
+  x = [1.0, 2.0, 3.0]
+  call my_external_routine(x, 2.0 * x(1))
+  y = sum(x) * 2.0
+  a = a * b
+  print *, y
+contains
+  subroutine plain_work(n, z)
+    integer, intent(in) :: n
+    real, intent(inout) :: z(n)
+    integer :: i
+    do i = 1, n
+      z(i) = z(i) * 2.0 + sqrt(abs(z(i)))
+    end do
+  end subroutine plain_work
+end program p
+"""
+
+
 def _corpus(tmp_path_factory):
     out = tmp_path_factory.mktemp("reduce-tree")
     generate(str(out), lines=3000, ftorch_fraction=0.8, file_lines=300)
+    (out / "extra.f90").write_text(EXTRA)
     files = sorted(p for p in FIXTURES.iterdir() if p.is_file()) + EXAMPLES + SPEC + sorted(out.rglob("*.f90"))
     return files
 
@@ -49,6 +77,8 @@ def test_findings_are_the_same_without_the_reduction(corpus, monkeypatch):
     assert not differ, differ
     # the comparison is not vacuous: the corpus has findings of most rules
     codes = {d["code"] for p in corpus for d in plain[p][0]}
+    extra = next(p for p in corpus if p.name == "extra.f90")
+    assert any("my_external_routine" in d["message"] for d in reduced[extra][0] if d["code"] == "FT001")
     assert {"FT001", "FT002", "FT003", "FT004", "FT101", "FT102", "FT103", "FT107", "FT900"} <= codes
 
 
