@@ -21,11 +21,16 @@ all: build
 # that need them skip, naming the reason, when they cannot be installed.
 REQUIRED := gfortran:gfortran g++:g++ cmake:cmake ninja:ninja-build
 OPTIONAL := valgrind:valgrind flang-new-19:flang-19
+# Distributed training: OpenMPI runs the MPI tests and builds libftorch_mpi; gloo's headers
+# (no command to probe: checked by file) let libftorch compile ProcessGroupGloo support.
+OPTIONAL += mpirun:openmpi-bin mpif90:libopenmpi-dev
+GLOO_HEADER := /usr/include/gloo/algorithm.h
 toolchain: $(BUILD)/.toolchain
 $(BUILD)/.toolchain:
 	@SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	missing() { for p in "$$@"; do command -v $${p%%:*} >/dev/null 2>&1 || printf ' %s' $${p##*:}; done; }; \
 	need="$$(missing $(REQUIRED))"; want="$$(missing $(OPTIONAL))"; \
+	[ -f $(GLOO_HEADER) ] || want="$$want libgloo-dev"; \
 	if [ -n "$$need$$want" ]; then $$SUDO apt-get update -qq || true; fi; \
 	if [ -n "$$need" ]; then \
 	  echo "installing:$$need"; \
@@ -66,6 +71,7 @@ demo: build
 
 bench: build
 	$(VPY) -m pyftorch bench --json $(BUILD)/bench.json --plot $(BUILD)/bench.png
+	$(VPY) -m bench.distributed --json $(BUILD)/bench-distributed.json
 
 lint: $(VENV)/.stamp
 	$(VENV)/bin/pyftorch lint examples

@@ -178,12 +178,13 @@ int ft_checkpoint_save(const char *filename, ft_model m, ft_optim o, ft_schedule
     root.insert("format", std::string(kFormat));
     root.insert("version", kVersion);
     if (m != nullptr) {
-      Model &model = model_of(m);
+      auto model_ref = model_of(m);
+      Model &model = *model_ref;
       root.insert("model_parameters", tensor_dict(model.parameters()));
       root.insert("model_buffers", tensor_dict(model.buffers()));
     }
     if (o != nullptr) root.insert("optimizer", save_optim(*optim_of(o)));
-    if (s != nullptr) root.insert("scheduler", save_scheduler(scheduler_of(s)));
+    if (s != nullptr) root.insert("scheduler", save_scheduler(*scheduler_of(s)));
     std::vector<char> bytes = torch::jit::pickle_save(root);
     std::ofstream f(filename, std::ios::binary | std::ios::trunc);
     f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -210,9 +211,11 @@ int ft_checkpoint_load(const char *filename, ft_model m, ft_optim o, ft_schedule
       fail(FT_ERR_IO, std::string("'") + filename + "' is not a pyftorch checkpoint");
     // Everything is read and checked before anything changes: a failed load leaves the
     // model, optimiser and scheduler as they were.
-    Model *model = m ? &model_of(m) : nullptr;
+    std::shared_ptr<Model> model_ref = m ? model_of(m) : nullptr;
+    Model *model = model_ref.get();
     std::shared_ptr<Optim> optim = o ? optim_of(o) : nullptr;
-    Scheduler *sched = s ? &scheduler_of(s) : nullptr;
+    std::shared_ptr<Scheduler> sched_ref = s ? scheduler_of(s) : nullptr;
+    Scheduler *sched = sched_ref.get();
     Dict params = new_dict(), buffers = new_dict();
     if (model) {
       params = entry(root, "model_parameters", "the file").toGenericDict();

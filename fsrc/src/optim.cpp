@@ -217,6 +217,7 @@ int ft_optim_defaults(int kind, ft_optim_options *options) {
 }
 
 int ft_optim_new(int kind, const ft_tensor *params, int n, const ft_optim_options *options, ft_optim *out) {
+  ConsumeTemps consumed(params, n);
   FT_GUARD({
     if (out == nullptr || options == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "NULL argument");
     const char *name = optim_name(kind);
@@ -256,7 +257,8 @@ int ft_optim_release(ft_optim o) {
 
 int ft_optim_step(ft_optim handle) {
   FT_GUARD({
-    Optim &o = *optim_of(handle);
+    auto optim_ref = optim_of(handle);
+    Optim &o = *optim_ref;
     c10::AutoGradMode no_grad(false);
     o.steps += 1;
     const double step = static_cast<double>(o.steps);
@@ -278,7 +280,8 @@ int ft_optim_step(ft_optim handle) {
 
 int ft_optim_zero_grad(ft_optim handle, int set_to_none) {
   FT_GUARD({
-    Optim &o = *optim_of(handle);
+    auto optim_ref = optim_of(handle);
+    Optim &o = *optim_ref;
     c10::AutoGradMode no_grad(false);
     for (auto &p : o.params) {
       at::Tensor &g = p.mutable_grad();
@@ -348,7 +351,8 @@ int ft_scheduler_release(ft_scheduler s) {
 
 int ft_scheduler_step(ft_scheduler handle) {
   FT_GUARD({
-    Scheduler &s = scheduler_of(handle);
+    auto sched_ref = scheduler_of(handle);
+    Scheduler &s = *sched_ref;
     s.last_epoch += 1;
     double lr = scheduler_next_lr(s, s.optim->options.lr);
     s.optim->options.lr = lr;
@@ -356,15 +360,16 @@ int ft_scheduler_step(ft_scheduler handle) {
   });
 }
 
-int ft_scheduler_get_last_lr(ft_scheduler s, double *lr) { FT_GUARD({ *lr = scheduler_of(s).last_lr; }); }
+int ft_scheduler_get_last_lr(ft_scheduler s, double *lr) { FT_GUARD({ *lr = scheduler_of(s)->last_lr; }); }
 
-int ft_scheduler_last_epoch(ft_scheduler s, int64_t *epoch) { FT_GUARD({ *epoch = scheduler_of(s).last_epoch; }); }
+int ft_scheduler_last_epoch(ft_scheduler s, int64_t *epoch) { FT_GUARD({ *epoch = scheduler_of(s)->last_epoch; }); }
 
 // ---------------------------------------------------------------------------------------
 // Gradient clipping
 // ---------------------------------------------------------------------------------------
 
 int ft_clip_grad_norm(const ft_tensor *params, int n, double max_norm, double norm_type, double *total_norm) {
+  ConsumeTemps consumed(params, n);
   FT_GUARD({
     auto ps = tensors_of(params, n, "parameter");
     double p = norm_type <= 0 ? INFINITY : norm_type;
@@ -385,6 +390,7 @@ int ft_clip_grad_norm(const ft_tensor *params, int n, double max_norm, double no
 }
 
 int ft_clip_grad_value(const ft_tensor *params, int n, double clip_value) {
+  ConsumeTemps consumed(params, n);
   FT_GUARD({
     c10::AutoGradMode no_grad(false);
     for (auto &t : tensors_of(params, n, "parameter")) {
