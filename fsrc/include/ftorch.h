@@ -307,7 +307,10 @@ FT_API int ft_model_parameters(ft_model m, FT_INOUT FT_ARRAY ft_tensor *params, 
 /* Switch between training (1) and evaluation (0) mode, and query it. */
 FT_API int ft_model_set_training(ft_model m, int training);
 FT_API int ft_model_is_training(ft_model m, int *training);
-/* Save the model (TorchScript, with the current weights). */
+/* Save the model (TorchScript, with the current weights).  Atomic: the bytes go to a
+ * temporary file in the same directory that is fsynced and renamed over filename, so a
+ * failed or interrupted save leaves the previous file intact.  FT_ERR_IO (naming the file
+ * and the cause, e.g. ENOSPC) if it cannot be written; never aborts. */
 FT_API int ft_model_save(ft_model m, const char *filename);
 /* Print each parameter's name and values to standard output. */
 FT_API int ft_model_print_parameters(ft_model m);
@@ -376,7 +379,8 @@ FT_API int ft_optim_step_count(ft_optim o, int64_t *steps);
 typedef struct ft_scheduler_s *ft_scheduler;
 enum ft_scheduler_kind { FT_SCHED_STEP = 0, FT_SCHED_EXPONENTIAL = 1, FT_SCHED_COSINE_ANNEALING = 2 };
 /* STEP: p1 = step_size, p2 = gamma.  EXPONENTIAL: p2 = gamma.  COSINE_ANNEALING:
- * p1 = T_max, p2 = eta_min. */
+ * p1 = T_max, p2 = eta_min.  step_size and T_max must be integers in [1, 2^53], gamma and
+ * eta_min finite; FT_ERR_INVALID_ARGUMENT otherwise. */
 FT_API int ft_scheduler_new(int kind, ft_optim o, double p1, double p2, ft_scheduler *out);
 FT_API int ft_scheduler_delete(ft_scheduler s);
 FT_API int ft_scheduler_release(ft_scheduler s);
@@ -396,10 +400,16 @@ FT_API int ft_clip_grad_norm(const ft_tensor *params, int n, double max_norm, do
 FT_API int ft_clip_grad_value(const ft_tensor *params, int n, double clip_value);
 
 /* ---------------------------------------------------------------------------------------
- * Checkpoints: model weights, optimiser state and scheduler state in one file (readable
- * by torch.load).  Any of m, o, s may be NULL.  Loading restores into existing objects,
- * moving tensors to their devices; FT_ERR_INVALID_ARGUMENT if the checkpoint belongs to a
- * different model (names or shapes differ), optimiser or scheduler.
+ * Checkpoints: model weights, optimiser state and scheduler state in one file, made of
+ * plain values only (readable by torch.load(path, weights_only=True)).  Any of m, o, s may
+ * be NULL.  Saving is atomic like ft_model_save: on failure (FT_ERR_IO naming the file and
+ * the cause) the previous checkpoint is intact.  Loading reads and checks the whole file
+ * before changing anything, then restores into existing objects, moving tensors to their
+ * devices; on any failure m, o and s are unchanged.  FT_ERR_IO if the file cannot be read,
+ * is a directory, or is not a well-formed pyftorch checkpoint (wrong types, counts, dtypes,
+ * non-finite hyper-parameters, negative counts, scheduler parameters out of range);
+ * FT_ERR_INVALID_ARGUMENT if it belongs to a different model (names or shapes differ),
+ * optimiser or scheduler, or lacks the state of an object passed.
  * ------------------------------------------------------------------------------------- */
 FT_API int ft_checkpoint_save(const char *filename, ft_model m, ft_optim o, ft_scheduler s);
 FT_API int ft_checkpoint_load(const char *filename, ft_model m, ft_optim o, ft_scheduler s);
