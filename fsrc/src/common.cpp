@@ -36,12 +36,10 @@ thread_local int g_pending_status = FT_OK;
 // created later, which would start with a thread-local default) must obey it.
 std::atomic<int> g_stop_on_error{1};
 
-// See remember_assigned_temp().
-struct AssignedTemp {
-  ft_tensor handle = nullptr;
-  at::Tensor value;
-};
-thread_local AssignedTemp g_assigned_temp;
+// See remember_assigned_temp().  The handle is a plain __thread pointer, so the check every
+// operator makes (forget_assigned_temp) needs no thread_local initialisation guard.
+__thread ft_tensor g_assigned_handle = nullptr;
+thread_local at::Tensor g_assigned_value;
 
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
@@ -129,19 +127,19 @@ void consume_if_temp(ft_tensor h) noexcept {
 }
 
 void remember_assigned_temp(ft_tensor handle, const at::Tensor &value) {
-  g_assigned_temp.handle = handle;
-  g_assigned_temp.value = value;
+  g_assigned_value = value;
+  g_assigned_handle = handle;
 }
 
 const at::Tensor *recall_assigned_temp(ft_tensor handle) noexcept {
-  const AssignedTemp &a = g_assigned_temp;
-  return (handle != nullptr && a.handle == handle && a.value.defined()) ? &a.value : nullptr;
+  if (handle == nullptr || g_assigned_handle != handle || !g_assigned_value.defined()) return nullptr;
+  return &g_assigned_value;
 }
 
 void forget_assigned_temp() noexcept {
-  if (g_assigned_temp.handle != nullptr) {
-    g_assigned_temp.handle = nullptr;
-    g_assigned_temp.value.reset();
+  if (g_assigned_handle != nullptr) {
+    g_assigned_handle = nullptr;
+    g_assigned_value.reset();
   }
 }
 

@@ -446,7 +446,8 @@ int ft_tensor_detach(ft_tensor a, unsigned flags, ft_tensor *out) {
 
 int ft_tensor_assign(ft_tensor *lhs, ft_tensor rhs) {
   FT_GUARD({
-    if (C10_UNLIKELY(tensors().find(rhs) == nullptr)) {
+    TensorSlot *found = tensors().find(rhs);
+    if (C10_UNLIKELY(found == nullptr)) {
       // An elemental assignment of one temporary to an array (`arr = t * 2.0`) passes the
       // same handle once per element, and the first element consumed it: every further
       // element receives its own copy of the value.
@@ -454,8 +455,9 @@ int ft_tensor_assign(ft_tensor *lhs, ft_tensor rhs) {
         assign_value(lhs, *value, /*clone_if_named=*/true);
         return;
       }
+      found = &slot_of(rhs, "right-hand side of the assignment");  // fails, naming the problem
     }
-    TensorSlot &src = slot_of(rhs, "right-hand side of the assignment");
+    TensorSlot &src = *found;
     if (lhs != nullptr && *lhs == rhs) return;  // x = x
     bool temp = (src.flags & kTemp) != 0;
     if (temp) {
