@@ -36,10 +36,13 @@ thread_local int g_pending_status = FT_OK;
 // created later, which would start with a thread-local default) must obey it.
 std::atomic<int> g_stop_on_error{1};
 
-// See remember_assigned_temp().  The handle is a plain __thread pointer, so the check every
-// operator makes (forget_assigned_temp) needs no thread_local initialisation guard.
-__thread ft_tensor g_assigned_handle = nullptr;
-thread_local at::Tensor g_assigned_value;
+// See remember_assigned_temp().
+struct AssignedTemp {
+  ft_tensor handle = nullptr;
+  at::Tensor value;
+  ft_tensor target = nullptr;  // see remember_assigned_target()
+};
+thread_local AssignedTemp g_assigned_temp;
 
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
@@ -65,6 +68,10 @@ int classify_torch_message(const std::string &msg) {
       contains(msg, "shape mismatch") || contains(msg, "size of tensor"))
     return FT_ERR_SHAPE;
   if (contains(msg, "Expected all tensors to be on the same device")) return FT_ERR_DEVICE;
+  // c10d/gloo failures surfacing inside other calls (a peer died during backward's all-reduce).
+  if (contains(msg, "gloo/") || contains(msg, "Connection closed by peer") || contains(msg, "remote worker") ||
+      contains(msg, "ProcessGroupGloo") || contains(msg, "c10d"))
+    return FT_ERR_DISTRIBUTED;
   return FT_ERR_TORCH;
 }
 
@@ -97,15 +104,15 @@ int translate_current_exception() {
   } catch (const std::bad_alloc &) {
     return set_error(FT_ERR_OUT_OF_MEMORY, "out of memory");
   } catch (const std::exception &e) {
-    return set_error(FT_ERR_TORCH, e.what());
+    return set_error(classify_torch_message(e.what()) == FT_ERR_DISTRIBUTED ? FT_ERR_DISTRIBUTED : FT_ERR_TORCH, e.what());
   } catch (...) {
     return set_error(FT_ERR_INTERNAL, "unknown C++ exception");
   }
 }
 
-Registry<at::Tensor> &tensors() {
+Registry<at::Tensor, Deferred> &tensors() {
   // Never destroyed: handles may be released by finalisers after static destruction.
-  static auto *registry = new Registry<at::Tensor>("tensor");
+  static auto *registry = new Registry<at::Tensor, Deferred>("tensor");
   return *registry;
 }
 
@@ -127,19 +134,32 @@ void consume_if_temp(ft_tensor h) noexcept {
 }
 
 void remember_assigned_temp(ft_tensor handle, const at::Tensor &value) {
-  g_assigned_value = value;
-  g_assigned_handle = handle;
+  g_assigned_temp.handle = handle;
+  g_assigned_temp.value = value;
+  g_assigned_temp.target = nullptr;
 }
 
-const at::Tensor *recall_assigned_temp(ft_tensor handle) noexcept {
-  if (handle == nullptr || g_assigned_handle != handle || !g_assigned_value.defined()) return nullptr;
-  return &g_assigned_value;
+void remember_assigned_target(ft_tensor handle, ft_tensor target) noexcept {
+  g_assigned_temp.handle = handle;
+  g_assigned_temp.value.reset();
+  g_assigned_temp.target = target;
+}
+
+at::Tensor recall_assigned_temp(ft_tensor handle) {
+  const AssignedTemp &a = g_assigned_temp;
+  if (handle == nullptr || a.handle != handle) return at::Tensor();
+  if (a.target != nullptr) {
+    TensorSlot *s = tensors().find(a.target);
+    return s != nullptr ? tensor_of(a.target, "assignment target") : at::Tensor();
+  }
+  return a.value;
 }
 
 void forget_assigned_temp() noexcept {
-  if (g_assigned_handle != nullptr) {
-    g_assigned_handle = nullptr;
-    g_assigned_value.reset();
+  if (g_assigned_temp.handle != nullptr) {
+    g_assigned_temp.handle = nullptr;
+    g_assigned_temp.value.reset();
+    g_assigned_temp.target = nullptr;
   }
 }
 
