@@ -218,6 +218,12 @@ NOT_BOUND: dict[str, str] = {
     "ft_tensor_assign": "Fortran assignment semantics; Python tensors are immutable handles",
     "ft_tensor_consume_temp": "for Fortran expression temporaries (FT_FLAG_TEMP), never set by Python",
     "ft_last_error_copy": "for Fortran's fixed-length buffers; Python reads ft_last_error() directly",
+    "ft_tensor_dims": "for Fortran queries that consume an expression temporary in one call",
+    "ft_set_stop_on_error": "the Fortran stop-on-error mode; Python always raises",
+    "ft_get_stop_on_error": "the Fortran stop-on-error mode; Python always raises",
+    "ft_pending_error_record": "Fortran's recorded failures (torch_get_last_error); Python raises instead",
+    "ft_pending_error_take": "Fortran's recorded failures (torch_get_last_error); Python raises instead",
+    "ft_pending_error_length": "Fortran's recorded failures (torch_get_last_error); Python raises instead",
 }
 
 #: Enumerators of ftorch.h that Python has no constant for, and why.  Every other enumerator

@@ -219,7 +219,11 @@ class Model(HandleOwner):
 
     # --- saving ----------------------------------------------------------------------------------
     def save(self, path: PathLike) -> None:
-        """Save the model as TorchScript with its current weights (``ft_model_save``)."""
+        """Save the model as TorchScript with its current weights (``ft_model_save``).
+
+        The write is atomic (a temporary file in the same directory, renamed over
+        ``path``): on failure the previous file is unchanged and LibraryIOError says why.
+        """
         _L.ft_model_save(self._get(), _path_bytes(path))
 
     def distribute(self, bucket_cap_mb: float = 0.0) -> "Model":

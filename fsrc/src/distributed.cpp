@@ -622,7 +622,8 @@ int ft_distributed_average_gradients(const ft_tensor *params, int n, double buck
 
 int ft_model_distribute(ft_model m, double bucket_cap_mb) {
   FT_GUARD({
-    Model &model = model_of(m);
+    auto model_ref = model_of(m);
+    Model &model = *model_ref;
     if (model.distributed) fail(FT_ERR_INVALID_ARGUMENT, "the model is already distributed");
     size_t cap = cap_bytes(bucket_cap_mb);
     c10d::ProcessGroup &pgref = group();
@@ -719,7 +720,8 @@ int ft_distributed_checkpoint_load(const char *filename, ft_model m, ft_optim o,
     // Rank 0's state everywhere, so all ranks resume identical even from differing files.
     std::vector<at::Tensor> states;
     if (m != nullptr) {
-      Model &model = model_of(m);
+      auto model_ref = model_of(m);
+      Model &model = *model_ref;
       for (auto &np : model.parameters()) states.push_back(np.second.detach());
       for (auto &nb : model.buffers()) states.push_back(nb.second.detach());
     }
