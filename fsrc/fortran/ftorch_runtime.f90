@@ -4,7 +4,7 @@ module ftorch_runtime
   use, intrinsic :: iso_fortran_env, only: int64
   use ftorch_cbind, only: ft_cuda_available, ft_cuda_device_count, ft_live_handles, ft_live_tensors, &
                           ft_manual_seed, ft_set_grad_enabled, ft_set_num_threads
-  use ftorch_errors, only: ft_check
+  use ftorch_errors, only: ft_check, ft_fits_c_int
   implicit none
   private
 
@@ -40,6 +40,7 @@ contains
     integer, intent(in) :: n
     integer, intent(out), optional :: stat
     character(len=*), intent(inout), optional :: errmsg
+    if (.not. ft_fits_c_int(n, 'n', 'torch_set_num_threads', stat, errmsg)) return
     call ft_check(ft_set_num_threads(int(n, c_int)), 'torch_set_num_threads', stat, errmsg)
   end subroutine torch_set_num_threads
 

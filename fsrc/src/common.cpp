@@ -68,6 +68,10 @@ int classify_torch_message(const std::string &msg) {
       contains(msg, "shape mismatch") || contains(msg, "size of tensor"))
     return FT_ERR_SHAPE;
   if (contains(msg, "Expected all tensors to be on the same device")) return FT_ERR_DEVICE;
+  // c10d/gloo failures surfacing inside other calls (a peer died during backward's all-reduce).
+  if (contains(msg, "gloo/") || contains(msg, "Connection closed by peer") || contains(msg, "remote worker") ||
+      contains(msg, "ProcessGroupGloo") || contains(msg, "c10d"))
+    return FT_ERR_DISTRIBUTED;
   return FT_ERR_TORCH;
 }
 
@@ -100,7 +104,7 @@ int translate_current_exception() {
   } catch (const std::bad_alloc &) {
     return set_error(FT_ERR_OUT_OF_MEMORY, "out of memory");
   } catch (const std::exception &e) {
-    return set_error(FT_ERR_TORCH, e.what());
+    return set_error(classify_torch_message(e.what()) == FT_ERR_DISTRIBUTED ? FT_ERR_DISTRIBUTED : FT_ERR_TORCH, e.what());
   } catch (...) {
     return set_error(FT_ERR_INTERNAL, "unknown C++ exception");
   }

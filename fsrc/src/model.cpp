@@ -4,9 +4,13 @@
 #include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/jit/serialization/import.h>
 
+#include <sys/stat.h>
+
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
+#include "fileio.h"
 #include "training.h"
 
 namespace ft {
@@ -50,9 +54,13 @@ using namespace ft;
 
 namespace {
 
-bool readable(const char *filename) {
+// FT_ERR_IO naming the file unless it is a readable file (not a directory).
+void check_readable(const char *filename) {
+  struct stat st {};
+  if (::stat(filename, &st) == 0 && S_ISDIR(st.st_mode))
+    fail(FT_ERR_IO, std::string("cannot open model file '") + filename + "': it is a directory");
   std::ifstream f(filename, std::ios::binary);
-  return f.good();
+  if (!f.good()) fail(FT_ERR_IO, std::string("cannot open model file '") + filename + "'");
 }
 
 }  // namespace
@@ -64,14 +72,18 @@ int ft_model_load(const char *filename, int device_type, int device_index, int r
   FT_GUARD({
     if (out == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "output handle pointer is NULL");
     if (filename == nullptr || *filename == '\0') fail(FT_ERR_INVALID_ARGUMENT, "model file name is empty");
-    if (!readable(filename)) fail(FT_ERR_IO, std::string("cannot open model file '") + filename + "'");
+    check_readable(filename);
     auto model = std::make_shared<Model>();
     model->device = to_device(device_type, device_index);
     try {
       model->module = std::make_unique<torch::jit::Module>(torch::jit::load(filename, model->device));
     } catch (const c10::Error &e) {
-      fail(FT_ERR_MODEL, std::string("'") + filename + "' is not a TorchScript model (" +
-                             std::string(e.what_without_backtrace()).substr(0, 200) +
+      // LibTorch's first line says what is wrong, unless it is one of its internal
+      // assertions (a hostile file), which is no help to the user.
+      std::string why = e.what_without_backtrace();
+      if (why.find('\n') != std::string::npos) why.resize(why.find('\n'));
+      if (why.find("INTERNAL ASSERT") != std::string::npos) why = "the file is corrupt";
+      fail(FT_ERR_MODEL, std::string("'") + filename + "' is not a TorchScript model (" + why.substr(0, 200) +
                              "); write one with torch.jit.script(model).save(path) or pyftorch.save_torchscript");
     }
     // FTorch issue #585: requires_grad = 0 must really freeze the parameters.  A negative
@@ -105,10 +117,12 @@ int ft_model_forward(ft_model m, const ft_tensor *inputs, int n_inputs, ft_tenso
     for (auto &t : tensors_of(inputs, n_inputs, "input tensor")) args.emplace_back(t);
     if (n_outputs < 1 || outputs == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "at least one output tensor is needed");
     c10::IValue result;
+    if (model.before_forward) model.before_forward(model.distributed.get(), requires_grad != 0);
     {
       c10::AutoGradMode mode(requires_grad != 0);
       result = model.module->forward(std::move(args));
     }
+    if (model.after_forward) model.after_forward(model.distributed.get(), requires_grad != 0);
     std::vector<at::Tensor> results;
     if (result.isTensor()) {
       results.push_back(result.toTensor());
@@ -161,11 +175,19 @@ int ft_model_save(ft_model m, const char *filename) {
     auto model_ref = model_of(m);
     Model &model = *model_ref;
     if (filename == nullptr || *filename == '\0') fail(FT_ERR_INVALID_ARGUMENT, "model file name is empty");
+    // TorchScript's file writer reports write errors by throwing from a destructor, which
+    // terminates the process.  Serialise into memory (nothing there can fail but memory),
+    // then write the bytes with checked calls, atomically.
+    std::string bytes;
     try {
-      model.module->save(filename);
+      std::ostringstream out(std::ios::binary);
+      model.module->save(out);
+      if (!out) fail(FT_ERR_OUT_OF_MEMORY, std::string("cannot serialise the model for '") + filename + "'");
+      bytes = out.str();
     } catch (const c10::Error &e) {
-      fail(FT_ERR_IO, std::string("cannot write model file '") + filename + "': " + e.what_without_backtrace());
+      fail(FT_ERR_MODEL, std::string("cannot serialise the model for '") + filename + "': " + e.what_without_backtrace());
     }
+    write_file_atomically(filename, bytes.data(), bytes.size(), "model");
   });
 }
 
