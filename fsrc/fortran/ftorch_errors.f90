@@ -96,13 +96,18 @@ contains
   !> Choose whether failures without a `stat` argument stop the program (the default).
   subroutine torch_set_stop_on_error(flag)
     logical, intent(in) :: flag
+    !! `.true.` (the default behaviour): a failure without `stat` stops the program; `.false.`: it
+    !! is recorded for `torch_get_last_error` and the program goes on.
     stop_on_error = flag
   end subroutine torch_set_stop_on_error
 
   !> Return, and clear, the first failure recorded since the last call (stat = 0: none).
   subroutine torch_get_last_error(stat, errmsg)
     integer, intent(out) :: stat
+    !! Receives the status of the first failure recorded since the last call (`torch_stat_ok` when
+    !! none); the record is cleared.
     character(len=*), intent(inout), optional :: errmsg
+    !! Receives the description of that failure.
     stat = pending_stat
     if (present(errmsg)) then
       if (pending_stat /= 0) then
