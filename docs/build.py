@@ -15,6 +15,7 @@ constant of ``ftorch`` or ``ftorch_test_utils`` without a ``!>``/``!!`` comment,
 procedure argument without one; a public Python name without a docstring; a C function
 of ``ftorch.h`` without a comment.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,9 +35,18 @@ sys.path.insert(0, str(ROOT))
 
 #: Python modules documented by docs/python.md (automodule), checked for docstrings.
 PYTHON_MODULES = (
-    "pyftorch", "pyftorch.core", "pyftorch.runtime", "pyftorch.model", "pyftorch.losses", "pyftorch.optim",
-    "pyftorch.checkpoint", "pyftorch.torchscript", "pyftorch.errors", "pyftorch.config",
-    "pyftorch.crosscheck.engine", "pyftorch.crosscheck.suite",
+    "pyftorch",
+    "pyftorch.core",
+    "pyftorch.runtime",
+    "pyftorch.model",
+    "pyftorch.losses",
+    "pyftorch.optim",
+    "pyftorch.checkpoint",
+    "pyftorch.torchscript",
+    "pyftorch.errors",
+    "pyftorch.config",
+    "pyftorch.crosscheck.engine",
+    "pyftorch.crosscheck.suite",
 )
 #: Fortran modules whose public names are the API (``ftorch`` re-exports the others).
 FORTRAN_API_MODULES = ("ftorch", "ftorch_test_utils")
@@ -61,10 +71,14 @@ def c_abi_markdown(header: Path) -> tuple[str, list[str]]:
     text = header.read_text()
     first = _BLOCK.search(text)
     intro = _comment_text(first.group(1)) if first else ""
-    body = text[first.end():] if first else text
-    out = ["# C ABI (`ftorch.h`)", "",
-           "The C interface of `libftorch`; the Fortran module and the Python package are bindings of",
-           "these functions.  Include `ftorch.h` and link `-lftorch` (`pyftorch config --cflags --libs`).", ""]
+    body = text[first.end() :] if first else text
+    out = [
+        "# C ABI (`ftorch.h`)",
+        "",
+        "The C interface of `libftorch`; the Fortran module and the Python package are bindings of",
+        "these functions.  Include `ftorch.h` and link `-lftorch` (`pyftorch config --cflags --libs`).",
+        "",
+    ]
     intro_lines = intro.splitlines()[2:]  # drop the title lines
     out += ["```text", *intro_lines, "```", ""]
     undocumented: list[str] = []
@@ -123,6 +137,7 @@ def _in_group(out: list[str]) -> bool:
 # Lint rules: one page per rule, the text of `pyftorch lint --explain`
 # ==========================================================================================
 
+
 def explain_text(code: str) -> str:
     from preprocess.cli import main as lint_main
 
@@ -144,18 +159,32 @@ def rule_pages(dest: Path) -> None:
         # The explain text uses `## ` sections under a `# ` title: keep it as is.
         (dest / f"{rule.code}.md").write_text(text)
         summary = rule.doc().splitlines()[0].split(":", 1)[-1].strip()
-        rows.append(f"| [{rule.code}]({rule.code}.md) | `{rule.name}` | {rule.severity} | "
-                    f"{'yes' if rule.fixable else ''} | {summary} |")
+        rows.append(
+            f"| [{rule.code}]({rule.code}.md) | `{rule.name}` | {rule.severity} | "
+            f"{'yes' if rule.fixable else ''} | {summary} |"
+        )
         toc.append(rule.code)
-    index = ["# Lint rules", "",
-             "The rules of `pyftorch lint`.  Each page is the text of `pyftorch lint --explain CODE`.", "",
-             *rows, "", "```{toctree}", ":hidden:", "", *toc, "```", ""]
+    index = [
+        "# Lint rules",
+        "",
+        "The rules of `pyftorch lint`.  Each page is the text of `pyftorch lint --explain CODE`.",
+        "",
+        *rows,
+        "",
+        "```{toctree}",
+        ":hidden:",
+        "",
+        *toc,
+        "```",
+        "",
+    ]
     (dest / "index.md").write_text("\n".join(index))
 
 
 # ==========================================================================================
 # Python: public names without docstrings
 # ==========================================================================================
+
 
 def python_undocumented() -> list[str]:
     missing = []
@@ -176,17 +205,19 @@ def python_undocumented() -> list[str]:
                 for attr, member in vars(obj).items():
                     if attr.startswith("_"):
                         continue
-                    if inspect.isfunction(member) or isinstance(member, (property, classmethod, staticmethod)):
-                        # inspect.getdoc inherits the docstring of the method it overrides,
-                        # as autodoc does.
-                        if not (inspect.getdoc(getattr(obj, attr)) or "").strip():
-                            missing.append(f"{modname}.{name}.{attr}")
+                    documentable = inspect.isfunction(member) or isinstance(
+                        member, (property, classmethod, staticmethod)
+                    )
+                    # inspect.getdoc inherits the docstring of the method it overrides, as autodoc does.
+                    if documentable and not (inspect.getdoc(getattr(obj, attr)) or "").strip():
+                        missing.append(f"{modname}.{name}.{attr}")
     return sorted(set(missing))
 
 
 # ==========================================================================================
 # Fortran: fypp, FORD, and public names without documentation
 # ==========================================================================================
+
 
 def expand_fortran(dest: Path) -> None:
     if dest.exists():
@@ -240,9 +271,13 @@ def fortran_undocumented(project) -> list[str]:
             for var in dtype.variables:
                 if getattr(var, "permission", "public") == "public" and not _doc(var):
                     missing.add(f"{modname}::{name}%{var.name} (component)")
+            # A generic binding spread over several `generic ::` lines (one per specific, as
+            # fypp writes them) is documented once.
+            bindings: dict[str, bool] = {}
             for bound in dtype.boundprocs:
-                if getattr(bound, "permission", "public") == "public" and not _doc(bound):
-                    missing.add(f"{modname}::{name}%{bound.name} (type-bound)")
+                if getattr(bound, "permission", "public") == "public":
+                    bindings[bound.name] = bindings.get(bound.name, False) or _doc(bound)
+            missing.update(f"{modname}::{name}%{b} (type-bound)" for b, ok in bindings.items() if not ok)
         for name, var in module.pub_vars.items():
             if not _doc(var):
                 missing.add(f"{modname}::{name} (constant)")
@@ -261,9 +296,8 @@ def run_ford(src: Path, out: Path) -> tuple[list[str], list[str]]:
         warnings.append(str(msg))
 
     for name in list(sys.modules):
-        if name == "ford" or name.startswith("ford."):
-            if hasattr(sys.modules[name], "warn"):
-                sys.modules[name].warn = collect
+        if (name == "ford" or name.startswith("ford.")) and hasattr(sys.modules[name], "warn"):
+            sys.modules[name].warn = collect
     argv = sys.argv
     sys.argv = ["ford", "-q", "-d", str(src), "-o", str(out), str(DOCS / "ford.md")]
     try:
@@ -278,8 +312,13 @@ def run_ford(src: Path, out: Path) -> tuple[list[str], list[str]]:
         undocumented = fortran_undocumented(project)
         from ford._markdown import MetaMarkdown
 
-        md = MetaMarkdown(proj_data.md_base_dir, base_url=proj_data.project_url,
-                          extensions=proj_data.md_extensions, aliases=dict(proj_data.alias), project=project)
+        md = MetaMarkdown(
+            proj_data.md_base_dir,
+            base_url=proj_data.project_url,
+            extensions=proj_data.md_extensions,
+            aliases=dict(proj_data.alias),
+            project=project,
+        )
         proj_docs = md.reset().convert(proj_docs, path=proj_data.project_url)
         project.markdown(md)
         if proj_data.summary is not None:
@@ -292,6 +331,7 @@ def run_ford(src: Path, out: Path) -> tuple[list[str], list[str]]:
 # ==========================================================================================
 # Sphinx
 # ==========================================================================================
+
 
 def stage_sphinx(stage: Path) -> list[str]:
     """Copy the doc sources and write the generated pages; returns C functions without docs."""
@@ -309,8 +349,9 @@ def run_sphinx(stage: Path, out: Path) -> list[str]:
 
     log = io.StringIO()
     with contextlib.redirect_stderr(log):
-        status = build_main(["-b", "html", "-q", "-E", "--keep-going", "-d", str(stage.parent / "doctrees"),
-                             str(stage), str(out)])
+        status = build_main(
+            ["-b", "html", "-q", "-E", "--keep-going", "-d", str(stage.parent / "doctrees"), str(stage), str(out)]
+        )
     lines = [line for line in log.getvalue().splitlines() if line.strip()]
     if status != 0 and not lines:
         lines = [f"sphinx-build exited with status {status}"]

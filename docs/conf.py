@@ -1,4 +1,5 @@
 """Sphinx configuration of the pyftorch documentation (built by docs/build.py, `make docs`)."""
+
 from __future__ import annotations
 
 import sys
