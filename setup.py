@@ -25,6 +25,7 @@ Environment variables:
 ``CMAKE_BUILD_PARALLEL_LEVEL``
     parallel compile jobs (default: the number of CPUs).
 """
+
 from __future__ import annotations
 
 import json
@@ -32,7 +33,7 @@ import os
 import shutil
 import subprocess
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from setuptools import Distribution, setup
@@ -56,7 +57,7 @@ def _say(message: str) -> None:
     print(f"pyftorch build: {message}", file=sys.stderr, flush=True)
 
 
-@lru_cache(maxsize=None)
+@cache
 def find_torch() -> dict | None:
     """Version, CMake prefix and library directory of the target environment's torch, or None."""
     # First as we run (a build without isolation: the target environment itself).  Then
@@ -66,8 +67,15 @@ def find_torch() -> dict | None:
     isolated = ("PYTHONPATH", "PYTHONNOUSERSITE", "PYTHONHOME")
     for env in (None, {k: v for k, v in os.environ.items() if k not in isolated}):
         try:
-            out = subprocess.run([sys.executable, "-c", _PROBE], env=env, check=True, capture_output=True,
-                                 text=True, timeout=300, cwd="/")
+            out = subprocess.run(
+                [sys.executable, "-c", _PROBE],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                cwd="/",
+            )
         except (OSError, subprocess.SubprocessError):
             continue
         return json.loads(out.stdout)
@@ -87,8 +95,10 @@ def native_plan() -> tuple[dict | None, str]:
     torch = find_torch()
     reason = ""
     if torch is None:
-        reason = ("torch is not installed in the target environment; install torch==%s first "
-                  "(pip install torch==%s) and reinstall pyftorch to get libftorch" % (TESTED_TORCH, TESTED_TORCH))
+        reason = (
+            f"torch is not installed in the target environment; install torch=={TESTED_TORCH} first "
+            f"(pip install torch=={TESTED_TORCH}) and reinstall pyftorch to get libftorch"
+        )
     elif shutil.which("cmake") is None:
         reason = "cmake is not on PATH (apt-get install cmake, or pip install cmake)"
     if reason and mode == "1":
@@ -124,8 +134,10 @@ class BuildPy(build_py):
         torch, reason = native_plan()
         if torch is None:
             shutil.rmtree(package / "_native", ignore_errors=True)  # from an earlier build
-            _say(f"skipping libftorch: {reason}.  The package is pure Python: `pyftorch lint` works, "
-                 "the binding, `pyftorch config` and `pyftorch demo` need libftorch.")
+            _say(
+                f"skipping libftorch: {reason}.  The package is pure Python: `pyftorch lint` works, "
+                "the binding, `pyftorch config` and `pyftorch demo` need libftorch."
+            )
             return
         self.build_native(torch, package / "_native")
 
@@ -146,7 +158,11 @@ class BuildPy(build_py):
         if prefix.exists():
             shutil.rmtree(prefix)
         args = [
-            "cmake", "-S", str(ROOT / "fsrc"), "-B", str(build_dir),
+            "cmake",
+            "-S",
+            str(ROOT / "fsrc"),
+            "-B",
+            str(build_dir),
             "-DCMAKE_BUILD_TYPE=Release",
             f"-DCMAKE_PREFIX_PATH={torch['cmake_prefix']}",
             f"-DCMAKE_INSTALL_PREFIX={prefix}",
@@ -165,14 +181,15 @@ class BuildPy(build_py):
         if shutil.which("ninja"):
             args += ["-G", "Ninja"]
         if not fc:
-            _say("no Fortran compiler found (set FC, or install gfortran): building the C ABI and the Python "
-                 "binding only; Fortran programs cannot use this installation")
+            _say(
+                "no Fortran compiler found (set FC, or install gfortran): building the C ABI and the Python "
+                "binding only; Fortran programs cannot use this installation"
+            )
         _say(f"building libftorch against torch {torch['version']} ({torch['cmake_prefix']})")
         if (build_dir / "CMakeCache.txt").exists():
             (build_dir / "CMakeCache.txt").unlink()  # another torch or prefix: configure afresh
         jobs = os.environ.get("CMAKE_BUILD_PARALLEL_LEVEL") or str(os.cpu_count() or 1)
-        for cmd in (args, ["cmake", "--build", str(build_dir), "-j", jobs],
-                    ["cmake", "--install", str(build_dir)]):
+        for cmd in (args, ["cmake", "--build", str(build_dir), "-j", jobs], ["cmake", "--install", str(build_dir)]):
             subprocess.run(cmd, check=True, stdout=None if self.verbose else subprocess.DEVNULL)
         _say(f"libftorch installed in the package: {prefix}")
 

@@ -9,6 +9,7 @@
 pip's cache is reused, so the torch wheel is unpacked, not downloaded.  Install times are
 written to ``build/test-install/timings.json`` (no test asserts them).
 """
+
 from __future__ import annotations
 
 import json
@@ -45,8 +46,11 @@ def run(cmd, **kw) -> subprocess.CompletedProcess:
 
 def clean_env(venv: Path) -> dict:
     """The environment of a user who activated the venv: no checkout on any path."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "PYFTORCH_LIB", "PYFTORCH_PREFIX", "LD_LIBRARY_PATH", "VIRTUAL_ENV")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "PYFTORCH_LIB", "PYFTORCH_PREFIX", "LD_LIBRARY_PATH", "VIRTUAL_ENV")
+    }
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     env["VIRTUAL_ENV"] = str(venv)
     return env
@@ -101,18 +105,22 @@ def pyftorch(venv: Path, env: dict, *args, cwd=None) -> str:
 
 # --- the wheel itself ------------------------------------------------------------------------
 
+
 def test_wheel_carries_the_native_build(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for required in ("pyftorch/_native/lib/libftorch.so", "pyftorch/_native/include/ftorch.h",
-                     "pyftorch/_native/include/ftorch/ftorch.mod",
-                     "pyftorch/_native/share/ftorch/fortran/ftorch.f90",
-                     "pyftorch/_native/share/ftorch/fortran/ftorch_tensor.f90",
-                     "pyftorch/_native/lib/cmake/FTorch/FTorchConfig.cmake",
-                     "pyftorch/_native/lib/cmake/FTorch/FTorchTargets.cmake",
-                     "pyftorch/_native/lib/pkgconfig/ftorch.pc",
-                     "pyftorch/examples/autograd/autograd.f90",
-                     "pyftorch/examples/online_training/lorenz96_online.f90",
-                     "preprocess/rules/ft001_bare_use.py"):
+    for required in (
+        "pyftorch/_native/lib/libftorch.so",
+        "pyftorch/_native/include/ftorch.h",
+        "pyftorch/_native/include/ftorch/ftorch.mod",
+        "pyftorch/_native/share/ftorch/fortran/ftorch.f90",
+        "pyftorch/_native/share/ftorch/fortran/ftorch_tensor.f90",
+        "pyftorch/_native/lib/cmake/FTorch/FTorchConfig.cmake",
+        "pyftorch/_native/lib/cmake/FTorch/FTorchTargets.cmake",
+        "pyftorch/_native/lib/pkgconfig/ftorch.pc",
+        "pyftorch/examples/autograd/autograd.f90",
+        "pyftorch/examples/online_training/lorenz96_online.f90",
+        "preprocess/rules/ft001_bare_use.py",
+    ):
         assert required in names, f"{required} is missing from {wheel.name}"
     # A native library makes the wheel platform-specific.
     assert not wheel.name.endswith("-none-any.whl"), wheel.name
@@ -133,6 +141,7 @@ def test_wheel_carries_no_build_machine_paths(wheel, tmp_path):
 
 
 # --- pip install <wheel>[torch] --------------------------------------------------------------
+
 
 def test_config_points_into_site_packages(full):
     venv, env = full
@@ -169,8 +178,20 @@ def test_autograd_example_with_find_package(full, tmp_path):
     source = site_packages(venv) / "pyftorch" / "examples" / "autograd"
     prefix = pyftorch(venv, env, "config", "--cmake-prefix")
     generator = ["-G", "Ninja"] if shutil.which("ninja") else []
-    run(["cmake", "-S", source, "-B", tmp_path / "b", *generator, f"-DCMAKE_PREFIX_PATH={prefix}",
-         "-DCMAKE_Fortran_COMPILER=gfortran"], env=env, cwd=tmp_path)
+    run(
+        [
+            "cmake",
+            "-S",
+            source,
+            "-B",
+            tmp_path / "b",
+            *generator,
+            f"-DCMAKE_PREFIX_PATH={prefix}",
+            "-DCMAKE_Fortran_COMPILER=gfortran",
+        ],
+        env=env,
+        cwd=tmp_path,
+    )
     run(["cmake", "--build", tmp_path / "b"], env=env, cwd=tmp_path)
     out = run([tmp_path / "b" / "autograd"], env=env, cwd=tmp_path).stdout
     for line in EXPECTED_LINES:
@@ -185,10 +206,12 @@ def test_crosscheck_from_the_installed_package(full):
 
 def test_python_binding_from_the_installed_package(full):
     venv, env = full
-    code = ("import pyftorch as ft\n"
-            "a = ft.tensor([2.0, 3.0], requires_grad=True); b = ft.tensor([6.0, 4.0], requires_grad=True)\n"
-            "(a * b + a * b * a).sum().backward()\n"
-            "print(a.grad.numpy().tolist(), b.grad.numpy().tolist())\n")
+    code = (
+        "import pyftorch as ft\n"
+        "a = ft.tensor([2.0, 3.0], requires_grad=True); b = ft.tensor([6.0, 4.0], requires_grad=True)\n"
+        "(a * b + a * b * a).sum().backward()\n"
+        "print(a.grad.numpy().tolist(), b.grad.numpy().tolist())\n"
+    )
     out = run([venv / "bin" / "python", "-c", code], env=env).stdout
     # d/da sum(ab + a^2 b) = b + 2ab, d/db = a + a^2
     assert out.strip() == "[30.0, 28.0] [6.0, 12.0]"
@@ -196,13 +219,15 @@ def test_python_binding_from_the_installed_package(full):
 
 def test_bench_says_it_needs_a_checkout(full):
     venv, env = full
-    proc = subprocess.run([venv / "bin" / "pyftorch", "bench", "--quick"], env=env, cwd=WORK,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [venv / "bin" / "pyftorch", "bench", "--quick"], env=env, cwd=WORK, capture_output=True, text=True
+    )
     assert proc.returncode == 2
     assert "source checkout" in proc.stderr and "make bench" in proc.stderr
 
 
 # --- pip install <wheel>: the lint-only install ---------------------------------------------
+
 
 def test_lint_install_has_no_torch(light):
     venv, env = light
@@ -218,8 +243,9 @@ def test_lint_runs_without_torch(light, tmp_path):
     # ... and it finds what it should: a bare `use ftorch` (FT001) in a fresh file.
     bad = tmp_path / "bad.f90"
     bad.write_text("program p\n  use ftorch\n  implicit none\n  type(torch_tensor) :: t\nend program p\n")
-    proc = subprocess.run([venv / "bin" / "pyftorch", "lint", bad], env=env, cwd=tmp_path,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [venv / "bin" / "pyftorch", "lint", bad], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
     assert proc.returncode == 1 and "FT001" in proc.stdout, proc.stdout + proc.stderr
 
 
@@ -227,8 +253,9 @@ def test_source_build_without_torch_is_pure_python(light, tmp_path):
     """Without torch in the target environment, the native build is skipped, with a message."""
     venv, env = light
     env = dict(env, PYFTORCH_BUILD_NATIVE="auto")
-    proc = run([venv / "bin" / "python", "-m", "pip", "wheel", "-v", "--no-deps", "-w", tmp_path, ROOT],
-               env=env, cwd=tmp_path)
+    proc = run(
+        [venv / "bin" / "python", "-m", "pip", "wheel", "-v", "--no-deps", "-w", tmp_path, ROOT], env=env, cwd=tmp_path
+    )
     wheels = list(tmp_path.glob("pyftorch-*.whl"))
     assert len(wheels) == 1 and wheels[0].name.endswith("-py3-none-any.whl"), wheels
     names = zipfile.ZipFile(wheels[0]).namelist()
