@@ -217,6 +217,16 @@ def test_python_binding_from_the_installed_package(full):
     assert out.strip() == "[30.0, 28.0] [6.0, 12.0]"
 
 
+def test_demo_from_the_installed_package(full, tmp_path):
+    """`pyftorch demo` builds the example programs that ship in the package."""
+    venv, env = full
+    out = pyftorch(venv, env, "demo", "--steps", "40", "--out", tmp_path / "demo", cwd=tmp_path)
+    for line in EXPECTED_LINES:
+        assert line in out, out
+    assert "== 2. Online training" in out and "== 3." in out, out
+    assert (tmp_path / "demo" / "bin" / "lorenz96_online").is_file()
+
+
 def test_bench_says_it_needs_a_checkout(full):
     venv, env = full
     proc = subprocess.run(
