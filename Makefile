@@ -40,7 +40,7 @@ $(BUILD)/.toolchain:
 
 # --- Python environment --------------------------------------------------------------------
 venv: $(VENV)/.stamp
-$(VENV)/.stamp: requirements-dev.txt setup.cfg pyproject.toml
+$(VENV)/.stamp: requirements-dev.txt setup.cfg pyproject.toml VERSION
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install -q -r requirements-dev.txt 2> >(grep -v 'is ignored: it is neither' >&2)
 	$(VPY) -m pip install -q --no-deps --no-build-isolation -e . 2> >(grep -v 'is ignored: it is neither' >&2)

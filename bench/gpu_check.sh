@@ -89,13 +89,19 @@ build_gxx() {
   local abi cxx=${CXX:-g++}
   abi=$("$PYTHON" -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))')
   mkdir -p "$BUILD/gxx" "$PREFIX/lib" "$PREFIX/include"
-  local objs=() pids=() src obj
+  local objs=() pids=() src obj version
+  # ftorch.h includes ftorch_version.h, which CMake generates from the VERSION file.
+  version=$(tr -d '[:space:]' < "$FSRC/../VERSION")
+  sed -e "s/@PROJECT_VERSION@/$version/; s/@PROJECT_VERSION_MAJOR@/${version%%.*}/" \
+      -e "s/@PROJECT_VERSION_MINOR@/$(echo "$version" | cut -d. -f2)/; s/@PROJECT_VERSION_PATCH@/${version##*.}/" \
+      -e "s/@FTORCH_API_VERSION@/1.1/g; s/@FTORCH_API_VERSION_MAJOR@/1/; s/@FTORCH_API_VERSION_MINOR@/1/" \
+      "$FSRC/cmake/ftorch_version.h.in" > "$PREFIX/include/ftorch_version.h"
   for src in "$FSRC"/src/*.cpp; do
     obj="$BUILD/gxx/$(basename "${src%.cpp}").o"
     objs+=("$obj")
     timeout 240 "$cxx" -std=c++17 -O2 -fPIC -fvisibility=hidden -D_GLIBCXX_USE_CXX11_ABI="$abi" \
-        -DFTORCH_VERSION="\"$(grep -oP 'project\(FTorch VERSION \K[0-9.]+' "$FSRC/CMakeLists.txt" || echo 0.0.0)\"" \
-        -I"$FSRC/include" -I"$FSRC/src" -isystem "$TORCH_DIR/include" -isystem "$TORCH_DIR/include/torch/csrc/api/include" \
+        -DFTORCH_VERSION="\"$version\"" \
+        -I"$FSRC/include" -I"$PREFIX/include" -I"$FSRC/src" -isystem "$TORCH_DIR/include" -isystem "$TORCH_DIR/include/torch/csrc/api/include" \
         -c "$src" -o "$obj" >"$LOG/gxx-$(basename "$src").log" 2>&1 &
     pids+=($!)
   done

@@ -291,7 +291,7 @@ class FileModel:
         """Does this ``use`` make ``spec`` (operator/assignment spec or name) accessible?"""
         if u.ftorch:
             if u.wildcard:
-                return spec in api.PUBLIC
+                return api.provides(u.module, spec)
             return spec in u.specs or spec in u.names.values()
         exp = self.exports.get(u.module)
         if exp is None:
@@ -325,7 +325,7 @@ class FileModel:
             if v is not None:
                 return v
             for u in s.uses:
-                if u.ftorch and (name in u.names or (u.wildcard and name in api.CANONICAL)):
+                if u.ftorch and (name in u.names or (u.wildcard and api.provides(u.module, name))):
                     return Var(name, "ftorch")
                 if not u.ftorch and name in u.names:
                     return None

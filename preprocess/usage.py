@@ -130,7 +130,7 @@ def name_provider(m, scope, local):
             if use.ftorch:
                 if local in use.names:
                     return use
-                if use.wildcard and local in api.CANONICAL and local not in use.names.values():
+                if use.wildcard and api.provides(use.module, local) and local not in use.names.values():
                     return use
             else:
                 exp = m.exports.get(use.module)

@@ -71,7 +71,7 @@ if TYPE_CHECKING:  # pragma: no cover
         clip_grad_norm_, clip_grad_value_,
     )
 
-__version__ = "0.1.0"
+from pyftorch._version import __version__  # the repository's VERSION file
 
 _LAZY: dict[str, str] = {
     "Tensor": "pyftorch.core",

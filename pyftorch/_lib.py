@@ -136,6 +136,11 @@ FUNCTIONS: dict[str, Signature] = {
     "ft_tensor_is_leaf": _sig(STATUS, HANDLE, INT_OUT),
     "ft_tensor_is_view": _sig(STATUS, HANDLE, INT_OUT),
     "ft_tensor_copy_to": _sig(STATUS, HANDLE, c_void_p, c_int, I64_ARRAY, I64_ARRAY, c_int),
+    "ft_tensor_strides": _sig(STATUS, HANDLE, POINTER(I64_ARRAY)),
+    "ft_tensor_data_ptr": _sig(STATUS, HANDLE, POINTER(c_void_p)),
+    "ft_tensor_print": _sig(STATUS, HANDLE),
+    "ft_tensor_copy": _sig(STATUS, HANDLE, HANDLE, c_int),
+    "ft_tensor_zero": _sig(STATUS, HANDLE),
     # --- arithmetic (Python always passes flags = 0, never FT_FLAG_TEMP) -------------------
     "ft_tensor_binary": _sig(STATUS, c_int, HANDLE, HANDLE, c_uint, HANDLE_OUT),
     "ft_tensor_binary_scalar": _sig(STATUS, c_int, HANDLE, c_double, c_int, c_uint, HANDLE_OUT),
@@ -197,6 +202,17 @@ RELEASE_FUNCTIONS: tuple[str, ...] = ("ft_tensor_release", "ft_model_release", "
 NOT_BOUND: dict[str, str] = {
     "ft_tensor_assign": "Fortran assignment semantics; Python tensors are immutable handles",
     "ft_tensor_consume_temp": "for Fortran expression temporaries (FT_FLAG_TEMP), never set by Python",
+    "ft_last_error_copy": "for Fortran's fixed-length buffers; Python reads ft_last_error() directly",
+}
+
+#: Enumerators of ftorch.h that Python has no constant for, and why.  Every other enumerator
+#: has a mirror with the same name and value (``FT_*`` attributes of pyftorch.core, losses,
+#: optim and errors) or a table keyed by name (errors.STATUS_NAMES, core.DTYPE_CODES,
+#: losses.REDUCTIONS); tests/python/test_lib.py checks all of them against the header.
+NOT_MIRRORED: dict[str, str] = {
+    "FT_FLAG_TEMP": "Fortran expression temporaries only; Python never sets it",
+    "FT_XPU": "Python devices are 'cpu' and 'cuda'",
+    "FT_MPS": "Python devices are 'cpu' and 'cuda'",
 }
 
 
@@ -334,6 +350,6 @@ def loaded() -> Library | None:
 
 
 __all__ = [
-    "ALLOW_MISMATCH_ENV", "FUNCTIONS", "NOT_BOUND", "RELEASE_FUNCTIONS", "STATUS", "Signature", "OptimOptions",
+    "ALLOW_MISMATCH_ENV", "FUNCTIONS", "NOT_BOUND", "NOT_MIRRORED", "RELEASE_FUNCTIONS", "STATUS", "Signature", "OptimOptions",
     "Library", "load", "loaded", "base_version", "check_torch_version",
 ]

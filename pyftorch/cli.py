@@ -20,6 +20,7 @@ commands:
   demo        run the main demonstration (online training example)
 
 Run `pyftorch <command> --help` for the options of one command.
+`pyftorch --version` prints the version of pyftorch (and of the library it finds).
 """
 
 
@@ -64,6 +65,11 @@ COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "--version":
+        from pyftorch.config import version_line
+
+        print(version_line())
+        return 0
     if not args or args[0] in ("-h", "--help"):
         print(USAGE, end="")
         return 0 if args else 2

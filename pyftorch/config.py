@@ -24,6 +24,22 @@ def fortran_compiler(install: Install) -> str:
     return install.build_info().get("fortran_compiler", "gfortran")
 
 
+def version_line() -> str:
+    """``pyftorch X.Y.Z``, plus the library's version and FTorch API level when one is found.
+
+    Both come from the repository's VERSION file; a library built from another checkout
+    shows its own version here, which is how a mismatch becomes visible.
+    """
+    from pyftorch._version import __version__
+
+    line = f"pyftorch {__version__}"
+    try:
+        info = find_install().build_info()
+    except LibraryNotFound:
+        return line + " (libftorch not found)"
+    return line + f" (libftorch {info.get('version', 'unknown')}, FTorch API {info.get('ftorch_api_version', 'unknown')})"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``pyftorch config``: print the requested flags; 1 when libftorch is not found."""
     parser = argparse.ArgumentParser(
@@ -37,7 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fc", action="store_true", help="the Fortran compiler the modules were built with")
     parser.add_argument("--prefix", action="store_true", help="install prefix")
     parser.add_argument("--library", action="store_true", help="path of libftorch.so")
-    parser.add_argument("--modversion", action="store_true", help="library version")
+    parser.add_argument("--modversion", "--version", dest="modversion", action="store_true",
+                        help="library version (from the repository's VERSION file)")
+    parser.add_argument("--api-version", action="store_true", help="the FTorch API level the library implements")
     parser.add_argument("--torch-version", action="store_true", help="LibTorch version the library was built against")
     args = parser.parse_args(list(argv) if argv is not None else None)
     try:
@@ -55,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "library": lambda: str(install.library),
         "modversion": lambda: info.get("version", "unknown"),
         "torch_version": lambda: info.get("torch_version", "unknown"),
+        "api_version": lambda: info.get("ftorch_api_version", "unknown"),
     }
     chosen = [name for name in answers if getattr(args, name)]
     if not chosen:

@@ -18,7 +18,8 @@ module ftorch
   private
 
   ! Re-exported names (everything the submodules make public, plus torch_delete).
-  public :: ftorch_int
+  public :: ftorch_int, ftorch_version, ftorch_version_major, ftorch_version_minor, ftorch_version_patch
+  public :: ftorch_api_version
   public :: torch_kUInt8, torch_kInt8, torch_kInt16, torch_kInt32, torch_kInt64
   public :: torch_kFloat16, torch_kFloat32, torch_kFloat64
   public :: torch_kCPU, torch_kCUDA, torch_kHIP, torch_kXPU, torch_kMPS

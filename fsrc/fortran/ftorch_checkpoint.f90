@@ -4,25 +4,11 @@ module ftorch_checkpoint
   use ftorch_model, only: torch_model
   use ftorch_optim, only: torch_optim, torch_lr_scheduler
   use ftorch_errors, only: ft_check
+  use ftorch_cbind, only: ft_checkpoint_save, ft_checkpoint_load
   implicit none
   private
 
   public :: torch_checkpoint_save, torch_checkpoint_load
-
-  interface
-    function ft_checkpoint_save(filename, m, o, s) result(status) bind(c, name="ft_checkpoint_save")
-      import :: c_char, c_int, c_ptr
-      character(kind=c_char), intent(in) :: filename(*)
-      type(c_ptr), value :: m, o, s
-      integer(c_int) :: status
-    end function
-    function ft_checkpoint_load(filename, m, o, s) result(status) bind(c, name="ft_checkpoint_load")
-      import :: c_char, c_int, c_ptr
-      character(kind=c_char), intent(in) :: filename(*)
-      type(c_ptr), value :: m, o, s
-      integer(c_int) :: status
-    end function
-  end interface
 
 contains
 

@@ -7,29 +7,23 @@
 module ftorch_loss
   use, intrinsic :: iso_c_binding, only: c_double, c_int, c_ptr
   use, intrinsic :: iso_fortran_env, only: real64
-  use ftorch_types, only: torch_kMean
+  use ftorch_types, only: torch_kNone, torch_kMean, torch_kSum
   use ftorch_tensor, only: torch_tensor
   use ftorch_errors, only: ft_check
-  use ftorch_cbind, only: ft_tensor_consume_temp
+  use ftorch_cbind, only: ft_tensor_consume_temp, ft_loss, ft_loss_mse, ft_loss_l1, ft_loss_smooth_l1, &
+                          ft_loss_huber, ft_loss_cross_entropy, ft_loss_bce_with_logits
   implicit none
   private
+
+  ! As in FTorch, ftorch_loss also gives the reduction constants and torch_tensor.
+  public :: torch_kNone, torch_kMean, torch_kSum, torch_tensor
 
   public :: torch_loss_mse, torch_loss_l1, torch_loss_smooth_l1, torch_loss_huber
   public :: torch_loss_cross_entropy, torch_loss_bce_with_logits
 
-  integer(c_int), parameter :: mse = 0, l1 = 1, smooth_l1 = 2, huber = 3, cross_entropy = 4, bce_with_logits = 5
-
-  interface
-    function ft_loss(kind, input, target, reduction, param, out) result(status) bind(c, name="ft_loss")
-      import :: c_double, c_int, c_ptr
-      integer(c_int), value :: kind
-      type(c_ptr), value :: input, target
-      integer(c_int), value :: reduction
-      real(c_double), value :: param
-      type(c_ptr), intent(inout) :: out
-      integer(c_int) :: status
-    end function
-  end interface
+  integer(c_int), parameter :: mse = ft_loss_mse, l1 = ft_loss_l1, smooth_l1 = ft_loss_smooth_l1, &
+                               huber = ft_loss_huber, cross_entropy = ft_loss_cross_entropy, &
+                               bce_with_logits = ft_loss_bce_with_logits
 
 contains
 

@@ -2,11 +2,18 @@
 module ftorch_model
   use, intrinsic :: iso_c_binding, only: c_associated, c_char, c_int, c_null_char, c_null_ptr, c_ptr
   use, intrinsic :: iso_fortran_env, only: output_unit
-  use ftorch_types, only: torch_kCPU
+  use ftorch_types, only: ftorch_int
+  use ftorch_devices, only: torch_kCPU, torch_kCUDA, torch_kHIP, torch_kXPU, torch_kMPS
   use ftorch_tensor, only: torch_tensor
   use ftorch_errors, only: ft_check, ft_raise
+  use ftorch_cbind, only: ft_model_load, ft_model_delete, ft_model_release, ft_model_forward, &
+                          ft_model_num_parameters, ft_model_parameters, ft_model_set_training, &
+                          ft_model_is_training, ft_model_save, ft_model_print_parameters
   implicit none
   private
+
+  ! As in FTorch, ftorch_model also gives the device constants, ftorch_int and torch_tensor.
+  public :: torch_kCPU, torch_kCUDA, torch_kHIP, torch_kXPU, torch_kMPS, ftorch_int, torch_tensor
 
   public :: torch_model, torch_model_load, torch_model_forward, torch_model_parameters
   public :: torch_model_num_parameters, torch_model_save, torch_model_delete
@@ -17,82 +24,11 @@ module ftorch_model
     type(c_ptr) :: p = c_null_ptr  !! library handle
   contains
     procedure :: print_parameters => torch_model_print_parameters
-    !! `call model%print_parameters()`: see `torch_model_print_parameters`.
     procedure :: is_training => torch_model_is_training
-    !! `model%is_training()`: see `torch_model_is_training`.
     procedure :: train => torch_model_train
-    !! `call model%train()`: see `torch_model_train`.
     procedure :: eval => torch_model_eval
-    !! `call model%eval()`: see `torch_model_eval`.
     final :: torch_model_finalise
   end type torch_model
-
-  interface
-    function ft_model_load(filename, device_type, device_index, requires_grad, is_training, out) &
-        result(status) bind(c, name="ft_model_load")
-      import :: c_char, c_int, c_ptr
-      character(kind=c_char), intent(in) :: filename(*)
-      integer(c_int), value :: device_type, device_index, requires_grad, is_training
-      type(c_ptr), intent(out) :: out
-      integer(c_int) :: status
-    end function
-    function ft_model_delete(m) result(status) bind(c, name="ft_model_delete")
-      import :: c_int, c_ptr
-      type(c_ptr), value :: m
-      integer(c_int) :: status
-    end function
-    function ft_model_release(m) result(status) bind(c, name="ft_model_release")
-      import :: c_int, c_ptr
-      type(c_ptr), value :: m
-      integer(c_int) :: status
-    end function
-    function ft_model_forward(m, inputs, n_inputs, outputs, n_outputs, requires_grad) result(status) &
-        bind(c, name="ft_model_forward")
-      import :: c_int, c_ptr
-      type(c_ptr), value :: m
-      type(c_ptr), intent(in) :: inputs(*)
-      integer(c_int), value :: n_inputs
-      type(c_ptr), intent(inout) :: outputs(*)
-      integer(c_int), value :: n_outputs, requires_grad
-      integer(c_int) :: status
-    end function
-    function ft_model_num_parameters(m, n) result(status) bind(c, name="ft_model_num_parameters")
-      import :: c_int, c_ptr
-      type(c_ptr), value :: m
-      integer(c_int), intent(out) :: n
-      integer(c_int) :: status
-    end function
-    function ft_model_parameters(m, params, n) result(status) bind(c, name="ft_model_parameters")
-      import :: c_int, c_ptr
-      type(c_ptr), value :: m
-      type(c_ptr), intent(inout) :: params(*)
-      integer(c_int), value :: n
-      integer(c_int) :: status
-    end function
-    function ft_model_set_training(m, training) result(status) bind(c, name="ft_model_set_training")
-      import :: c_int, c_ptr
-      type(c_ptr), value :: m
-      integer(c_int), value :: training
-      integer(c_int) :: status
-    end function
-    function ft_model_is_training(m, training) result(status) bind(c, name="ft_model_is_training")
-      import :: c_int, c_ptr
-      type(c_ptr), value :: m
-      integer(c_int), intent(out) :: training
-      integer(c_int) :: status
-    end function
-    function ft_model_save(m, filename) result(status) bind(c, name="ft_model_save")
-      import :: c_char, c_int, c_ptr
-      type(c_ptr), value :: m
-      character(kind=c_char), intent(in) :: filename(*)
-      integer(c_int) :: status
-    end function
-    function ft_model_print_parameters(m) result(status) bind(c, name="ft_model_print_parameters")
-      import :: c_int, c_ptr
-      type(c_ptr), value :: m
-      integer(c_int) :: status
-    end function
-  end interface
 
 contains
 
@@ -107,24 +43,12 @@ contains
   subroutine torch_model_load(model, filename, device_type, device_index, requires_grad, is_training, &
                               stat, errmsg)
     type(torch_model), intent(inout) :: model
-    !! The model to construct; a model it already holds is released first.
     character(len=*), intent(in) :: filename
-    !! Path of a TorchScript file (`torch.jit.script(m).save(path)`); `torch_stat_io` if it cannot
-    !! be read, `torch_stat_model` if it is not TorchScript.
     integer(c_int), intent(in) :: device_type
-    !! The device, `torch_kCPU` or `torch_kCUDA` (`torch_stat_device_unavailable` when the device
-    !! cannot be used).
     integer, intent(in), optional :: device_index
-    !! Device number for `torch_kCUDA` (default 0; -1 for the CPU).
     logical, intent(in), optional :: requires_grad, is_training
-    !! `requires_grad`: `.true.` makes every parameter require gradients, `.false.` freezes them
-    !! all, absent keeps the file's setting. `is_training`: start in training mode (default
-    !! `.false.`: evaluation mode).
     integer, intent(out), optional :: stat
-    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
-    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
-    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     type(c_ptr) :: handle
     integer(c_int) :: status, index, grad, training
     integer(c_int) :: ignored
@@ -146,22 +70,11 @@ contains
   !> values in that array; with requires_grad=.true. they also keep the autograd graph).
   subroutine torch_model_forward(model, input_tensors, output_tensors, requires_grad, stat, errmsg)
     type(torch_model), intent(in) :: model
-    !! The model to run.
     type(torch_tensor), intent(in) :: input_tensors(:)
-    !! The inputs of the model's `forward`, in order.
     type(torch_tensor), intent(inout) :: output_tensors(:)
-    !! Receive the model's results (a tensor, or a tuple or list of tensors, one per element;
-    !! `torch_stat_model` when the number differs); a tensor that views an array gets the values in
-    !! that array.
     logical, intent(in), optional :: requires_grad
-    !! Record the forward pass for autograd, for training (default `.false.`).
     integer, intent(out), optional :: stat
-    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
-    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program. Errors raised
-    !! inside the model keep LibTorch's classification (`torch_stat_shape`, `torch_stat_device`,
-    !! `torch_stat_torch`).
     character(len=*), intent(inout), optional :: errmsg
-    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     type(c_ptr) :: inputs(size(input_tensors)), outputs(size(output_tensors))
     integer :: i
     integer(c_int) :: grad
@@ -183,7 +96,6 @@ contains
   !> Number of parameter tensors of the model.
   integer function torch_model_num_parameters(model) result(n)
     type(torch_model), intent(in) :: model
-    !! The model to query.
     integer(c_int) :: count, status
     count = 0
     status = ft_model_num_parameters(model%p, count)
@@ -192,28 +104,21 @@ contains
   end function torch_model_num_parameters
 
   !> Tensors aliasing the model's parameters (as many as it has), for optimisers.
-  subroutine torch_model_parameters(model, parameters, stat, errmsg)
-    type(torch_model), intent(in) :: model
-    !! The model.
-    type(torch_tensor), intent(inout) :: parameters(:)
-    !! Receive the parameter tensors, aliasing the model's weights, in `named_parameters()` order;
-    !! its size must be `torch_model_num_parameters(model)` (`torch_stat_invalid_argument`
-    !! otherwise).
-    integer, intent(out), optional :: stat
-    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
-    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
-    character(len=*), intent(inout), optional :: errmsg
-    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
-    type(c_ptr) :: handles(size(parameters))
+  subroutine torch_model_parameters(model, output_tensors, stat, errmsg)
+    type(torch_model), intent(in) :: model  !! the model
+    type(torch_tensor), intent(inout) :: output_tensors(:)  !! receive one tensor per parameter
+    integer, intent(out), optional :: stat  !! status (0 on success); without it, errors stop
+    character(len=*), intent(inout), optional :: errmsg  !! the error message, when stat /= 0
+    type(c_ptr) :: handles(size(output_tensors))
     integer :: i
     integer(c_int) :: status
-    do i = 1, size(parameters)
-      handles(i) = parameters(i)%p
+    do i = 1, size(output_tensors)
+      handles(i) = output_tensors(i)%p
     end do
     status = ft_model_parameters(model%p, handles, size(handles, kind=c_int))
     if (status == 0) then
-      do i = 1, size(parameters)
-        parameters(i)%p = handles(i)
+      do i = 1, size(output_tensors)
+        output_tensors(i)%p = handles(i)
       end do
     end if
     call ft_check(status, 'torch_model_parameters', stat, errmsg)
@@ -222,76 +127,52 @@ contains
   !> Save the model (TorchScript, current weights).
   subroutine torch_model_save(model, filename, stat, errmsg)
     type(torch_model), intent(in) :: model
-    !! The model to save with its current weights.
     character(len=*), intent(in) :: filename
-    !! Path of the TorchScript file to write (written atomically; `torch_stat_io` on failure).
     integer, intent(out), optional :: stat
-    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
-    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
-    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     call ft_check(ft_model_save(model%p, c_string(filename)), 'torch_model_save', stat, errmsg)
   end subroutine torch_model_save
 
   !> Switch to training mode (dropout, batch-norm updates).
   subroutine torch_model_train(model, stat, errmsg)
     class(torch_model), intent(in) :: model
-    !! The model to switch to training mode.
     integer, intent(out), optional :: stat
-    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
-    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
-    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     call ft_check(ft_model_set_training(model%p, 1_c_int), 'torch_model_train', stat, errmsg)
   end subroutine torch_model_train
 
   !> Switch to evaluation mode.
   subroutine torch_model_eval(model, stat, errmsg)
     class(torch_model), intent(in) :: model
-    !! The model to switch to evaluation mode.
     integer, intent(out), optional :: stat
-    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
-    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
-    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     call ft_check(ft_model_set_training(model%p, 0_c_int), 'torch_model_eval', stat, errmsg)
   end subroutine torch_model_eval
 
-  !> Whether the model is in training mode (`torch_model_train`) rather than evaluation mode.
-  !> A failure (an unconstructed model) stops the program, or is recorded after
-  !> `torch_set_stop_on_error(.false.)`.
-  logical function torch_model_is_training(model) result(training)
-    class(torch_model), intent(in) :: model
-    !! The model to query.
+  !> Whether the model is in training mode.
+  logical function torch_model_is_training(self) result(training)
+    class(torch_model), intent(in) :: self  !! the model
     integer(c_int) :: flag, status
     flag = 0
-    status = ft_model_is_training(model%p, flag)
+    status = ft_model_is_training(self%p, flag)
     if (status /= 0) call ft_raise(status, 'torch_model_is_training')
     training = flag /= 0
   end function torch_model_is_training
 
-  !> Print the name and shape of every parameter of the model on standard output.
-  subroutine torch_model_print_parameters(model, stat, errmsg)
-    class(torch_model), intent(in) :: model
-    !! The model whose parameter names and shapes are printed.
-    integer, intent(out), optional :: stat
-    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
-    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
-    character(len=*), intent(inout), optional :: errmsg
-    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
+  !> Print each parameter's name and values.
+  subroutine torch_model_print_parameters(self, stat, errmsg)
+    class(torch_model), intent(in) :: self  !! the model
+    integer, intent(out), optional :: stat  !! status (0 on success); without it, errors stop
+    character(len=*), intent(inout), optional :: errmsg  !! the error message, when stat /= 0
     flush (output_unit)
-    call ft_check(ft_model_print_parameters(model%p), 'torch_model_print_parameters', stat, errmsg)
+    call ft_check(ft_model_print_parameters(self%p), 'torch_model_print_parameters', stat, errmsg)
   end subroutine torch_model_print_parameters
 
   !> Release the model (parameter tensors obtained from it stay valid).
   impure elemental subroutine torch_model_delete(model, stat, errmsg)
     type(torch_model), intent(inout) :: model
-    !! The model (or array of models) to release; an unconstructed model is left alone.
     integer, intent(out), optional :: stat
-    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
-    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
-    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     integer(c_int) :: status
     status = ft_model_delete(model%p)
     model%p = c_null_ptr

@@ -15,8 +15,18 @@ module ftorch_optim
   use, intrinsic :: iso_fortran_env, only: int64, real64
   use ftorch_tensor, only: torch_tensor
   use ftorch_errors, only: ft_check, ft_raise
+  use ftorch_cbind, only: optim_options => ft_optim_options, ft_optim_defaults, ft_optim_new, &
+                          ft_optim_delete, ft_optim_release, ft_optim_step, ft_optim_zero_grad, &
+                          ft_optim_get_lr, ft_optim_set_lr, ft_scheduler_new, ft_scheduler_delete, &
+                          ft_scheduler_release, ft_scheduler_step, ft_scheduler_get_last_lr, &
+                          ft_clip_grad_norm, ft_clip_grad_value, ft_optim_sgd, ft_optim_adam, &
+                          ft_optim_adamw, ft_optim_rmsprop, ft_optim_adagrad, ft_sched_step, &
+                          ft_sched_exponential, ft_sched_cosine_annealing
   implicit none
   private
+
+  ! As in FTorch, ftorch_optim also gives torch_tensor.
+  public :: torch_tensor
 
   public :: torch_optim, torch_optim_SGD, torch_optim_Adam, torch_optim_AdamW, torch_optim_RMSprop
   public :: torch_optim_Adagrad, torch_optim_delete, torch_optim_step, torch_optim_zero_grad
@@ -51,116 +61,11 @@ module ftorch_optim
     final :: torch_lr_scheduler_finalise
   end type torch_lr_scheduler
 
-  !> ft_optim_options of ftorch.h.
-  type, bind(c) :: optim_options
-    real(c_double) :: lr, momentum, dampening, weight_decay
-    integer(c_int) :: nesterov
-    real(c_double) :: beta1, beta2, eps
-    integer(c_int) :: amsgrad
-    real(c_double) :: alpha
-    integer(c_int) :: centered
-    real(c_double) :: lr_decay, initial_accumulator_value
-    integer(c_int) :: maximize
-  end type optim_options
 
-  integer(c_int), parameter :: sgd = 0, adam = 1, adamw = 2, rmsprop = 3, adagrad = 4
-  integer(c_int), parameter :: sched_step = 0, sched_exponential = 1, sched_cosine = 2
-
-  interface
-    function ft_optim_defaults(kind, options) result(status) bind(c, name="ft_optim_defaults")
-      import :: c_int, optim_options
-      integer(c_int), value :: kind
-      type(optim_options), intent(out) :: options
-      integer(c_int) :: status
-    end function
-    function ft_optim_new(kind, params, n, options, out) result(status) bind(c, name="ft_optim_new")
-      import :: c_int, c_ptr, optim_options
-      integer(c_int), value :: kind
-      type(c_ptr), intent(in) :: params(*)
-      integer(c_int), value :: n
-      type(optim_options), intent(in) :: options
-      type(c_ptr), intent(out) :: out
-      integer(c_int) :: status
-    end function
-    function ft_optim_delete(o) result(status) bind(c, name="ft_optim_delete")
-      import :: c_int, c_ptr
-      type(c_ptr), value :: o
-      integer(c_int) :: status
-    end function
-    function ft_optim_release(o) result(status) bind(c, name="ft_optim_release")
-      import :: c_int, c_ptr
-      type(c_ptr), value :: o
-      integer(c_int) :: status
-    end function
-    function ft_optim_step(o) result(status) bind(c, name="ft_optim_step")
-      import :: c_int, c_ptr
-      type(c_ptr), value :: o
-      integer(c_int) :: status
-    end function
-    function ft_optim_zero_grad(o, set_to_none) result(status) bind(c, name="ft_optim_zero_grad")
-      import :: c_int, c_ptr
-      type(c_ptr), value :: o
-      integer(c_int), value :: set_to_none
-      integer(c_int) :: status
-    end function
-    function ft_optim_get_lr(o, lr) result(status) bind(c, name="ft_optim_get_lr")
-      import :: c_double, c_int, c_ptr
-      type(c_ptr), value :: o
-      real(c_double), intent(out) :: lr
-      integer(c_int) :: status
-    end function
-    function ft_optim_set_lr(o, lr) result(status) bind(c, name="ft_optim_set_lr")
-      import :: c_double, c_int, c_ptr
-      type(c_ptr), value :: o
-      real(c_double), value :: lr
-      integer(c_int) :: status
-    end function
-    function ft_scheduler_new(kind, o, p1, p2, out) result(status) bind(c, name="ft_scheduler_new")
-      import :: c_double, c_int, c_ptr
-      integer(c_int), value :: kind
-      type(c_ptr), value :: o
-      real(c_double), value :: p1, p2
-      type(c_ptr), intent(out) :: out
-      integer(c_int) :: status
-    end function
-    function ft_scheduler_delete(s) result(status) bind(c, name="ft_scheduler_delete")
-      import :: c_int, c_ptr
-      type(c_ptr), value :: s
-      integer(c_int) :: status
-    end function
-    function ft_scheduler_release(s) result(status) bind(c, name="ft_scheduler_release")
-      import :: c_int, c_ptr
-      type(c_ptr), value :: s
-      integer(c_int) :: status
-    end function
-    function ft_scheduler_step(s) result(status) bind(c, name="ft_scheduler_step")
-      import :: c_int, c_ptr
-      type(c_ptr), value :: s
-      integer(c_int) :: status
-    end function
-    function ft_scheduler_get_last_lr(s, lr) result(status) bind(c, name="ft_scheduler_get_last_lr")
-      import :: c_double, c_int, c_ptr
-      type(c_ptr), value :: s
-      real(c_double), intent(out) :: lr
-      integer(c_int) :: status
-    end function
-    function ft_clip_grad_norm(params, n, max_norm, norm_type, total_norm) result(status) &
-        bind(c, name="ft_clip_grad_norm")
-      import :: c_double, c_int, c_ptr
-      type(c_ptr), intent(in) :: params(*)
-      integer(c_int), value :: n
-      real(c_double), value :: max_norm, norm_type
-      real(c_double), intent(out) :: total_norm
-      integer(c_int) :: status
-    end function
-    function ft_clip_grad_value(params, n, clip_value) result(status) bind(c, name="ft_clip_grad_value")
-      import :: c_double, c_int, c_ptr
-      type(c_ptr), intent(in) :: params(*)
-      integer(c_int), value :: n
-      real(c_double), value :: clip_value
-      integer(c_int) :: status
-    end function
-  end interface
+  integer(c_int), parameter :: sgd = ft_optim_sgd, adam = ft_optim_adam, adamw = ft_optim_adamw, &
+                               rmsprop = ft_optim_rmsprop, adagrad = ft_optim_adagrad
+  integer(c_int), parameter :: sched_step = ft_sched_step, sched_exponential = ft_sched_exponential, &
+                               sched_cosine = ft_sched_cosine_annealing
 
 contains
 

@@ -28,6 +28,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* FT_VERSION_MAJOR/MINOR/PATCH/STRING and the FTorch API level, generated from VERSION. */
+#include "ftorch_version.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -37,6 +40,12 @@ extern "C" {
 #else
 #define FT_API __attribute__((visibility("default")))
 #endif
+
+/* Annotations for the binding generator (fsrc/tools/gen_bindings.py); empty in C.  A
+ * non-const `T *p` is one output value unless annotated: FT_INOUT, the callee also reads *p;
+ * FT_ARRAY, p points to an array.  A `const T *` is always an input array. */
+#define FT_INOUT
+#define FT_ARRAY
 
 /* ---------------------------------------------------------------------------------------
  * Status codes.  The Fortran module exports the same values as `torch_stat_*`.
@@ -92,7 +101,7 @@ typedef struct ft_tensor_s *ft_tensor;
 /* ---------------------------------------------------------------------------------------
  * Library
  * ------------------------------------------------------------------------------------- */
-/* Version of libftorch, e.g. "0.1.0".  Static string. */
+/* Version of libftorch (FT_VERSION_STRING), e.g. "0.2.0".  Static string. */
 FT_API const char *ft_version(void);
 /* LibTorch version this library was compiled against, e.g. "2.13.0".  Static string. */
 FT_API const char *ft_torch_version(void);
@@ -207,7 +216,7 @@ FT_API int ft_tensor_detach(ft_tensor a, unsigned flags, ft_tensor *out);
  *                         dtypes must be equal;
  *   *lhs owns storage  -> *lhs (same handle value) is rebound to rhs's value.
  * A temporary rhs is consumed. */
-FT_API int ft_tensor_assign(ft_tensor *lhs, ft_tensor rhs);
+FT_API int ft_tensor_assign(FT_INOUT ft_tensor *lhs, ft_tensor rhs);
 /* Copy src's values into dst, converting dtype and device (FTorch's torch_tensor_to). */
 FT_API int ft_tensor_copy(ft_tensor src, ft_tensor dst, int non_blocking);
 /* Set every element of t to zero (in place, not recorded by autograd). */
@@ -224,7 +233,7 @@ FT_API int ft_tensor_backward(ft_tensor t, ft_tensor grad, int retain_graph);
  * receives the values in its memory; a NULL holder receives a new handle).  The copy is
  * a snapshot: later backward or zero_grad calls do not change it.
  * FT_ERR_NO_GRADIENT if t has no gradient. */
-FT_API int ft_tensor_get_gradient(ft_tensor t, ft_tensor *holder);
+FT_API int ft_tensor_get_gradient(ft_tensor t, FT_INOUT ft_tensor *holder);
 /* 1 if t currently has a gradient. */
 FT_API int ft_tensor_has_gradient(ft_tensor t, int *flag);
 /* Zero t's gradient in place; a tensor without a gradient is left alone (FT_OK). */
@@ -252,7 +261,7 @@ FT_API int ft_model_release(ft_model m);
  * have n_outputs tensors; each is written to outputs[i] with ft_tensor_assign semantics.
  * Without requires_grad the forward pass records no autograd history.  Errors raised inside
  * the model keep LibTorch's classification (FT_ERR_SHAPE, FT_ERR_DEVICE, FT_ERR_TORCH). */
-FT_API int ft_model_forward(ft_model m, const ft_tensor *inputs, int n_inputs, ft_tensor *outputs,
+FT_API int ft_model_forward(ft_model m, const ft_tensor *inputs, int n_inputs, FT_INOUT FT_ARRAY ft_tensor *outputs,
                             int n_outputs, int requires_grad);
 /* Number of parameters (tensors) of the model, recursively. */
 FT_API int ft_model_num_parameters(ft_model m, int *n);
@@ -260,7 +269,7 @@ FT_API int ft_model_num_parameters(ft_model m, int *n);
  * weights, so optimisers built over them train the model, and assignment to them writes
  * into the weights.  n must equal the number of parameters.  Live handles already in
  * params[] are released first.  The caller owns the n new handles. */
-FT_API int ft_model_parameters(ft_model m, ft_tensor *params, int n);
+FT_API int ft_model_parameters(ft_model m, FT_INOUT FT_ARRAY ft_tensor *params, int n);
 /* Switch between training (1) and evaluation (0) mode, and query it. */
 FT_API int ft_model_set_training(ft_model m, int training);
 FT_API int ft_model_is_training(ft_model m, int *training);
@@ -283,7 +292,7 @@ enum ft_loss_kind {
   FT_LOSS_BCE_WITH_LOGITS = 5
 };
 FT_API int ft_loss(int kind, ft_tensor input, ft_tensor target, int reduction, double param,
-                   ft_tensor *out);
+                   FT_INOUT ft_tensor *out);
 
 /* ---------------------------------------------------------------------------------------
  * Optimisers.  Updates are those of torch.optim (single-tensor implementations) and run

@@ -34,15 +34,22 @@ end subroutine
 
 ## Fix
 Fixable: `--fix` rewrites the statement with the computed `only:` list (wrapped with
-continuation lines as needed, in free or fixed form).  No fix is offered when the module
-containing the `use` re-exports ftorch names (no `private` default), because narrowing the
-import would change what other files see, or when the file did not parse.
+continuation lines as needed, in free or fixed form).  The list is conservative: besides
+the names the ftorch API table knows, every other name the scope references that nothing
+else explains (not declared in the scope or its hosts, not defined in the file, not an
+intrinsic, not given by another `use`) stays in the suggested list, since code written for
+another FTorch version (`torch_module_load`) relies on names this ftorch lacks.  A fix must
+never turn a compiling file into one that does not compile, so no fix is offered when such
+names exist (they may be external procedures), when the module containing the `use`
+re-exports ftorch names (no `private` default; narrowing the import would change what other
+files see), or when the file did not parse.
 """
 from __future__ import annotations
 
 from .. import ftorch_api as api
 from ..diagnostics import Fix
-from . import Rule, requirements_of
+from . import Rule, ctx_cache, requirements_of
+from ._ft001_names import unexplained_names
 
 _LIMIT = {False: 100, True: 72}
 
@@ -59,6 +66,7 @@ class BareUse(Rule):
             yield from self._line_based(ctx)
             return
         req = requirements_of(ctx)
+        unexplained = ctx_cache(ctx, "ft001_unexplained", unexplained_names)
         for scope in ctx.model.scopes:
             for use in scope.uses:
                 if not use.ftorch or not use.wildcard:
@@ -67,7 +75,8 @@ class BareUse(Rule):
                 if st is None or parts is None:
                     yield ctx.diag_node(self, f"bare `use {use.module}`: add an `only:` list", use.node)
                     continue
-                needed = sorted(req.get(id(use), set()), key=api.spec_sort_key)
+                extra, _ambiguous = unexplained.get(id(use), ({}, False))
+                needed = sorted(req.get(id(use), set()) | set(extra.values()), key=api.spec_sort_key)
                 toks = st.tokens[1:] if st.tokens[0].kind == "number" else st.tokens
                 use_tok = toks[0]
                 mod_tok = next(t for t in toks[1:] if t.kind == "name" and t.low == use.module)
@@ -77,7 +86,12 @@ class BareUse(Rule):
                 else:
                     msg = f"bare `use {use.module}`: import only what {scope.describe()} uses: `use {use.module}, only: {', '.join(needed)}`"
                 fix = None
-                if reexports:
+                if extra:
+                    names = ", ".join(f"`{n}`" for n in sorted(extra.values(), key=str.lower))
+                    msg += (f" ({names} {'is' if len(extra) == 1 else 'are'} not in this ftorch's API but "
+                            f"nothing else in the file provides {'it' if len(extra) == 1 else 'them'}: kept in "
+                            "the list for other FTorch versions; no automatic fix, check the list)")
+                elif reexports:
                     msg += f" (no automatic fix: module `{scope.name}` re-exports ftorch names; add `private` or list them)"
                 elif needed:
                     fix = self._fix(ctx, src, st, mod_tok, needed, use.module)

@@ -10,6 +10,7 @@ import pytest
 
 from pyftorch import _lib, errors
 from pyftorch._lib import FUNCTIONS, NOT_BOUND, STATUS
+from tests import abi_header
 
 REPO = Path(__file__).resolve().parents[2]
 HEADER = REPO / "fsrc" / "include" / "ftorch.h"
@@ -52,34 +53,14 @@ C_RETURN = {"int": STATUS, "const char *": ctypes.c_char_p, "int64_t": ctypes.c_
 
 def header_prototypes() -> dict[str, tuple[str, list[str]]]:
     """name -> (return type, [parameter types]) for every FT_API function of ftorch.h."""
-    text = re.sub(r"/\*.*?\*/", "", HEADER.read_text(), flags=re.S)
-    protos = {}
-    for m in re.finditer(r"FT_API\s+([\w\s\*]+?)\s*\b(ft_\w+)\s*\(([^)]*)\)\s*;", text):
-        ret, name, params = m.group(1).strip(), m.group(2), m.group(3).strip()
-        types = []
-        if params and params != "void":
-            for p in params.split(","):
-                p = " ".join(p.split())
-                p = re.sub(r"\s*\w+$", "", p)  # drop the parameter name
-                p = re.sub(r"\s*\*", " *", p).replace("* *", "**").strip()
-                types.append(p)
-        protos[name] = (ret, types)
-    return protos
+    return abi_header.prototypes()
 
 
 def header_struct(name: str) -> list[tuple[str, str]]:
     """[(field name, C type)] of ``typedef struct name { ... } name;`` in ftorch.h."""
-    text = re.sub(r"/\*.*?\*/", "", HEADER.read_text(), flags=re.S)
-    m = re.search(r"typedef\s+struct\s+" + name + r"\s*\{(.*?)\}\s*" + name + r"\s*;", text, flags=re.S)
-    assert m, f"struct {name} not found in ftorch.h"
-    fields = []
-    for decl in m.group(1).split(";"):
-        decl = " ".join(decl.split())
-        if not decl:
-            continue
-        ctype, _, names = decl.partition(" ")
-        fields += [(n.strip(), ctype) for n in names.split(",")]
-    return fields
+    structs = abi_header.parsed().structs
+    assert name in structs, f"struct {name} not found in ftorch.h"
+    return structs[name]
 
 
 def test_header_parser_sees_the_abi():
@@ -105,6 +86,8 @@ def test_struct_layout_matches_the_c_compiler(tmp_path):
     import shutil
     import subprocess
 
+    from pyftorch._locate import find_install
+
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         pytest.skip("no C compiler")
@@ -114,7 +97,9 @@ def test_struct_layout_matches_the_c_compiler(tmp_path):
     src.write_text(f'#include <stdio.h>\n#include <stddef.h>\n#include "ftorch.h"\n'
                    f'int main(void) {{ {prints} printf("%zu\\n", sizeof(ft_optim_options)); return 0; }}\n')
     exe = tmp_path / "layout"
-    subprocess.run([cc, f"-I{HEADER.parent}", str(src), "-o", str(exe)], check=True, capture_output=True)
+    include = find_install().include_dir  # ftorch.h includes the generated ftorch_version.h
+    subprocess.run([cc, f"-I{HEADER.parent}", f"-I{include}", str(src), "-o", str(exe)], check=True,
+                   capture_output=True)
     c_values = [int(v) for v in subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout.split()]
     py_values = [getattr(_lib.OptimOptions, n).offset for n in names] + [ctypes.sizeof(_lib.OptimOptions)]
     assert py_values == c_values
@@ -348,3 +333,64 @@ def test_library_missing_a_symbol_is_refused():
 
     with pytest.raises(errors.LibraryLoadError, match="ft_tensor_backward"):
         _lib.Library(Path("/fake/libftorch.so"), FakeCDLL())
+
+
+# --- completeness: every function, argument and constant of ftorch.h has its Python mirror ------
+def test_every_header_function_is_bound_or_excused():
+    """The ctypes table covers ftorch.h completely: each function is declared or deliberately not bound."""
+    header = set(header_prototypes())
+    assert not set(FUNCTIONS) & set(NOT_BOUND)
+    missing = header - set(FUNCTIONS) - set(NOT_BOUND)
+    assert not missing, f"in ftorch.h but neither in pyftorch._lib.FUNCTIONS nor NOT_BOUND: {sorted(missing)}"
+    stale = (set(FUNCTIONS) | set(NOT_BOUND)) - header
+    assert not stale, f"declared in pyftorch._lib but gone from ftorch.h: {sorted(stale)}"
+
+
+def _python_constants() -> dict[str, int]:
+    """Every FT_* integer constant that pyftorch's modules define."""
+    import importlib
+
+    found: dict[str, int] = {}
+    for name in ("pyftorch.errors", "pyftorch.core", "pyftorch.losses", "pyftorch.optim"):
+        module = importlib.import_module(name)
+        for attr, value in vars(module).items():
+            if attr.startswith("FT_") and isinstance(value, int):
+                assert found.get(attr, value) == value, f"{attr} has two values in pyftorch"
+                found[attr] = value
+    return found
+
+
+def test_every_enumerator_is_mirrored_with_its_value():
+    """Status codes, dtypes and reductions by table; every other enumerator by an FT_* constant."""
+    import numpy as np
+
+    from pyftorch import core, losses
+
+    enums = abi_header.enumerators()
+    assert errors.STATUS_NAMES == {value: name for name, value in enums["ft_status"].items()}
+    dtype_names = {f"FT_{np.dtype(d).name.upper().rstrip('_')}": code for d, code in core.DTYPE_CODES.items()}
+    assert dtype_names == enums["ft_dtype"]
+    assert {f"FT_REDUCTION_{k.upper()}": v for k, v in losses.REDUCTIONS.items()} == enums["ft_reduction"]
+    python = _python_constants()
+    by_table = set(enums["ft_status"]) | set(enums["ft_dtype"]) | set(enums["ft_reduction"])
+    header = {name: value for items in enums.values() for name, value in items.items()}
+    for name, value in header.items():
+        if name in by_table or name in _lib.NOT_MIRRORED:
+            assert name not in _lib.NOT_MIRRORED or name not in python, f"{name} is mirrored and excused"
+            continue
+        assert name in python, f"enumerator {name} of ftorch.h has no Python constant (or NOT_MIRRORED entry)"
+        assert python[name] == value, f"{name}: Python {python[name]}, ftorch.h {value}"
+    stale = {n for n in python if n not in header}
+    assert not stale, f"pyftorch constants that ftorch.h no longer has: {sorted(stale)}"
+    assert set(_lib.NOT_MIRRORED) <= set(header)
+
+
+def test_completeness_checks_catch_a_changed_signature():
+    """A throw-away header edit (one parameter type changed) is seen by the table comparison."""
+    text = abi_header.HEADER.read_text()
+    changed = text.replace("FT_API int ft_optim_set_lr(ft_optim o, double lr);",
+                           "FT_API int ft_optim_set_lr(ft_optim o, int64_t lr);")
+    assert changed != text
+    protos = abi_header.prototypes(changed)
+    assert protos["ft_optim_set_lr"][1] == ["ft_optim", "int64_t"]
+    assert C_TO_CTYPES[protos["ft_optim_set_lr"][1][1]] != FUNCTIONS["ft_optim_set_lr"].argtypes[1]
