@@ -181,9 +181,10 @@ class BuildPy(build_py):
         if shutil.which("ninja"):
             args += ["-G", "Ninja"]
         if not fc:
+            why = "PYFTORCH_BUILD_FORTRAN=0" if _mode("PYFTORCH_BUILD_FORTRAN") == "0" else "no Fortran compiler found"
             _say(
-                "no Fortran compiler found (set FC, or install gfortran): building the C ABI and the Python "
-                "binding only; Fortran programs cannot use this installation"
+                f"{why} (set FC, or install gfortran): building the C ABI and the Python binding only; "
+                "Fortran programs cannot use this installation"
             )
         _say(f"building libftorch against torch {torch['version']} ({torch['cmake_prefix']})")
         if (build_dir / "CMakeCache.txt").exists():
