@@ -85,7 +85,7 @@ lint: $(VENV)/.stamp $(BUILD)/.lint-toolchain
 	$(VENV)/bin/ruff format --check .
 	@mkdir -p $(BUILD)/lint/fortran
 	@for f in fsrc/fortran/*.fypp; do $(VENV)/bin/fypp $$f $(BUILD)/lint/fortran/$$(basename $$f .fypp).f90 || exit 1; done
-	$(VENV)/bin/fortitude check --force-exclude fsrc/fortran examples bench/kernels $(BUILD)/lint/fortran/*.f90
+	$(VENV)/bin/fortitude check fsrc/fortran examples bench/kernels $(BUILD)/lint/fortran/*.f90
 	clang-format --dry-run --Werror $(LINT_CXX)
 	shellcheck $(LINT_SH)
 	$(VENV)/bin/pyftorch lint examples
