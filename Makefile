@@ -21,11 +21,16 @@ all: build
 # that need them skip, naming the reason, when they cannot be installed.
 REQUIRED := gfortran:gfortran g++:g++ cmake:cmake ninja:ninja-build
 OPTIONAL := valgrind:valgrind flang-new-19:flang-19
+# Distributed training: OpenMPI runs the MPI tests and builds libftorch_mpi; gloo's headers
+# (no command to probe: checked by file) let libftorch compile ProcessGroupGloo support.
+OPTIONAL += mpirun:openmpi-bin mpif90:libopenmpi-dev
+GLOO_HEADER := /usr/include/gloo/algorithm.h
 toolchain: $(BUILD)/.toolchain
 $(BUILD)/.toolchain:
 	@SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	missing() { for p in "$$@"; do command -v $${p%%:*} >/dev/null 2>&1 || printf ' %s' $${p##*:}; done; }; \
 	need="$$(missing $(REQUIRED))"; want="$$(missing $(OPTIONAL))"; \
+	[ -f $(GLOO_HEADER) ] || want="$$want libgloo-dev"; \
 	if [ -n "$$need$$want" ]; then $$SUDO apt-get update -qq || true; fi; \
 	if [ -n "$$need" ]; then \
 	  echo "installing:$$need"; \
@@ -66,6 +71,7 @@ demo: build
 
 bench: build
 	$(VPY) -m pyftorch bench --json $(BUILD)/bench.json --plot $(BUILD)/bench.png
+	$(VPY) -m bench.distributed --json $(BUILD)/bench-distributed.json
 
 # --- lint gates: our own code (configurations: pyproject.toml [tool.ruff], fortitude.toml,
 # .clang-format; the same hooks for contributors in .pre-commit-config.yaml) ----------------
@@ -108,3 +114,33 @@ clean:
 
 distclean: clean
 	rm -rf $(VENV)
+
+# --- sanitizer build (issue 9) -------------------------------------------------------------
+# libftorch (C++ and Fortran) built with AddressSanitizer + UndefinedBehaviorSanitizer in
+# build-sanitize/, then the native, Python and reliability tests run against it (found through
+# PYFTORCH_PREFIX, like any other install).  LibTorch and Python are not instrumented, so the
+# ASan runtime is preloaded into every process of the run.  Leak detection is off: CPython
+# and LibTorch keep process-lifetime allocations by design, and the library's own leaks are
+# what the live-handle checks of every test catch.  Any ASan/UBSan report fails the run
+# (halt_on_error).  Not part of `make test` or CI (it takes several times as long).
+SANITIZE_BUILD  := build-sanitize
+SANITIZE_PREFIX := $(abspath $(SANITIZE_BUILD)/install)
+SANITIZE_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g
+SANITIZE_TESTS  ?= tests/native tests/python tests/reliability
+.PHONY: sanitize
+sanitize: $(BUILD)/.toolchain $(VENV)/.stamp
+	@prefix=$$($(VPY) -c 'import torch; print(torch.utils.cmake_prefix_path)'); \
+	test -f $(SANITIZE_BUILD)/build.ninja || cmake -S fsrc -B $(SANITIZE_BUILD) -G Ninja \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_PREFIX_PATH="$$prefix" \
+	  -DCMAKE_CXX_FLAGS="$(SANITIZE_FLAGS)" -DCMAKE_Fortran_FLAGS="$(SANITIZE_FLAGS)" \
+	  -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined" \
+	  -DCMAKE_INSTALL_PREFIX=$(SANITIZE_PREFIX) -DPython_EXECUTABLE=$(abspath $(VPY))
+	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
+	cmake --install $(SANITIZE_BUILD) >/dev/null
+	@asan=$$(g++ -print-file-name=libasan.so); ubsan=$$(g++ -print-file-name=libubsan.so); \
+	start=$$(date +%s); \
+	PYFTORCH_PREFIX=$(SANITIZE_PREFIX) LD_PRELOAD="$$asan $$ubsan" \
+	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=0:exitcode=86:detect_odr_violation=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=87 \
+	$(VPY) -m pytest -q -p no:cacheprovider --benchmark-disable $(SANITIZE_TESTS) $(PYTEST_ARGS); \
+	rc=$$?; echo "make sanitize: $$(( $$(date +%s) - start )) s of tests, exit status $$rc"; exit $$rc

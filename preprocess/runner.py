@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 
 from .diagnostics import Diagnostic
 from .lexer import lex
-from .source import decode, is_fixed_form, neutralise, run_cpp
+from .source import DEFAULT_MAX_FILE_SIZE, decode, is_fixed_form, neutralise, run_cpp, wants_cpp
 
 _NOQA = re.compile(r"\bnoqa\b(?:\s*:\s*(?P<codes>[A-Za-z0-9_\-]+(?:\s*,\s*[A-Za-z0-9_\-]+)*))?", re.I)
 _FILE_NOQA = re.compile(r"^!\s*pyftorch\s*:\s*noqa\b(?:\s*:\s*(?P<codes>[A-Za-z0-9_\-]+(?:\s*,\s*[A-Za-z0-9_\-]+)*))?", re.I)
-_CPP_LINE = re.compile(r"^[ \t]*#", re.M)
 
 
 @dataclass
@@ -21,9 +20,12 @@ class Settings:
     include_dirs: tuple = ()
     reexport_modules: tuple = ()
     fixed_form: bool | None = None  # None: from the extension
+    cpp: bool | None = None  # None: like gfortran (see source.wants_cpp); True/False: --cpp/--no-cpp
+    max_file_size: int | None = DEFAULT_MAX_FILE_SIZE
 
     def key(self) -> str:
-        return repr((sorted(self.select), self.defines, self.include_dirs, sorted(self.reexport_modules)))
+        return repr((sorted(self.select), self.defines, self.include_dirs, sorted(self.reexport_modules),
+                     self.cpp, self.max_file_size))
 
 
 @dataclass
@@ -73,46 +75,87 @@ def suppressed(d: Diagnostic, nq: Noqa) -> bool:
 
 
 def lint_text(path: str, display: str, data: bytes, settings: Settings, exports: dict):
-    """Lint one file's bytes; returns (diagnostics, parsed?).  Never raises."""
+    """Lint one file's bytes; returns (diagnostics, parsed?).  Never raises.
+
+    Everything (parse and rules) runs on a thread with a large stack and a raised recursion
+    limit, so the depth of an expression never decides whether a file can be checked."""
+    from .parsing import run_big_stack
+
     try:
-        return _lint_text(path, display, data, settings, exports)
+        return run_big_stack(_lint_text, path, display, data, settings, exports)
     except RecursionError:
         return [_internal(display, RecursionError("nesting too deep"))], False
     except Exception as exc:  # last resort: report, never propagate
         return [_internal(display, exc)], False
 
 
-def _lint_text(path, display, data, settings, exports):
-    from . import rules as rules_mod
-    from .parsing import ParseFailure, parse_text, run_big_stack
+def _attempt(text, fixed, settings, path, modules, stmts=None):
+    """Reduce and parse ``text``; return (tree, reduced text, failure)."""
+    from .parsing import ParseFailure, parse_text
+    from .reduce import classify, ftorch_names, reduce_text
 
-    fixed = is_fixed_form(path) if settings.fixed_form is None else settings.fixed_form
-    original = decode(data)
-    text = neutralise(original)
-    rules = [r for r in rules_mod.all_rules() if r.code in settings.select]
-    diags: list[Diagnostic] = []
-    tree, line_map, parsed_text, failure = None, None, text, None
+    if stmts is None:
+        stmts = lex(text, fixed=fixed)[0]
+    relevant, plain = classify(stmts, ftorch_names(stmts, modules))
+    red = reduce_text(text, stmts, fixed, relevant, plain)
     try:
-        tree = run_big_stack(parse_text, text, fixed, list(settings.include_dirs), path)
+        return parse_text(red.text, fixed, list(settings.include_dirs), path), red.text, None
     except ParseFailure as exc:
         failure = exc
     except BaseException as exc:  # defensive: never let a parser problem escape
         failure = ParseFailure(None, f"{type(exc).__name__}: {exc}"[:200], "internal")
-    if tree is None and _CPP_LINE.search(text):
+    if red.any and (failure.line is None or any(a <= failure.line <= b for a, b in red.changed)):
+        # the reduction should never make valid code invalid; if it did, parse the original
         try:
-            cpp_text, lmap = run_cpp(text, path, list(settings.defines), list(settings.include_dirs))
-            cpp_text = neutralise(cpp_text)
-            tree = run_big_stack(parse_text, cpp_text, fixed, list(settings.include_dirs), path)
-            line_map, parsed_text, failure = lmap, cpp_text, None
-        except ParseFailure as exc:
-            if failure is None or failure.line is None:
-                failure = exc
+            return parse_text(text, fixed, list(settings.include_dirs), path), text, None
+        except ParseFailure:
+            pass
         except BaseException:
             pass
+    return None, red.text, failure
+
+
+def _lint_text(path, display, data, settings, exports):
+    from . import ftorch_api as api
+    from . import rules as rules_mod
+    from .parsing import ParseFailure
+
+    original = decode(data)
+    fixed = is_fixed_form(path, original) if settings.fixed_form is None else settings.fixed_form
+    text = neutralise(original)
+    stmts, own_comments, _amps = lex(text, fixed=fixed)
+    modules = set(api.ALIASES) | set(exports) | set(settings.reexport_modules)
+    rules = [r for r in rules_mod.all_rules() if r.code in settings.select]
+    diags: list[Diagnostic] = []
+    tree, line_map, parsed_text, failure = None, None, text, None
+    cpp_state = None  # None: not run; "ok"; "failed"; "as-is" (cpp ran, but only the raw text parsed)
+    cpp_text = None
+    if wants_cpp(path, text, settings.cpp):
+        try:
+            cpp_text, lmap = run_cpp(text, path, list(settings.defines), list(settings.include_dirs))
+        except RuntimeError:
+            cpp_state = "failed"
+        else:
+            cpp_state = "ok"
+            cpp_text = neutralise(cpp_text)
+            tree, reduced, failure = _attempt(cpp_text, fixed, settings, path, modules)
+            line_map, parsed_text = lmap, reduced
+            if failure is not None and failure.line is not None:
+                mapped = lmap.map(failure.line)
+                failure = ParseFailure(mapped[1] if mapped[0] is not None else None, failure.excerpt, failure.kind)
+    if tree is None:
+        tree2, reduced, failure2 = _attempt(text, fixed, settings, path, modules, stmts)
+        if tree2 is not None or failure is None:
+            tree, failure, line_map, parsed_text = tree2, failure2, None, reduced
+            if tree2 is not None and cpp_state is not None:
+                cpp_state = "as-is"
     from .analysis import FileContext
 
     try:
         ctx = FileContext(path, display, parsed_text, fixed, tree, exports, settings, line_map, original)
+        ctx.cpp_state = cpp_state
+        ctx.cpp_text = cpp_text if line_map is not None else None
+        ctx.original_stmts = stmts
     except BaseException as exc:
         ctx = None
         diags.append(_internal(display, exc))
@@ -130,7 +173,7 @@ def _lint_text(path, display, data, settings, exports):
     if line_map is not None:
         diags = _map_lines(diags, display, line_map, parsed_text, original)
     # suppression comments from the original text (and included files)
-    comments = {display: lex(original.split("\n"), fixed=fixed)[1]}
+    comments = {display: own_comments}
     if ctx is not None:
         for src in ctx.sources.values():
             comments[src.path] = src.comments
@@ -178,8 +221,29 @@ def _parse_diag(display, text, fail):
 
 
 def _map_lines(diags, display, lmap, parsed_text, original):
+    """Map diagnostics on the preprocessed text back to the original lines.
+
+    A line that cpp left as it was keeps its columns and its fix (edits are moved to the
+    original line numbers).  On a line that cpp changed (a macro expanded) the columns of
+    the expansion mean nothing in the file, so the finding covers the written statement
+    and has no fix."""
+    from dataclasses import replace
+
+    from .diagnostics import Fix
+
     parsed_lines = parsed_text.split("\n")
     orig_lines = original.split("\n")
+
+    def same(ln):
+        """Original line number of parsed line ``ln`` if cpp left it unchanged, else None."""
+        f, ol = lmap.map(ln)
+        if f is None or not (f == display or display.endswith(f) or f.endswith(display)):
+            return None
+        pl = parsed_lines[ln - 1] if 0 < ln <= len(parsed_lines) else None
+        if not (0 < ol <= len(orig_lines)) or orig_lines[ol - 1] != pl:
+            return None
+        return ol
+
     out = []
     for d in diags:
         if d.path != display:
@@ -195,18 +259,24 @@ def _map_lines(diags, display, lmap, parsed_text, original):
             l2 = l1 + (d.end_line - d.line)
         fix = d.fix
         if fix is not None:
+            edits = []
             for e in fix.edits:
-                for ln in range(e.line, e.end_line + 1):
-                    _f, ol = lmap.map(ln)
-                    pl = parsed_lines[ln - 1] if ln - 1 < len(parsed_lines) else None
-                    if ol - 1 >= len(orig_lines) or orig_lines[ol - 1] != pl or ol != ln:
-                        fix = None
-                        break
-                if fix is None:
+                lines = [same(ln) for ln in range(e.line, e.end_line + 1)]
+                if any(x is None for x in lines) or lines != list(range(lines[0], lines[0] + len(lines))):
+                    edits = None
                     break
+                edits.append(replace(e, line=lines[0], end_line=lines[-1]))
+            fix = Fix(fix.message, tuple(edits), fix.applicability) if edits else None
+        col, end_col = d.column, d.end_column
+        if any(same(ln) is None for ln in range(d.line, d.end_line + 1)) and 0 < l1 <= len(orig_lines):
+            raw = orig_lines[l1 - 1]
+            col = len(raw) - len(raw.lstrip()) + 1
+            l2 = l1
+            end_col = max(len(raw.rstrip()) + 1, col)
         nl = d.noqa_lines
         if nl:
             nl = (lmap.map(nl[0])[1] or l1, lmap.map(nl[1])[1] or l2)
         d.line, d.end_line, d.fix, d.noqa_lines = l1, max(l2, l1), fix, nl
+        d.column, d.end_column = col, end_col
         out.append(d)
     return out

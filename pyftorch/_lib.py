@@ -192,6 +192,21 @@ FUNCTIONS: dict[str, Signature] = {
     # --- checkpoints -------------------------------------------------------------------------------------
     "ft_checkpoint_save": _sig(STATUS, c_char_p, HANDLE, HANDLE, HANDLE),
     "ft_checkpoint_load": _sig(STATUS, c_char_p, HANDLE, HANDLE, HANDLE),
+    # --- distributed data-parallel training (pyftorch.distributed) -------------------------------------
+    "ft_distributed_available": _sig(c_int),
+    "ft_distributed_listen": _sig(STATUS, c_int, c_double, INT_OUT),
+    "ft_distributed_init": _sig(STATUS, c_int, c_int, c_char_p, c_int, c_int, c_double),
+    "ft_distributed_is_initialized": _sig(STATUS, INT_OUT),
+    "ft_distributed_rank": _sig(STATUS, INT_OUT),
+    "ft_distributed_world_size": _sig(STATUS, INT_OUT),
+    "ft_distributed_barrier": _sig(STATUS),
+    "ft_distributed_finalize": _sig(STATUS),
+    "ft_distributed_all_reduce": _sig(STATUS, HANDLE, c_int),
+    "ft_distributed_broadcast": _sig(STATUS, HANDLE, c_int),
+    "ft_distributed_average_gradients": _sig(STATUS, HANDLE_ARRAY, c_int, c_double),
+    "ft_model_distribute": _sig(STATUS, HANDLE, c_double),
+    "ft_distributed_checkpoint_save": _sig(STATUS, c_char_p, HANDLE, HANDLE, HANDLE),
+    "ft_distributed_checkpoint_load": _sig(STATUS, c_char_p, HANDLE, HANDLE, HANDLE),
 }
 
 #: Functions that return ``int`` but always FT_OK (finaliser-safe releases): no errcheck.
@@ -203,6 +218,12 @@ NOT_BOUND: dict[str, str] = {
     "ft_tensor_assign": "Fortran assignment semantics; Python tensors are immutable handles",
     "ft_tensor_consume_temp": "for Fortran expression temporaries (FT_FLAG_TEMP), never set by Python",
     "ft_last_error_copy": "for Fortran's fixed-length buffers; Python reads ft_last_error() directly",
+    "ft_tensor_dims": "for Fortran queries that consume an expression temporary in one call",
+    "ft_set_stop_on_error": "the Fortran stop-on-error mode; Python always raises",
+    "ft_get_stop_on_error": "the Fortran stop-on-error mode; Python always raises",
+    "ft_pending_error_record": "Fortran's recorded failures (torch_get_last_error); Python raises instead",
+    "ft_pending_error_take": "Fortran's recorded failures (torch_get_last_error); Python raises instead",
+    "ft_pending_error_length": "Fortran's recorded failures (torch_get_last_error); Python raises instead",
 }
 
 #: Enumerators of ftorch.h that Python has no constant for, and why.  Every other enumerator

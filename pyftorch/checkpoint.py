@@ -1,10 +1,18 @@
 """Checkpoints: a model's weights, an optimiser's state and a scheduler's state in one file.
 
 The file is the library's (``ft_checkpoint_save``): the same format the Fortran
-``torch_checkpoint_save`` writes, readable by ``torch.load(path, weights_only=False)``.
-Loading restores into existing objects, onto their devices, so a run can restart on
-another device; a run restarted from step k ends with the same parameters as an
-uninterrupted run.
+``torch_checkpoint_save`` writes.  It holds only plain values (str-keyed dicts, lists,
+str, int, float, bool and CPU tensors), so PyTorch reads it safely with
+``torch.load(path, weights_only=True)``; never use ``weights_only=False`` on a file you
+did not write, it runs code from the file.  An optimiser parameter that is one of the
+saved model's parameters is stored once, as the parameter's name (a str) in
+``ckpt["optimizer"]["params"]``.
+
+Saving is atomic: the file is written to ``.<name>.tmp-<pid>-<n>`` in the same
+directory, flushed to disk and renamed over ``path``, so a failed save (full disk) or an
+interrupted one (the process killed) leaves the previous checkpoint intact.  Loading
+restores into existing objects, onto their devices, so a run can restart on another
+device; a run restarted from step k ends with the same parameters as an uninterrupted run.
 """
 from __future__ import annotations
 
@@ -40,8 +48,11 @@ def save_checkpoint(path: PathLike, model: Optional["Model"] = None, optimizer: 
                     scheduler: Optional["LRScheduler"] = None) -> None:
     """Write the state of any of ``model``, ``optimizer`` and ``scheduler`` to ``path``.
 
+    The write is atomic: on any failure the previous file at ``path`` is unchanged.
+
     Raises:
-        LibraryIOError: the file cannot be written.
+        LibraryIOError: the file cannot be written (the message names the file and the
+            cause, e.g. "No space left on device").
     """
     m, o, s = _handles(model, optimizer, scheduler)
     _L.ft_checkpoint_save(_path_bytes(path), m, o, s)
@@ -55,7 +66,9 @@ def load_checkpoint(path: PathLike, model: Optional["Model"] = None, optimizer: 
     objects as they were.
 
     Raises:
-        LibraryIOError: the file cannot be read or is not a pyftorch checkpoint.
+        LibraryIOError: the file cannot be read, is not a pyftorch checkpoint, or is
+            malformed (wrong types, inconsistent counts, values out of range); the message
+            names the file and the entry at fault.
         InvalidArgumentError: the checkpoint belongs to a different model (parameter
             names or shapes differ), optimiser (kind or shapes) or scheduler, or lacks
             the state of an object that was passed.

@@ -270,10 +270,25 @@ class LRScheduler(HandleOwner):
         return f"{type(self).__name__}(last_epoch={self.last_epoch}, last_lr={self.last_lr!r})"
 
 
+#: The largest step_size / T_max the library accepts (``kMaxCount``: exact in a double, and
+#: far from overflowing the schedulers' int64 arithmetic).
+MAX_COUNT = 2**53
+
+
 def _positive_int(value: Any, name: str, owner: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise InvalidArgumentError(f"{owner}: {name} must be a positive integer, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 1 <= value <= MAX_COUNT:
+        raise InvalidArgumentError(f"{owner}: {name} must be an integer in [1, 2**53], got {value!r}")
     return int(value)
+
+
+def _finite(value: Any, name: str, owner: str) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidArgumentError(f"{owner}: {name} must be a finite number, got {value!r}") from None
+    if not math.isfinite(x):
+        raise InvalidArgumentError(f"{owner}: {name} must be a finite number, got {value!r}")
+    return x
 
 
 class StepLR(LRScheduler):
@@ -282,7 +297,7 @@ class StepLR(LRScheduler):
     kind = FT_SCHED_STEP
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
-        super().__init__(optimizer, _positive_int(step_size, "step_size", "StepLR"), gamma)
+        super().__init__(optimizer, _positive_int(step_size, "step_size", "StepLR"), _finite(gamma, "gamma", "StepLR"))
 
 
 class ExponentialLR(LRScheduler):
@@ -291,7 +306,7 @@ class ExponentialLR(LRScheduler):
     kind = FT_SCHED_EXPONENTIAL
 
     def __init__(self, optimizer: Optimizer, gamma: float) -> None:
-        super().__init__(optimizer, 0.0, gamma)
+        super().__init__(optimizer, 0.0, _finite(gamma, "gamma", "ExponentialLR"))
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -301,7 +316,8 @@ class CosineAnnealingLR(LRScheduler):
     kind = FT_SCHED_COSINE_ANNEALING
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:  # noqa: N803 -- torch's name
-        super().__init__(optimizer, _positive_int(T_max, "T_max", "CosineAnnealingLR"), eta_min)
+        super().__init__(optimizer, _positive_int(T_max, "T_max", "CosineAnnealingLR"),
+                         _finite(eta_min, "eta_min", "CosineAnnealingLR"))
 
 
 # ---------------------------------------------------------------------------------------------

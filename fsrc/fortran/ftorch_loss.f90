@@ -10,7 +10,7 @@ module ftorch_loss
   use ftorch_types, only: torch_kNone, torch_kMean, torch_kSum
   use ftorch_tensor, only: torch_tensor
   use ftorch_errors, only: ft_check
-  use ftorch_cbind, only: ft_tensor_consume_temp, ft_loss, ft_loss_mse, ft_loss_l1, ft_loss_smooth_l1, &
+  use ftorch_cbind, only: ft_loss, ft_loss_mse, ft_loss_l1, ft_loss_smooth_l1, &
                           ft_loss_huber, ft_loss_cross_entropy, ft_loss_bce_with_logits
   implicit none
   private
@@ -36,12 +36,10 @@ contains
     real(c_double), intent(in) :: param
     integer, intent(out), optional :: stat
     character(len=*), intent(inout), optional :: errmsg
-    integer(c_int) :: reduction, ignored
+    integer(c_int) :: reduction
     reduction = torch_kMean
     if (present(reduction_type)) reduction = reduction_type
     call ft_check(ft_loss(kind, input_tensor%p, target_tensor%p, reduction, param, loss_tensor%p), name, stat, errmsg)
-    ignored = ft_tensor_consume_temp(input_tensor%p)
-    ignored = ft_tensor_consume_temp(target_tensor%p)
   end subroutine compute
 
   !> Mean squared error.

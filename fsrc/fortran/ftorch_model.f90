@@ -5,7 +5,7 @@ module ftorch_model
   use ftorch_types, only: ftorch_int
   use ftorch_devices, only: torch_kCPU, torch_kCUDA, torch_kHIP, torch_kXPU, torch_kMPS
   use ftorch_tensor, only: torch_tensor
-  use ftorch_errors, only: ft_check, ft_raise
+  use ftorch_errors, only: ft_check, ft_fits_c_int, ft_raise
   use ftorch_cbind, only: ft_model_load, ft_model_delete, ft_model_release, ft_model_forward, &
                           ft_model_num_parameters, ft_model_parameters, ft_model_set_training, &
                           ft_model_is_training, ft_model_save, ft_model_print_parameters
@@ -69,7 +69,10 @@ contains
     integer(c_int) :: status, index, grad, training
     integer(c_int) :: ignored
     index = merge(-1_c_int, 0_c_int, device_type == torch_kCPU)
-    if (present(device_index)) index = int(device_index, c_int)
+    if (present(device_index)) then
+      if (.not. ft_fits_c_int(device_index, 'device_index', 'torch_model_load', stat, errmsg)) return
+      index = int(device_index, c_int)
+    end if
     grad = -1
     if (present(requires_grad)) grad = merge(1_c_int, 0_c_int, requires_grad)
     training = 0

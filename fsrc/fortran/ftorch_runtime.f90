@@ -4,7 +4,7 @@ module ftorch_runtime
   use, intrinsic :: iso_fortran_env, only: int64
   use ftorch_cbind, only: ft_cuda_available, ft_cuda_device_count, ft_live_handles, ft_live_tensors, &
                           ft_manual_seed, ft_set_grad_enabled, ft_set_num_threads
-  use ftorch_errors, only: ft_check
+  use ftorch_errors, only: ft_check, ft_fits_c_int
   implicit none
   private
 
@@ -46,6 +46,7 @@ contains
     !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
     !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
+    if (.not. ft_fits_c_int(n, 'n', 'torch_set_num_threads', stat, errmsg)) return
     call ft_check(ft_set_num_threads(int(n, c_int)), 'torch_set_num_threads', stat, errmsg)
   end subroutine torch_set_num_threads
 

@@ -19,8 +19,39 @@
  *    value are borrowed for the duration of the call.
  *  - Tensors created from caller memory without FT_FLAG_COPY are *views*: they alias the
  *    caller's buffer, which must outlive the tensor and every autograd graph that saved it.
- *  - Threads: distinct handles may be used from distinct threads concurrently.  The error
- *    message is per thread.  One handle must not be used by two threads at once.
+ *  - Threads: see "Thread safety" below.
+ *  - Expression temporaries (FT_FLAG_TEMP, made by the Fortran operators): every function
+ *    that receives a tensor handle releases the temporaries among its inputs when it
+ *    returns, whether it succeeded or failed, even when another argument was invalid.
+ *    Only ft_tensor_release/ft_tensor_delete (which release anyway), ft_tensor_data_ptr
+ *    (whose result would dangle) and the output arguments of a call are exempt.
+ *
+ * Thread safety
+ * -------------
+ *  - Any function may be called from any thread, concurrently, on *different* handles:
+ *    the handle registries are locked internally, and LibTorch operations on distinct
+ *    tensors are independent (OpenMP threads each running forward, loss and backward on
+ *    their own tensors are supported and tested).
+ *  - On the *same* tensor handle, concurrent calls are safe only when all of them only
+ *    read it: the queries (ft_tensor_ndim ... ft_tensor_copy_to; the shape and stride
+ *    queries write identical values into the handle's buffer, safe for ranks up to 16)
+ *    and use as an operand of an arithmetic function that creates a new result.  Anything that writes the tensor,
+ *    its gradient or its handle -- ft_tensor_assign or ft_tensor_copy into it,
+ *    ft_tensor_zero, ft_tensor_zero_grad, ft_tensor_set_requires_grad, a backward that
+ *    accumulates into its .grad, ft_tensor_delete -- must not overlap any other call on
+ *    that handle (or on a tensor sharing its storage or gradient); the caller
+ *    synchronises.  An expression temporary belongs to the thread that created it.
+ *    Models, optimisers and schedulers: one thread at a time per handle.
+ *  - Deleting a handle while another thread uses it is a caller bug; it is detected as
+ *    FT_ERR_STALE_HANDLE when the delete happens first, but cannot be detected during a
+ *    call already running (the Python binding holds a reference for the duration of
+ *    each call, so `close()` racing a call is safe there).
+ *  - Errors are per thread: ft_last_error(), ft_last_status() and the Fortran module's
+ *    recorded failure (ft_pending_error_*) are thread-local, so a thread never sees
+ *    another thread's failure.  The stop-on-error setting (ft_set_stop_on_error) is one
+ *    process-wide flag, read atomically by every thread.
+ *  - Process-wide settings (ft_set_num_threads, ft_manual_seed) affect every thread;
+ *    ft_set_grad_enabled is per thread, like torch.set_grad_enabled.
  */
 #ifndef FTORCH_H
 #define FTORCH_H
@@ -65,7 +96,8 @@ enum ft_status {
   FT_ERR_MODEL = 11,             /* not a TorchScript file, or a model returned non-tensors */
   FT_ERR_TORCH = 12,             /* any other error raised by LibTorch                     */
   FT_ERR_OUT_OF_MEMORY = 13,
-  FT_ERR_INTERNAL = 14
+  FT_ERR_INTERNAL = 14,
+  FT_ERR_DISTRIBUTED = 15        /* no process group, a collective failed or timed out     */
 };
 
 /* Data types: the values of FTorch's torch_kInt8 ... torch_kFloat64 (c10::ScalarType). */
@@ -162,7 +194,9 @@ FT_API int ft_tensor_share(ft_tensor t, ft_tensor *out);
  * ------------------------------------------------------------------------------------- */
 FT_API int ft_tensor_ndim(ft_tensor t, int *ndim);
 /* Pointers into a per-handle buffer that stays valid until the handle is deleted or the
- * next call of the same function on this handle. */
+ * next call of the same function on this handle.  An expression temporary is consumed by
+ * the call: its values are in a per-thread buffer, valid until the next shape query of a
+ * temporary on the same thread. */
 FT_API int ft_tensor_shape(ft_tensor t, const int64_t **shape);
 FT_API int ft_tensor_strides(ft_tensor t, const int64_t **strides);
 FT_API int ft_tensor_numel(ft_tensor t, int64_t *numel);
@@ -273,7 +307,10 @@ FT_API int ft_model_parameters(ft_model m, FT_INOUT FT_ARRAY ft_tensor *params, 
 /* Switch between training (1) and evaluation (0) mode, and query it. */
 FT_API int ft_model_set_training(ft_model m, int training);
 FT_API int ft_model_is_training(ft_model m, int *training);
-/* Save the model (TorchScript, with the current weights). */
+/* Save the model (TorchScript, with the current weights).  Atomic: the bytes go to a
+ * temporary file in the same directory that is fsynced and renamed over filename, so a
+ * failed or interrupted save leaves the previous file intact.  FT_ERR_IO (naming the file
+ * and the cause, e.g. ENOSPC) if it cannot be written; never aborts. */
 FT_API int ft_model_save(ft_model m, const char *filename);
 /* Print each parameter's name and values to standard output. */
 FT_API int ft_model_print_parameters(ft_model m);
@@ -342,7 +379,8 @@ FT_API int ft_optim_step_count(ft_optim o, int64_t *steps);
 typedef struct ft_scheduler_s *ft_scheduler;
 enum ft_scheduler_kind { FT_SCHED_STEP = 0, FT_SCHED_EXPONENTIAL = 1, FT_SCHED_COSINE_ANNEALING = 2 };
 /* STEP: p1 = step_size, p2 = gamma.  EXPONENTIAL: p2 = gamma.  COSINE_ANNEALING:
- * p1 = T_max, p2 = eta_min. */
+ * p1 = T_max, p2 = eta_min.  step_size and T_max must be integers in [1, 2^53], gamma and
+ * eta_min finite; FT_ERR_INVALID_ARGUMENT otherwise. */
 FT_API int ft_scheduler_new(int kind, ft_optim o, double p1, double p2, ft_scheduler *out);
 FT_API int ft_scheduler_delete(ft_scheduler s);
 FT_API int ft_scheduler_release(ft_scheduler s);
@@ -362,13 +400,117 @@ FT_API int ft_clip_grad_norm(const ft_tensor *params, int n, double max_norm, do
 FT_API int ft_clip_grad_value(const ft_tensor *params, int n, double clip_value);
 
 /* ---------------------------------------------------------------------------------------
- * Checkpoints: model weights, optimiser state and scheduler state in one file (readable
- * by torch.load).  Any of m, o, s may be NULL.  Loading restores into existing objects,
- * moving tensors to their devices; FT_ERR_INVALID_ARGUMENT if the checkpoint belongs to a
- * different model (names or shapes differ), optimiser or scheduler.
+ * Checkpoints: model weights, optimiser state and scheduler state in one file, made of
+ * plain values only (readable by torch.load(path, weights_only=True)).  Any of m, o, s may
+ * be NULL.  Saving is atomic like ft_model_save: on failure (FT_ERR_IO naming the file and
+ * the cause) the previous checkpoint is intact.  Loading reads and checks the whole file
+ * before changing anything, then restores into existing objects, moving tensors to their
+ * devices; on any failure m, o and s are unchanged.  FT_ERR_IO if the file cannot be read,
+ * is a directory, or is not a well-formed pyftorch checkpoint (wrong types, counts, dtypes,
+ * non-finite hyper-parameters, negative counts, scheduler parameters out of range);
+ * FT_ERR_INVALID_ARGUMENT if it belongs to a different model (names or shapes differ),
+ * optimiser or scheduler, or lacks the state of an object passed.
  * ------------------------------------------------------------------------------------- */
 FT_API int ft_checkpoint_save(const char *filename, ft_model m, ft_optim o, ft_scheduler s);
 FT_API int ft_checkpoint_load(const char *filename, ft_model m, ft_optim o, ft_scheduler s);
+
+/* ---------------------------------------------------------------------------------------
+ * Shape queries in one call, and the Fortran module's per-thread error state
+ * ------------------------------------------------------------------------------------- */
+/* Rank, shape and strides (elements) of t in one call; shape and strides may be NULL.  The
+ * arrays stay valid while t lives (as ft_tensor_shape).  When t is an expression temporary
+ * the call consumes it and the arrays live in a per-thread buffer, valid until the next
+ * shape query of a temporary on the same thread. */
+FT_API int ft_tensor_dims(ft_tensor t, int *ndim, const int64_t **shape, const int64_t **strides);
+/* Whether failures the Fortran module cannot return in a `stat` argument stop the program
+ * (1, the default) or are recorded for ft_pending_error_take (0).  One process-wide flag,
+ * read and written atomically; always FT_OK. */
+FT_API int ft_set_stop_on_error(int flag);
+FT_API int ft_get_stop_on_error(void);
+/* Record a failure for this thread, unless one is already recorded (the first is kept
+ * until taken): the message is "procname: message" (procname_len bytes, message_len
+ * bytes; message_len < 0 uses this thread's ft_last_error()).  An empty message is
+ * replaced by one naming the status, so a recorded failure never has an empty message.
+ * Returns 1 if recorded, 0 if an earlier failure was kept.  Thread-local; no allocation
+ * failure escapes. */
+FT_API int ft_pending_error_record(int status, const char *procname, int procname_len,
+                                   const char *message, int message_len);
+/* Take this thread's recorded failure: *status receives it (FT_OK if none), buf its
+ * message (NUL-terminated, truncated to len-1 bytes).  Clears the record and this
+ * thread's last error.  Returns the message's full length. */
+FT_API int ft_pending_error_take(int *status, char *buf, int len);
+/* Length of this thread's recorded failure message (0 if none). */
+FT_API int ft_pending_error_length(void);
+
+/* ---------------------------------------------------------------------------------------
+ * Distributed data-parallel training (c10d: TCPStore rendezvous, ProcessGroupGloo, the
+ * Reducer of PyTorch's DistributedDataParallel).  One process group per process.
+ *
+ * Collective functions (marked "Collective") must be called by every rank, in the same
+ * order, with tensors of the same shape and dtype; each one first checks that the ranks
+ * agree (one small all-reduce), so a mismatch is FT_ERR_SHAPE on every rank rather than a
+ * hang.  A rank that stops or fails makes the others' collectives fail with
+ * FT_ERR_DISTRIBUTED within the timeout given to ft_distributed_init; the process group
+ * must then be finalised.  Supported dtypes: FT_FLOAT32, FT_FLOAT64, FT_INT32, FT_INT64 on
+ * the CPU.  A library built without the gloo headers keeps every function below; they
+ * fail with FT_ERR_DISTRIBUTED (ft_distributed_available() says which build this is).
+ * Threads: call these from one thread per process.
+ * ------------------------------------------------------------------------------------- */
+/* Reductions of ft_distributed_all_reduce (torch_reduce_sum ... in Fortran). */
+enum ft_reduce_op { FT_REDUCE_SUM = 0, FT_REDUCE_AVG = 1, FT_REDUCE_MAX = 2, FT_REDUCE_MIN = 3 };
+/* 1 if this library was built with distributed support, else 0.  Never fails. */
+FT_API int ft_distributed_available(void);
+/* Rank 0 only, before ft_distributed_init: open the rendezvous store on a free port chosen
+ * by the system and write it to *port, to be sent to the other ranks (for example with
+ * MPI_Bcast) and passed to ft_distributed_init by all.  FT_ERR_DISTRIBUTED if already
+ * initialised or the store cannot be opened. */
+FT_API int ft_distributed_listen(int world_size, double timeout_seconds, int *port);
+/* Collective.  Join the process group of world_size ranks as `rank`; rank 0 serves the
+ * rendezvous store on master_port (unless ft_distributed_listen opened it) and the others
+ * connect to master_addr:master_port.  rank < 0, world_size < 1, master_addr NULL or "",
+ * master_port < 0 are read from RANK, WORLD_SIZE, MASTER_ADDR (default 127.0.0.1) and
+ * MASTER_PORT (the torchrun convention).  device_type: FT_CPU.  timeout_seconds <= 0 means
+ * 300 s; it bounds the rendezvous and every later collective.  Returns when every rank
+ * has joined.  FT_ERR_DISTRIBUTED if already initialised, if the port is in use or the
+ * rendezvous times out; FT_ERR_INVALID_ARGUMENT for a missing or bad rank, size or port. */
+FT_API int ft_distributed_init(int rank, int world_size, const char *master_addr, int master_port,
+                               int device_type, double timeout_seconds);
+/* *flag = 1 if the process group is initialised, else 0. */
+FT_API int ft_distributed_is_initialized(int *flag);
+/* This process's rank and the number of ranks.  FT_ERR_DISTRIBUTED before initialisation. */
+FT_API int ft_distributed_rank(int *rank);
+FT_API int ft_distributed_world_size(int *world_size);
+/* Collective.  Return when every rank has entered. */
+FT_API int ft_distributed_barrier(void);
+/* Leave the process group (not collective).  Models distributed earlier keep their own
+ * reference to it until they are deleted.  FT_ERR_DISTRIBUTED if not initialised. */
+FT_API int ft_distributed_finalize(void);
+/* Collective.  Reduce t in place across ranks with `op` (enum ft_reduce_op).  FT_REDUCE_AVG
+ * divides the sum by the world size (truncating for integer dtypes).  A tensor viewing
+ * caller memory updates that memory.  t may require gradients; autograd does not record it. */
+FT_API int ft_distributed_all_reduce(ft_tensor t, int op);
+/* Collective.  Overwrite t on every rank with root's values. */
+FT_API int ft_distributed_broadcast(ft_tensor t, int root);
+/* Collective.  Replace the gradient of each of the n parameters by its mean across ranks,
+ * in place, as DistributedDataParallel computes it (each gradient scaled by 1/world size,
+ * then summed), one all-reduce per bucket of at most bucket_cap_mb MiB (<= 0: 25).
+ * Parameters without a gradient are skipped; which ones have one must agree across ranks. */
+FT_API int ft_distributed_average_gradients(const ft_tensor *params, int n, double bucket_cap_mb);
+/* Collective.  Make m data-parallel, as DistributedDataParallel does: broadcast its
+ * parameters and buffers from rank 0, then, after every ft_model_forward with
+ * requires_grad, the backward pass that reaches the parameters leaves their gradients
+ * averaged across ranks (c10d::Reducer: autograd hooks, buckets of at most bucket_cap_mb
+ * MiB (<= 0: DDP's defaults), all-reduce overlapping the rest of backward).  Buffers are
+ * broadcast from rank 0 before every forward.  Every rank must run the same forward and
+ * backward passes.  FT_ERR_INVALID_ARGUMENT if m is already distributed. */
+FT_API int ft_model_distribute(ft_model m, double bucket_cap_mb);
+/* Collective.  Rank 0 writes the checkpoint (ft_checkpoint_save); the others wait.  Every
+ * rank returns rank 0's status. */
+FT_API int ft_distributed_checkpoint_save(const char *filename, ft_model m, ft_optim o, ft_scheduler s);
+/* Collective.  Every rank reads the checkpoint (ft_checkpoint_load), then rank 0's model
+ * and optimiser state is broadcast, so all ranks resume identical.  If any rank fails to
+ * read it, every rank fails. */
+FT_API int ft_distributed_checkpoint_load(const char *filename, ft_model m, ft_optim o, ft_scheduler s);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -17,6 +17,7 @@ const at::Tensor &gradient_of(const at::Tensor &t) { return t.mutable_grad(); }
 extern "C" {
 
 int ft_tensor_backward(ft_tensor t, ft_tensor grad, int retain_graph) {
+  ConsumeTemps consumed(t, grad);
   FT_GUARD({
     const at::Tensor &out = tensor_of(t, "tensor");
     if (!out.requires_grad())
@@ -54,6 +55,7 @@ int ft_tensor_backward(ft_tensor t, ft_tensor grad, int retain_graph) {
 }
 
 int ft_tensor_get_gradient(ft_tensor t, ft_tensor *holder) {
+  ConsumeTemps consumed(t);
   FT_GUARD({
     if (holder == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "gradient holder pointer is NULL");
     const at::Tensor &x = tensor_of(t, "tensor");
@@ -72,7 +74,7 @@ int ft_tensor_get_gradient(ft_tensor t, ft_tensor *holder) {
       *holder = new_handle(g.clone());
       return;
     }
-    at::Tensor &dst = tensor_of(*holder, "gradient holder");
+    at::Tensor dst = tensor_of(*holder, "gradient holder");
     if (dst.sizes() != g.sizes())
       fail(FT_ERR_SHAPE, "gradient holder has shape " + describe_shape(dst.sizes()) + " but the gradient has shape " +
                              describe_shape(g.sizes()));
@@ -84,12 +86,15 @@ int ft_tensor_get_gradient(ft_tensor t, ft_tensor *holder) {
 }
 
 int ft_tensor_has_gradient(ft_tensor t, int *flag) {
+  ConsumeTemps consumed(t);
   FT_GUARD({ *flag = gradient_of(tensor_of(t, "tensor")).defined() ? 1 : 0; });
 }
 
 int ft_tensor_zero_grad(ft_tensor t) {
+  ConsumeTemps consumed(t);
   FT_GUARD({
-    at::Tensor &g = tensor_of(t, "tensor").mutable_grad();
+    at::Tensor x = tensor_of(t, "tensor");
+    at::Tensor &g = x.mutable_grad();
     if (g.defined()) {
       c10::AutoGradMode no_grad(false);
       g.zero_();
@@ -98,8 +103,9 @@ int ft_tensor_zero_grad(ft_tensor t) {
 }
 
 int ft_tensor_set_requires_grad(ft_tensor t, int flag) {
+  ConsumeTemps consumed(t);
   FT_GUARD({
-    at::Tensor &x = tensor_of(t, "tensor");
+    at::Tensor x = tensor_of(t, "tensor");
     if (!x.is_leaf())
       fail(FT_ERR_AUTOGRAD, "requires_grad can only be changed on a leaf tensor (one not computed from others)");
     x.set_requires_grad(flag != 0);

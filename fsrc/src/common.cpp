@@ -6,6 +6,7 @@
 #include <c10/util/Exception.h>
 #include <torch/version.h>
 
+#include <atomic>
 #include <cstring>
 #include <mutex>
 #include <new>
@@ -24,6 +25,24 @@ namespace {
 
 thread_local std::string g_last_error;
 thread_local int g_last_status = FT_OK;
+
+// The Fortran module's deferred-error state (torch_set_stop_on_error(.false.)): the first
+// failure recorded and not yet read, per thread, so OpenMP threads never see each other's
+// failures and the Fortran side keeps no mutable state at all.
+thread_local std::string g_pending_message;
+thread_local int g_pending_status = FT_OK;
+// Whether a failure without `stat` stops the program.  Process-wide: a program sets it
+// once, usually before its parallel regions, and every thread (including OpenMP workers
+// created later, which would start with a thread-local default) must obey it.
+std::atomic<int> g_stop_on_error{1};
+
+// See remember_assigned_temp().
+struct AssignedTemp {
+  ft_tensor handle = nullptr;
+  at::Tensor value;
+  ft_tensor target = nullptr;  // see remember_assigned_target()
+};
+thread_local AssignedTemp g_assigned_temp;
 
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
@@ -49,6 +68,10 @@ int classify_torch_message(const std::string &msg) {
       contains(msg, "shape mismatch") || contains(msg, "size of tensor"))
     return FT_ERR_SHAPE;
   if (contains(msg, "Expected all tensors to be on the same device")) return FT_ERR_DEVICE;
+  // c10d/gloo failures surfacing inside other calls (a peer died during backward's all-reduce).
+  if (contains(msg, "gloo/") || contains(msg, "Connection closed by peer") || contains(msg, "remote worker") ||
+      contains(msg, "ProcessGroupGloo") || contains(msg, "c10d"))
+    return FT_ERR_DISTRIBUTED;
   return FT_ERR_TORCH;
 }
 
@@ -81,15 +104,15 @@ int translate_current_exception() {
   } catch (const std::bad_alloc &) {
     return set_error(FT_ERR_OUT_OF_MEMORY, "out of memory");
   } catch (const std::exception &e) {
-    return set_error(FT_ERR_TORCH, e.what());
+    return set_error(classify_torch_message(e.what()) == FT_ERR_DISTRIBUTED ? FT_ERR_DISTRIBUTED : FT_ERR_TORCH, e.what());
   } catch (...) {
     return set_error(FT_ERR_INTERNAL, "unknown C++ exception");
   }
 }
 
-Registry<at::Tensor> &tensors() {
+Registry<at::Tensor, Deferred> &tensors() {
   // Never destroyed: handles may be released by finalisers after static destruction.
-  static auto *registry = new Registry<at::Tensor>("tensor");
+  static auto *registry = new Registry<at::Tensor, Deferred>("tensor");
   return *registry;
 }
 
@@ -105,9 +128,39 @@ int64_t live_non_tensor_handles() {
   return total;
 }
 
-void consume_if_temp(ft_tensor h) {
+void consume_if_temp(ft_tensor h) noexcept {
   TensorSlot *s = tensors().find(h);
   if (s != nullptr && (s->flags & kTemp)) tensors().erase(h);
+}
+
+void remember_assigned_temp(ft_tensor handle, const at::Tensor &value) {
+  g_assigned_temp.handle = handle;
+  g_assigned_temp.value = value;
+  g_assigned_temp.target = nullptr;
+}
+
+void remember_assigned_target(ft_tensor handle, ft_tensor target) noexcept {
+  g_assigned_temp.handle = handle;
+  g_assigned_temp.value.reset();
+  g_assigned_temp.target = target;
+}
+
+at::Tensor recall_assigned_temp(ft_tensor handle) {
+  const AssignedTemp &a = g_assigned_temp;
+  if (handle == nullptr || a.handle != handle) return at::Tensor();
+  if (a.target != nullptr) {
+    TensorSlot *s = tensors().find(a.target);
+    return s != nullptr ? tensor_of(a.target, "assignment target") : at::Tensor();
+  }
+  return a.value;
+}
+
+void forget_assigned_temp() noexcept {
+  if (g_assigned_temp.handle != nullptr) {
+    g_assigned_temp.handle = nullptr;
+    g_assigned_temp.value.reset();
+    g_assigned_temp.target = nullptr;
+  }
 }
 
 at::ScalarType to_scalar_type(int dtype) {
@@ -219,6 +272,53 @@ void ft_clear_error(void) {
   g_last_error.clear();
   g_last_status = FT_OK;
 }
+
+int ft_set_stop_on_error(int flag) {
+  g_stop_on_error.store(flag != 0 ? 1 : 0, std::memory_order_relaxed);
+  return FT_OK;
+}
+
+int ft_get_stop_on_error(void) { return g_stop_on_error.load(std::memory_order_relaxed); }
+
+int ft_pending_error_record(int status, const char *procname, int procname_len, const char *message,
+                            int message_len) {
+  if (g_pending_status != FT_OK) return 0;  // the first failure is kept until read
+  try {
+    std::string text;
+    if (procname != nullptr && procname_len > 0) text.assign(procname, static_cast<size_t>(procname_len));
+    std::string detail = message != nullptr && message_len >= 0
+                             ? std::string(message, static_cast<size_t>(message_len))
+                             : g_last_error;
+    if (detail.empty()) detail = "failed with status " + std::to_string(status) + " (no message was recorded)";
+    text += text.empty() ? detail : ": " + detail;
+    g_pending_message = std::move(text);
+    g_pending_status = status != FT_OK ? status : FT_ERR_INTERNAL;
+    return 1;
+  } catch (...) {  // out of memory: keep the status, with a message that needs no allocation
+    g_pending_message.clear();
+    g_pending_status = status != FT_OK ? status : FT_ERR_INTERNAL;
+    return 1;
+  }
+}
+
+int ft_pending_error_take(int *status, char *buf, int len) {
+  int st = g_pending_status;
+  const std::string &msg = g_pending_message;
+  int n = static_cast<int>(msg.size());
+  if (status != nullptr) *status = st;
+  if (buf != nullptr && len > 0) {
+    int m = n < len - 1 ? n : len - 1;
+    if (m > 0) std::memcpy(buf, msg.data(), static_cast<size_t>(m));
+    buf[m] = '\0';
+  }
+  g_pending_status = FT_OK;
+  g_pending_message.clear();
+  g_last_error.clear();
+  g_last_status = FT_OK;
+  return n;
+}
+
+int ft_pending_error_length(void) { return static_cast<int>(g_pending_message.size()); }
 
 int64_t ft_live_tensors(void) { return tensors().live(); }
 int64_t ft_live_handles(void) { return tensors().live() + live_non_tensor_handles(); }

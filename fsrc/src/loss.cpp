@@ -60,6 +60,7 @@ at::Tensor cross_entropy(const at::Tensor &input, const at::Tensor &target, int6
 extern "C" {
 
 int ft_loss(int kind, ft_tensor input, ft_tensor target, int reduction, double param, ft_tensor *out) {
+  ConsumeTemps consumed(input, target);
   FT_GUARD({
     const char *name = loss_name(kind);
     const at::Tensor &x = tensor_of(input, "input tensor");

@@ -4,9 +4,13 @@
 #include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/jit/serialization/import.h>
 
+#include <sys/stat.h>
+
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
+#include "fileio.h"
 #include "training.h"
 
 namespace ft {
@@ -50,9 +54,13 @@ using namespace ft;
 
 namespace {
 
-bool readable(const char *filename) {
+// FT_ERR_IO naming the file unless it is a readable file (not a directory).
+void check_readable(const char *filename) {
+  struct stat st {};
+  if (::stat(filename, &st) == 0 && S_ISDIR(st.st_mode))
+    fail(FT_ERR_IO, std::string("cannot open model file '") + filename + "': it is a directory");
   std::ifstream f(filename, std::ios::binary);
-  return f.good();
+  if (!f.good()) fail(FT_ERR_IO, std::string("cannot open model file '") + filename + "'");
 }
 
 }  // namespace
@@ -64,14 +72,18 @@ int ft_model_load(const char *filename, int device_type, int device_index, int r
   FT_GUARD({
     if (out == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "output handle pointer is NULL");
     if (filename == nullptr || *filename == '\0') fail(FT_ERR_INVALID_ARGUMENT, "model file name is empty");
-    if (!readable(filename)) fail(FT_ERR_IO, std::string("cannot open model file '") + filename + "'");
+    check_readable(filename);
     auto model = std::make_shared<Model>();
     model->device = to_device(device_type, device_index);
     try {
       model->module = std::make_unique<torch::jit::Module>(torch::jit::load(filename, model->device));
     } catch (const c10::Error &e) {
-      fail(FT_ERR_MODEL, std::string("'") + filename + "' is not a TorchScript model (" +
-                             std::string(e.what_without_backtrace()).substr(0, 200) +
+      // LibTorch's first line says what is wrong, unless it is one of its internal
+      // assertions (a hostile file), which is no help to the user.
+      std::string why = e.what_without_backtrace();
+      if (why.find('\n') != std::string::npos) why.resize(why.find('\n'));
+      if (why.find("INTERNAL ASSERT") != std::string::npos) why = "the file is corrupt";
+      fail(FT_ERR_MODEL, std::string("'") + filename + "' is not a TorchScript model (" + why.substr(0, 200) +
                              "); write one with torch.jit.script(model).save(path) or pyftorch.save_torchscript");
     }
     // FTorch issue #585: requires_grad = 0 must really freeze the parameters.  A negative
@@ -97,16 +109,20 @@ int ft_model_release(ft_model m) {
 
 int ft_model_forward(ft_model m, const ft_tensor *inputs, int n_inputs, ft_tensor *outputs, int n_outputs,
                      int requires_grad) {
+  ConsumeTemps consumed(inputs, n_inputs);
   FT_GUARD({
-    Model &model = model_of(m);
+    auto model_ref = model_of(m);
+    Model &model = *model_ref;
     std::vector<c10::IValue> args;
     for (auto &t : tensors_of(inputs, n_inputs, "input tensor")) args.emplace_back(t);
     if (n_outputs < 1 || outputs == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "at least one output tensor is needed");
     c10::IValue result;
+    if (model.before_forward) model.before_forward(model.distributed.get(), requires_grad != 0);
     {
       c10::AutoGradMode mode(requires_grad != 0);
       result = model.module->forward(std::move(args));
     }
+    if (model.after_forward) model.after_forward(model.distributed.get(), requires_grad != 0);
     std::vector<at::Tensor> results;
     if (result.isTensor()) {
       results.push_back(result.toTensor());
@@ -128,12 +144,12 @@ int ft_model_forward(ft_model m, const ft_tensor *inputs, int n_inputs, ft_tenso
 }
 
 int ft_model_num_parameters(ft_model m, int *n) {
-  FT_GUARD({ *n = static_cast<int>(model_of(m).parameters().size()); });
+  FT_GUARD({ *n = static_cast<int>(model_of(m)->parameters().size()); });
 }
 
 int ft_model_parameters(ft_model m, ft_tensor *params, int n) {
   FT_GUARD({
-    auto named = model_of(m).parameters();
+    auto named = model_of(m)->parameters();
     if (params == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "parameter array is NULL");
     if (static_cast<int>(named.size()) != n)
       fail(FT_ERR_INVALID_ARGUMENT, "the model has " + std::to_string(named.size()) + " parameter tensors but " +
@@ -148,27 +164,36 @@ int ft_model_parameters(ft_model m, ft_tensor *params, int n) {
   });
 }
 
-int ft_model_set_training(ft_model m, int training) { FT_GUARD({ model_of(m).module->train(training != 0); }); }
+int ft_model_set_training(ft_model m, int training) { FT_GUARD({ model_of(m)->module->train(training != 0); }); }
 
 int ft_model_is_training(ft_model m, int *training) {
-  FT_GUARD({ *training = model_of(m).module->is_training() ? 1 : 0; });
+  FT_GUARD({ *training = model_of(m)->module->is_training() ? 1 : 0; });
 }
 
 int ft_model_save(ft_model m, const char *filename) {
   FT_GUARD({
-    Model &model = model_of(m);
+    auto model_ref = model_of(m);
+    Model &model = *model_ref;
     if (filename == nullptr || *filename == '\0') fail(FT_ERR_INVALID_ARGUMENT, "model file name is empty");
+    // TorchScript's file writer reports write errors by throwing from a destructor, which
+    // terminates the process.  Serialise into memory (nothing there can fail but memory),
+    // then write the bytes with checked calls, atomically.
+    std::string bytes;
     try {
-      model.module->save(filename);
+      std::ostringstream out(std::ios::binary);
+      model.module->save(out);
+      if (!out) fail(FT_ERR_OUT_OF_MEMORY, std::string("cannot serialise the model for '") + filename + "'");
+      bytes = out.str();
     } catch (const c10::Error &e) {
-      fail(FT_ERR_IO, std::string("cannot write model file '") + filename + "': " + e.what_without_backtrace());
+      fail(FT_ERR_MODEL, std::string("cannot serialise the model for '") + filename + "': " + e.what_without_backtrace());
     }
+    write_file_atomically(filename, bytes.data(), bytes.size(), "model");
   });
 }
 
 int ft_model_print_parameters(ft_model m) {
   FT_GUARD({
-    for (const auto &[name, value] : model_of(m).parameters()) std::cout << name << ":\n" << value << "\n";
+    for (const auto &[name, value] : model_of(m)->parameters()) std::cout << name << ":\n" << value << "\n";
     std::cout << std::flush;
   });
 }

@@ -68,6 +68,16 @@ void check_options(int kind, const ft_optim_options &o) {
   auto require = [&](bool ok, const std::string &what) {
     if (!ok) fail(FT_ERR_INVALID_ARGUMENT, std::string(optim_name(kind)) + ": " + what);
   };
+  const std::pair<const char *, double> reals[] = {
+      {"lr", o.lr},       {"momentum", o.momentum}, {"dampening", o.dampening}, {"weight_decay", o.weight_decay},
+      {"beta1", o.beta1}, {"beta2", o.beta2},       {"eps", o.eps},             {"alpha", o.alpha},
+      {"lr_decay", o.lr_decay}, {"initial_accumulator_value", o.initial_accumulator_value}};
+  for (const auto &[name, value] : reals)
+    require(std::isfinite(value), std::string(name) + " must be a finite number, got " + std::to_string(value));
+  const std::pair<const char *, int> flags[] = {
+      {"nesterov", o.nesterov}, {"amsgrad", o.amsgrad}, {"centered", o.centered}, {"maximize", o.maximize}};
+  for (const auto &[name, value] : flags)
+    require(value == 0 || value == 1, std::string(name) + " must be 0 or 1, got " + std::to_string(value));
   require(o.lr >= 0, "learning rate must be >= 0, got " + std::to_string(o.lr));
   require(o.weight_decay >= 0, "weight_decay must be >= 0");
   require(o.eps >= 0, "eps must be >= 0");
@@ -191,6 +201,31 @@ double scheduler_next_lr(const Scheduler &s, double lr) {
 
 }  // namespace
 
+void check_optim_options(int kind, const ft_optim_options &o) { check_options(kind, o); }
+
+void check_scheduler_params(int kind, double p1, double p2) {
+  auto count = [](double v) { return v >= 1 && v <= static_cast<double>(kMaxCount) && v == std::floor(v); };
+  const std::string bound = std::to_string(kMaxCount);
+  switch (kind) {
+    case FT_SCHED_STEP:
+      if (!count(p1))
+        fail(FT_ERR_INVALID_ARGUMENT, "StepLR: step_size must be an integer in [1, " + bound + "], got " + std::to_string(p1));
+      if (!std::isfinite(p2)) fail(FT_ERR_INVALID_ARGUMENT, "StepLR: gamma must be a finite number, got " + std::to_string(p2));
+      break;
+    case FT_SCHED_EXPONENTIAL:
+      if (!std::isfinite(p2))
+        fail(FT_ERR_INVALID_ARGUMENT, "ExponentialLR: gamma must be a finite number, got " + std::to_string(p2));
+      break;
+    case FT_SCHED_COSINE_ANNEALING:
+      if (!count(p1))
+        fail(FT_ERR_INVALID_ARGUMENT, "CosineAnnealingLR: T_max must be an integer in [1, " + bound + "], got " + std::to_string(p1));
+      if (!std::isfinite(p2))
+        fail(FT_ERR_INVALID_ARGUMENT, "CosineAnnealingLR: eta_min must be a finite number, got " + std::to_string(p2));
+      break;
+    default: fail(FT_ERR_INVALID_ARGUMENT, "unknown scheduler code " + std::to_string(kind));
+  }
+}
+
 }  // namespace ft
 
 using namespace ft;
@@ -217,6 +252,7 @@ int ft_optim_defaults(int kind, ft_optim_options *options) {
 }
 
 int ft_optim_new(int kind, const ft_tensor *params, int n, const ft_optim_options *options, ft_optim *out) {
+  ConsumeTemps consumed(params, n);
   FT_GUARD({
     if (out == nullptr || options == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "NULL argument");
     const char *name = optim_name(kind);
@@ -256,7 +292,8 @@ int ft_optim_release(ft_optim o) {
 
 int ft_optim_step(ft_optim handle) {
   FT_GUARD({
-    Optim &o = *optim_of(handle);
+    auto optim_ref = optim_of(handle);
+    Optim &o = *optim_ref;
     c10::AutoGradMode no_grad(false);
     o.steps += 1;
     const double step = static_cast<double>(o.steps);
@@ -278,7 +315,8 @@ int ft_optim_step(ft_optim handle) {
 
 int ft_optim_zero_grad(ft_optim handle, int set_to_none) {
   FT_GUARD({
-    Optim &o = *optim_of(handle);
+    auto optim_ref = optim_of(handle);
+    Optim &o = *optim_ref;
     c10::AutoGradMode no_grad(false);
     for (auto &p : o.params) {
       at::Tensor &g = p.mutable_grad();
@@ -297,7 +335,8 @@ int ft_optim_get_lr(ft_optim o, double *lr) { FT_GUARD({ *lr = optim_of(o)->opti
 
 int ft_optim_set_lr(ft_optim o, double lr) {
   FT_GUARD({
-    if (!(lr >= 0)) fail(FT_ERR_INVALID_ARGUMENT, "learning rate must be >= 0, got " + std::to_string(lr));
+    if (!(lr >= 0) || !std::isfinite(lr))
+      fail(FT_ERR_INVALID_ARGUMENT, "learning rate must be a finite number >= 0, got " + std::to_string(lr));
     optim_of(o)->options.lr = lr;
   });
 }
@@ -316,16 +355,7 @@ int ft_scheduler_new(int kind, ft_optim o, double p1, double p2, ft_scheduler *o
     s->optim = optim_of(o);
     s->p1 = p1;
     s->p2 = p2;
-    switch (kind) {
-      case FT_SCHED_STEP:
-        if (p1 < 1 || p1 != std::floor(p1)) fail(FT_ERR_INVALID_ARGUMENT, "step scheduler: step_size must be a positive integer");
-        break;
-      case FT_SCHED_EXPONENTIAL: break;
-      case FT_SCHED_COSINE_ANNEALING:
-        if (p1 < 1 || p1 != std::floor(p1)) fail(FT_ERR_INVALID_ARGUMENT, "cosine annealing: T_max must be a positive integer");
-        break;
-      default: fail(FT_ERR_INVALID_ARGUMENT, "unknown scheduler code " + std::to_string(kind));
-    }
+    check_scheduler_params(kind, p1, p2);
     // As torch's LRScheduler.__init__: base_lr is the optimiser's lr, last_epoch becomes 0.
     s->base_lr = s->optim->options.lr;
     s->last_lr = s->base_lr;
@@ -348,7 +378,8 @@ int ft_scheduler_release(ft_scheduler s) {
 
 int ft_scheduler_step(ft_scheduler handle) {
   FT_GUARD({
-    Scheduler &s = scheduler_of(handle);
+    auto sched_ref = scheduler_of(handle);
+    Scheduler &s = *sched_ref;
     s.last_epoch += 1;
     double lr = scheduler_next_lr(s, s.optim->options.lr);
     s.optim->options.lr = lr;
@@ -356,15 +387,16 @@ int ft_scheduler_step(ft_scheduler handle) {
   });
 }
 
-int ft_scheduler_get_last_lr(ft_scheduler s, double *lr) { FT_GUARD({ *lr = scheduler_of(s).last_lr; }); }
+int ft_scheduler_get_last_lr(ft_scheduler s, double *lr) { FT_GUARD({ *lr = scheduler_of(s)->last_lr; }); }
 
-int ft_scheduler_last_epoch(ft_scheduler s, int64_t *epoch) { FT_GUARD({ *epoch = scheduler_of(s).last_epoch; }); }
+int ft_scheduler_last_epoch(ft_scheduler s, int64_t *epoch) { FT_GUARD({ *epoch = scheduler_of(s)->last_epoch; }); }
 
 // ---------------------------------------------------------------------------------------
 // Gradient clipping
 // ---------------------------------------------------------------------------------------
 
 int ft_clip_grad_norm(const ft_tensor *params, int n, double max_norm, double norm_type, double *total_norm) {
+  ConsumeTemps consumed(params, n);
   FT_GUARD({
     auto ps = tensors_of(params, n, "parameter");
     double p = norm_type <= 0 ? INFINITY : norm_type;
@@ -385,6 +417,7 @@ int ft_clip_grad_norm(const ft_tensor *params, int n, double max_norm, double no
 }
 
 int ft_clip_grad_value(const ft_tensor *params, int n, double clip_value) {
+  ConsumeTemps consumed(params, n);
   FT_GUARD({
     c10::AutoGradMode no_grad(false);
     for (auto &t : tensors_of(params, n, "parameter")) {

@@ -124,9 +124,10 @@ class BareUse(Rule):
             if mod in api.ALIASES and not only:
                 toks = st.tokens[1:] if st.tokens[0].kind == "number" else st.tokens
                 mod_tok = next(t for t in toks[1:] if t.kind == "name" and t.low == mod)
-                hint = ", ".join(sorted(names, key=str.lower)) or "..."
+                seen = ", ".join(sorted(names, key=str.lower))
                 msg = (f"bare `use {mod}`: add an `only:` list (the file did not parse, so operators could not be "
-                       f"inferred; FTorch names seen in the file: {hint})")
+                       f"inferred; " + (f"FTorch names seen in the file: {seen})" if seen else
+                                        "no FTorch name is used by name in the file)"))
                 yield ctx.diag(self, msg, ctx.main, (toks[0].line, toks[0].col), (mod_tok.end_line, mod_tok.end_col),
                                noqa_lines=(st.first_line, st.last_line))
 

@@ -4,8 +4,9 @@
 Tracks gradient holders: the first argument of `torch_tensor_get_gradient(gradient, tensor)`
 and the Fortran array that holder was built from with `torch_tensor_from_array`.  A read of
 a holder after a later `torch_tensor_backward` that can reach `tensor`, or after
-`torch_tensor_zero_grad(tensor)` / `tensor%zero_grad()`, with no fresh `get_gradient` in
-between, is reported.  The analysis follows the procedure's control flow, including loops:
+`torch_tensor_zero_grad(tensor)` / `tensor%zero_grad()` or an optimiser's
+`optimizer%zero_grad()` / `torch_optim_zero_grad(optimizer)`, with no fresh `get_gradient`
+in between, is reported.  The analysis follows the procedure's control flow, including loops:
 a read at the top of a loop body reached from a backward at the bottom of the previous
 iteration counts.
 
@@ -94,6 +95,12 @@ class StaleGradient(Rule):
                 elif kind == "zerograd" and e[2] == "tensor":
                     for k, v in list(s.items()):
                         if v[0] == "fresh" and v[1] == e[1]:
+                            s[k] = ("stale", v[1], v[2], v[3], node.idx, e[3])
+                elif kind == "zerograd" and e[2] == "optim":
+                    # an optimiser's zero_grad zeroes the gradients of its parameters; which
+                    # tensors those are is not tracked, so every fetched gradient counts
+                    for k, v in list(s.items()):
+                        if v[0] == "fresh":
                             s[k] = ("stale", v[1], v[2], v[3], node.idx, e[3])
             return s
 

@@ -85,7 +85,7 @@ def test_checkpoint_is_readable_by_torch_load(fortran, models, tmp_path):
     exe = str(fortran.build(HERE / "fortran" / "checkpoint_restart.f90"))
     ckpt = tmp_path / "ckpt.pt"
     run([exe, str(models["mlp"]), str(tmp_path / "m.pt"), "1", "5", str(ckpt), "-"], env=fortran_env())
-    saved = torch.load(str(ckpt), weights_only=False)
+    saved = torch.load(str(ckpt), weights_only=True)
     assert saved["format"] == "pyftorch-checkpoint"
     assert saved["optimizer"]["name"] == "Adam" and saved["optimizer"]["steps"] == 5
     assert saved["scheduler"]["last_epoch"] == 5
