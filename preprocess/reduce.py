@@ -48,7 +48,7 @@ _NOT_ASSIGN_HEADS = {
     "include", "rewind", "backspace", "endfile", "flush", "wait", "pointer", "target", "allocatable",
     "optional", "intent", "value", "volatile", "protected", "bind", "enum", "enumerator", "sequence",
     "final", "exit", "cycle", "goto", "go", "continue", "pause", "assign", "elsewhere", "submodule",
-    "recursive", "pure", "elemental", "impure", "module", "abstract", "non_intrinsic",
+    "recursive", "pure", "elemental", "impure", "abstract", "non_intrinsic",
 }
 
 
@@ -73,7 +73,7 @@ def _intrinsics() -> frozenset:
             from fparser.two.Fortran2003 import Intrinsic_Name
 
             names = {n.lower() for n in Intrinsic_Name.function_names}
-        except Exception:  # pragma: no cover - fparser layout change
+        except Exception:  # noqa: BLE001 - any fparser layout change: just no intrinsic list
             names = set()
         _INTRINSICS = frozenset(names)
     return _INTRINSICS
@@ -443,7 +443,7 @@ def _duplicate_terms(toks) -> list:
             depth += 1
         elif t.text in _CLOSE:
             depth -= 1
-        elif depth == 0 and (t.kind == "dotop" and t.low not in (".true.", ".false.") or t.text in (
+        elif depth == 0 and ((t.kind == "dotop" and t.low not in (".true.", ".false.")) or t.text in (
                 "==", "/=", "<", ">", "<=", ">=", "//")):
             return []
         if depth == 0 and t.text in ("+", "-") and cur and (cur[-1].kind in _TERM_END or cur[-1].text in _CLOSE):

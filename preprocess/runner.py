@@ -85,7 +85,7 @@ def lint_text(path: str, display: str, data: bytes, settings: Settings, exports:
         return run_big_stack(_lint_text, path, display, data, settings, exports)
     except RecursionError:
         return [_internal(display, RecursionError("nesting too deep"))], False
-    except Exception as exc:  # last resort: report, never propagate
+    except Exception as exc:  # noqa: BLE001 - last resort: report, never propagate
         return [_internal(display, exc)], False
 
 
@@ -122,7 +122,7 @@ def _attempt(text, fixed, settings, path, modules, lexed=None):
         return tree, red.text, None, _relex(lexed, red.text, red.changed, fixed)
     except ParseFailure as exc:
         failure = exc
-    except BaseException as exc:  # defensive: never let a parser problem escape
+    except BaseException as exc:  # noqa: BLE001 - defensive: never let a parser problem escape
         failure = ParseFailure(None, f"{type(exc).__name__}: {exc}"[:200], "internal")
     if red.any and (failure.line is None or any(a <= failure.line <= b for a, b in red.changed)):
         # the reduction should never make valid code invalid; if it did, parse the original
@@ -130,7 +130,7 @@ def _attempt(text, fixed, settings, path, modules, lexed=None):
             return parse_text(text, fixed, list(settings.include_dirs), path), text, None, lexed
         except ParseFailure:
             pass
-        except BaseException:
+        except BaseException:  # noqa: BLE001 - the linter reports, it never raises
             pass
     return None, red.text, failure, _relex(lexed, red.text, red.changed, fixed)
 
@@ -178,7 +178,7 @@ def _lint_text(path, display, data, settings, exports):
         ctx.cpp_state = cpp_state
         ctx.cpp_text = cpp_text if line_map is not None else None
         ctx.original_stmts = stmts
-    except BaseException as exc:
+    except BaseException as exc:  # noqa: BLE001 - the linter reports, it never raises
         ctx = None
         diags.append(_internal(display, exc))
     if tree is None:
@@ -215,7 +215,7 @@ def _safe(rule, ctx, display):
         return list(rule.check(ctx))
     except RecursionError:
         return [_internal(display, RecursionError(f"{rule.code}: nesting too deep"))]
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the linter reports, it never raises
         return [_internal(display, exc, rule.code)]
 
 

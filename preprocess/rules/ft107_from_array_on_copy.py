@@ -145,7 +145,7 @@ class FromArrayOnCopy(Rule):
             rngs = arg_tokens(st, local, len(args))
             tensor = arg(pos, kw, 0, "tensor")
 
-            def actual(value):
+            def actual(value, args=args, rngs=rngs):
                 i = next((k for k, a in enumerate(args) if a is value or (
                     isinstance(a, F03.Actual_Arg_Spec) and a.items[1] is value)), None)
                 if i is None:
@@ -155,7 +155,7 @@ class FromArrayOnCopy(Rule):
             d_rng, d_node = actual(data)
             t_text = _text(src, *actual(tensor)) if tensor is not None else "tensor"
             d_text = _text(src, d_rng, d_node)
-            msg = (f"`{str(call.items[0])}({t_text}, {d_text}, ...)`: the data argument is {kind}, which the "
+            msg = (f"`{call.items[0]!s}({t_text}, {d_text}, ...)`: the data argument is {kind}, which the "
                    f"compiler passes as a temporary copy, so the tensor views memory that is freed (or "
                    f"read-only) after the call; copy the values into an array variable with the `target` "
                    f"attribute and pass that")

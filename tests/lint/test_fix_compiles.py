@@ -14,7 +14,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, REPO, run_cli
 
 GFORTRAN = shutil.which("gfortran")
@@ -49,7 +48,7 @@ def test_fix_keeps_every_compiling_file_compiling(tmp_path):
         if _compile(dst, work).returncode != 0:
             continue
         compiled.append(src.name)
-        rc, out, err = run_cli([src.name, "--no-cache", "--fix", "-I", str(FIXTURES)], cwd=work)
+        rc, _out, err = run_cli([src.name, "--no-cache", "--fix", "-I", str(FIXTURES)], cwd=work)
         assert rc in (0, 1), err
         if dst.read_text() != src.read_text():
             changed.append(src.name)

@@ -18,7 +18,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO, run_cli
 
 HEAD = ("module m\n  use ftorch, only: torch_tensor, assignment(=), operator(+)\n  implicit none\ncontains\n"
@@ -121,8 +120,8 @@ def test_long_statements_parse_and_keep_positions(tmp_path, name):
 
 def test_flat_sum_does_not_hit_the_recursion_limit():
     """Used to end in "internal error ... RecursionError (please report)"."""
-    from preprocess.runner import Settings, lint_text
     from preprocess.rules import all_rules
+    from preprocess.runner import Settings, lint_text
 
     src = HEAD + "    q = " + " + ".join(f"(a + a * {k}.0)" for k in range(1400)) + "\n" + TAIL
     diags, parsed = lint_text("f.f90", "f.f90", src.encode(), Settings(select=frozenset(r.code for r in all_rules())), {})
@@ -155,12 +154,15 @@ LINE_MACRO = ("subroutine s(a, b)\n  use ftorch, only: torch_tensor, assignment(
 def test_cpp_options(tmp_path):
     (tmp_path / "upper.F90").write_text(LINE_MACRO)
     (tmp_path / "lower.f90").write_text(LINE_MACRO)
-    codes = lambda out: sorted({c for _p, c, _l, _col in concise(out)})  # noqa: E731
+
+    def codes(out):
+        return sorted({c for _p, c, _l, _col in concise(out)})
+
     assert codes(run_cli(["--no-cache", "upper.F90"], cwd=tmp_path)[1]) == []
     assert codes(run_cli(["--no-cache", "lower.f90"], cwd=tmp_path)[1]) == ["FT900"]  # gfortran: no cpp
     assert codes(run_cli(["--no-cache", "--cpp", "lower.f90"], cwd=tmp_path)[1]) == []
     assert codes(run_cli(["--no-cache", "--no-cpp", "upper.F90"], cwd=tmp_path)[1]) == ["FT900"]
-    rc, _o, err = run_cli(["--no-cache", "--cpp", "--no-cpp", "upper.F90"], cwd=tmp_path)
+    rc, _o, _err = run_cli(["--no-cache", "--cpp", "--no-cpp", "upper.F90"], cwd=tmp_path)
     assert rc == 2
     (tmp_path / "pyproject.toml").write_text("[tool.pyftorch.lint]\ncpp = false\n")
     assert codes(run_cli(["--no-cache", "upper.F90"], cwd=tmp_path)[1]) == ["FT900"]
@@ -178,5 +180,5 @@ def test_fpp_files_are_found_preprocessed_and_sniffed(tmp_path):
              "      q = a *\n     &    a\n      end\n")
     (tmp_path / "free.fpp").write_text(free)
     (tmp_path / "fixed.FPP").write_text(fixed)
-    rc, out, err = run_cli(["--no-cache", "."], cwd=tmp_path)
+    _rc, out, err = run_cli(["--no-cache", "."], cwd=tmp_path)
     assert sorted(concise(out)) == [("fixed.FPP", "FT003", 6, 13), ("free.fpp", "FT003", 6, 9)], out + err

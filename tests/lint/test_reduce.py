@@ -8,11 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, HERE, REPO
 
 sys.path.insert(0, str(REPO / "bench" / "lint"))
-from gen_tree import generate  # noqa: E402
+from gen_tree import generate
 
 EXAMPLES = sorted((REPO / "examples").rglob("*.f90"))
 SPEC = sorted((HERE / "spec").glob("*.f90"))
