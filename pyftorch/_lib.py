@@ -291,6 +291,38 @@ class Library:
         return raw.decode(errors="replace") if raw else ""
 
 
+# --- the hot path (issue 13) --------------------------------------------------------------
+# pyftorch.core calls a few functions through *separate* ctypes function objects: without
+# errcheck (the caller checks the status and raises, which saves a Python call per C call)
+# and, for calls that take microseconds, without releasing the GIL (releasing and taking it
+# back costs as much as a small operator).  The declared functions above stay as they are,
+# so fault injection by replacing a Library attribute still reaches every call: core uses
+# the raw object only while the attribute is still the declared function.
+
+
+def raw_function(lib: "Library", name: str, hold_gil: bool) -> Any:
+    """A new ctypes function object for ``name`` with its declared argtypes, ``int`` restype
+    and no errcheck.  ``hold_gil``: call it without releasing the GIL (short calls only)."""
+    sig = FUNCTIONS[name]
+    if hold_gil:
+        pydll = lib.__dict__.get("_pydll")
+        if pydll is None:
+            pydll = lib.__dict__["_pydll"] = ctypes.PyDLL(str(lib.path), handle=lib.cdll._handle)
+        fn = pydll[name]
+    else:
+        fn = lib.cdll[name]
+    fn.argtypes = list(sig.argtypes)
+    fn.restype = c_int if sig.returns_status else sig.restype
+    return fn
+
+
+def raise_status(status: int, function: str) -> None:
+    """Raise the FTorchError for a failed call made through a :func:`raw_function`."""
+    lib = _LIBRARY
+    message = lib.last_error() if lib is not None else "(library message unavailable)"
+    raise error_for_status(status, message, function)
+
+
 def _check_status(result: int, func: Callable, args: tuple) -> int:
     """ctypes errcheck: turn a non-zero ft_status into the matching FTorchError."""
     if result != FT_OK:
@@ -372,5 +404,5 @@ def loaded() -> Library | None:
 
 __all__ = [
     "ALLOW_MISMATCH_ENV", "FUNCTIONS", "NOT_BOUND", "NOT_MIRRORED", "RELEASE_FUNCTIONS", "STATUS", "Signature", "OptimOptions",
-    "Library", "load", "loaded", "base_version", "check_torch_version",
+    "Library", "load", "loaded", "base_version", "check_torch_version", "raw_function", "raise_status",
 ]

@@ -33,19 +33,18 @@
  *    tensors are independent (OpenMP threads each running forward, loss and backward on
  *    their own tensors are supported and tested).
  *  - On the *same* tensor handle, concurrent calls are safe only when all of them only
- *    read it: the queries (ft_tensor_ndim ... ft_tensor_copy_to; the shape and stride
- *    queries write identical values into the handle's buffer, safe for ranks up to 16)
- *    and use as an operand of an arithmetic function that creates a new result.  Anything that writes the tensor,
+ *    read it: the queries (ft_tensor_ndim ... ft_tensor_copy_to) and use as an operand of
+ *    an arithmetic function that creates a new result.  Anything that writes the tensor,
  *    its gradient or its handle -- ft_tensor_assign or ft_tensor_copy into it,
  *    ft_tensor_zero, ft_tensor_zero_grad, ft_tensor_set_requires_grad, a backward that
  *    accumulates into its .grad, ft_tensor_delete -- must not overlap any other call on
  *    that handle (or on a tensor sharing its storage or gradient); the caller
  *    synchronises.  An expression temporary belongs to the thread that created it.
  *    Models, optimisers and schedulers: one thread at a time per handle.
- *  - Deleting a handle while another thread uses it is a caller bug; it is detected as
- *    FT_ERR_STALE_HANDLE when the delete happens first, but cannot be detected during a
- *    call already running (the Python binding holds a reference for the duration of
- *    each call, so `close()` racing a call is safe there).
+ *  - Deleting a handle while another thread uses it never crashes: a call in flight took
+ *    its own reference to the tensor when it looked the handle up (under the slot's
+ *    guard) and finishes on it; a call that starts after the delete reports
+ *    FT_ERR_STALE_HANDLE.  (Python's close() racing a call is therefore safe.)
  *  - Errors are per thread: ft_last_error(), ft_last_status() and the Fortran module's
  *    recorded failure (ft_pending_error_*) are thread-local, so a thread never sees
  *    another thread's failure.  The stop-on-error setting (ft_set_stop_on_error) is one
