@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parent
 #: library is built against another one, which the extra then pins instead.
 TESTED_TORCH = "2.13.0"
 #: Examples shipped as package data (``pyftorch demo`` builds and runs them).
-EXAMPLES = ("autograd", "online_training")
+EXAMPLES = ("autograd", "online_training", "distributed_training")
 
 _PROBE = (
     "import json, os, torch; "

@@ -76,11 +76,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {label:<24} {summary_line([r for r in results if member(r.case)])}")
     print("  full table: pyftorch crosscheck; random scenarios: pyftorch crosscheck --random 500")
     crosscheck_ok = all(r.status != "fail" for r in results)
-    distributed_ok = distributed_demo(root, out, args.steps)
+    distributed_ok = distributed_demo(examples, out, args.steps)
     return 0 if result.ok and crosscheck_ok and distributed_ok else 1
 
 
-def distributed_demo(root: Path, out: Path, steps: int | None) -> bool:
+def distributed_demo(examples: Path, out: Path, steps: int | None) -> bool:
     """Section 4: data-parallel training of one model by an ensemble of MPI ranks
     (examples/distributed_training); skipped, saying why, without MPI or distributed support."""
     import shutil
@@ -94,12 +94,12 @@ def distributed_demo(root: Path, out: Path, steps: int | None) -> bool:
         why = f"{' and '.join(missing)} not found" if missing else "libftorch was built without distributed support"
         print(f"  skipped: {why} (install openmpi-bin, libopenmpi-dev and libgloo-dev, then rebuild)")
         return True
-    example = load_example(root / "examples" / "distributed_training" / "distributed_training.py")
+    example = load_example(examples / "distributed_training" / "distributed_training.py")
     exe = out / "bin" / "lorenz96_ensemble"
     exe.parent.mkdir(parents=True, exist_ok=True)
     libdir = install.prefix / "lib"
     subprocess.run(["mpif90", "-O2", f"-J{exe.parent}", *ftconfig.cflags(install).split(),
-                    str(root / "examples" / "distributed_training" / "lorenz96_ensemble.f90"), f"-L{libdir}",
+                    str(examples / "distributed_training" / "lorenz96_ensemble.f90"), f"-L{libdir}",
                     "-lftorch_mpi", *ftconfig.libs(install).split(), "-o", str(exe)], check=True)
     config = example.Config() if steps is None else example.Config(steps=steps)
     return example.run(exe, out / "distributed_training", 2, config).ok

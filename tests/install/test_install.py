@@ -119,6 +119,7 @@ def test_wheel_carries_the_native_build(wheel):
         "pyftorch/_native/lib/pkgconfig/ftorch.pc",
         "pyftorch/examples/autograd/autograd.f90",
         "pyftorch/examples/online_training/lorenz96_online.f90",
+        "pyftorch/examples/distributed_training/lorenz96_ensemble.f90",
         "preprocess/rules/ft001_bare_use.py",
     ):
         assert required in names, f"{required} is missing from {wheel.name}"
@@ -225,7 +226,7 @@ def test_demo_from_the_installed_package(full, tmp_path):
     out = pyftorch(venv, env, "demo", "--steps", "40", "--out", tmp_path / "demo", cwd=tmp_path)
     for line in EXPECTED_LINES:
         assert line in out, out
-    assert "== 2. Online training" in out and "== 3." in out, out
+    assert "== 2. Online training" in out and "== 3." in out and "== 4." in out, out
     assert (tmp_path / "demo" / "bin" / "lorenz96_online").is_file()
 
 
