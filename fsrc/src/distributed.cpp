@@ -533,6 +533,7 @@ int ft_distributed_finalize(void) {
 }
 
 int ft_distributed_all_reduce(ft_tensor t, int op) {
+  ConsumeTemps consumed(t);
   FT_GUARD({
     const at::Tensor &x = tensor_of(t, "tensor");
     c10d::ReduceOp rop = to_reduce_op(op);
@@ -556,6 +557,7 @@ int ft_distributed_all_reduce(ft_tensor t, int op) {
 }
 
 int ft_distributed_broadcast(ft_tensor t, int root) {
+  ConsumeTemps consumed(t);
   FT_GUARD({
     const at::Tensor &x = tensor_of(t, "tensor");
     c10d::ProcessGroup &pg = group();
@@ -575,6 +577,7 @@ int ft_distributed_broadcast(ft_tensor t, int root) {
 }
 
 int ft_distributed_average_gradients(const ft_tensor *params, int n, double bucket_cap_mb) {
+  ConsumeTemps consumed(params, n);
   FT_GUARD({
     std::vector<at::Tensor> ps = tensors_of(params, n, "parameter");
     size_t cap = cap_bytes(bucket_cap_mb);
@@ -757,9 +760,18 @@ int ft_distributed_rank(int *) { FT_GUARD({ unavailable(); }); }
 int ft_distributed_world_size(int *) { FT_GUARD({ unavailable(); }); }
 int ft_distributed_barrier(void) { FT_GUARD({ unavailable(); }); }
 int ft_distributed_finalize(void) { FT_GUARD({ unavailable(); }); }
-int ft_distributed_all_reduce(ft_tensor, int) { FT_GUARD({ unavailable(); }); }
-int ft_distributed_broadcast(ft_tensor, int) { FT_GUARD({ unavailable(); }); }
-int ft_distributed_average_gradients(const ft_tensor *, int, double) { FT_GUARD({ unavailable(); }); }
+int ft_distributed_all_reduce(ft_tensor t, int) {
+  ConsumeTemps consumed(t);
+  FT_GUARD({ unavailable(); });
+}
+int ft_distributed_broadcast(ft_tensor t, int) {
+  ConsumeTemps consumed(t);
+  FT_GUARD({ unavailable(); });
+}
+int ft_distributed_average_gradients(const ft_tensor *params, int n, double) {
+  ConsumeTemps consumed(params, n);
+  FT_GUARD({ unavailable(); });
+}
 int ft_model_distribute(ft_model, double) { FT_GUARD({ unavailable(); }); }
 int ft_distributed_checkpoint_save(const char *, ft_model, ft_optim, ft_scheduler) { FT_GUARD({ unavailable(); }); }
 int ft_distributed_checkpoint_load(const char *, ft_model, ft_optim, ft_scheduler) { FT_GUARD({ unavailable(); }); }
