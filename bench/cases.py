@@ -23,17 +23,23 @@ VARIANTS = ("fortran", "cxx", "torch", "pyftorch")
 #: Python PyTorch with a plain (eager) nn.Module: only for the training step, where
 #: "torch" runs the TorchScript file that the other variants load.
 EAGER = "eager"
+#: C++ copying a fresh result into a tensor that views an array (`q.copy_(a * b)`): only
+#: for the view_* cases, where "cxx" computes straight into the view with the out= kernel.
+CXX_COPY = "cxx_copy"
 VARIANT_LABELS = {
     "fortran": "Fortran ftorch",
     "cxx": "C++ LibTorch",
     "torch": "Python torch",
     "pyftorch": "pyftorch ctypes",
     EAGER: "Python torch, eager nn.Module",
+    CXX_COPY: "C++ LibTorch, copy_ of a fresh result",
 }
 
 # What each variant's result() reads back after a case ran (same codes in the kernels).
 # OUT_WEIGHT: the first layer's weight of the trained model, flattened in C order.
 OUT_C, OUT_T, OUT_GRAD, OUT_HOLDER, OUT_WEIGHT = 0, 1, 2, 3, 4
+# OUT_Q: the array that the view_* cases assign into.
+OUT_Q = 5
 
 # Graph set-up before the loop (same codes in the kernels):
 GRAD_NONE = 0      # plain tensors a, b
@@ -97,6 +103,27 @@ def _binary(name: str, symbol: str, fn: Callable[[np.ndarray, np.ndarray], np.nd
     )
 
 
+def _view(name: str, symbol: str, fn: Callable[[np.ndarray, np.ndarray], np.ndarray], grad: bool) -> Case:
+    """Assignment of an expression into a tensor that views the simulation's array q."""
+    return Case(
+        name=name + ("_grad" if grad else ""),
+        description=f"Q = {symbol} into a tensor viewing an array" + (", a requires grad" if grad else ""),
+        grad_mode=GRAD_GRAPH if grad else GRAD_NONE,
+        output=OUT_Q,
+        cost=lambda n: _elementwise(3e-6 if grad else 1.5e-6, 1.2e-9, n),
+        expected=lambda a, b, runs: fn(a, b),
+        # With gradients no out= kernel applies: the reference is copy_ of a fresh result.
+        variants=("fortran", CXX_COPY) if grad else ("fortran", "cxx", CXX_COPY),
+    )
+
+
+#: The view_* cases (issue 13), without and with gradients.
+VIEW_CASES = [_view(name, symbol, fn, grad) for grad in (False, True) for name, symbol, fn in (
+    ("view_mul", "a*b", lambda a, b: a * b),
+    ("view_muladd", "a*b + a", lambda a, b: a * b + a),
+    ("view_scale", "2.0*a", lambda a, b: 2.0 * a),
+)]
+
 CASES: dict[str, Case] = {
     c.name: c
     for c in [
@@ -157,7 +184,7 @@ CASES: dict[str, Case] = {
             variants=VARIANTS + (EAGER,),
             training=True,
         ),
-    ]
+    ] + VIEW_CASES
 }
 
 

@@ -28,8 +28,8 @@ from typing import Any, Callable
 import numpy as np
 
 from bench import _ftshim, training
-from bench.cases import (CASES, DTYPES, EAGER, GRAD_BACKWARD, GRAD_NONE, OUT_C, OUT_GRAD, OUT_HOLDER, OUT_T,
-                         OUT_WEIGHT, Case)
+from bench.cases import (CASES, CXX_COPY, DTYPES, EAGER, GRAD_BACKWARD, GRAD_NONE, OUT_C, OUT_GRAD, OUT_HOLDER,
+                         OUT_T, OUT_WEIGHT, Case)
 
 Loop = Callable[[int], None]
 
@@ -70,9 +70,13 @@ class CompiledVariant(Variant):
         self._fn("train_setup", [c_char_p, c_int, c_int, c_int, c_int, c_int, c_void_p, c_void_p, c_double])
         self._fn("result", [c_int, c_void_p])
         self._fn("teardown", [])
-        for case in CASES:
-            self._fn(case, [c_int64])
+        for case, spec in CASES.items():
+            if name in spec.variants:
+                self._fn(self._case_name(case), [c_int64])
         self.size = 0
+
+    def _case_name(self, case: str) -> str:
+        return case
 
     def _fn(self, what: str, argtypes: list) -> Any:
         fn = getattr(self.lib, f"{self.prefix}_{what}")
@@ -96,8 +100,8 @@ class CompiledVariant(Variant):
         self._call("setup", size, DTYPES[dtype], a.ctypes.data, b.ctypes.data, case.grad_mode)
 
     def loop(self, case):
-        fn = getattr(self.lib, f"{self.prefix}_{case.name}")
-        name = f"{self.prefix}_{case.name}"
+        fn = getattr(self.lib, f"{self.prefix}_{self._case_name(case.name)}")
+        name = f"{self.prefix}_{self._case_name(case.name)}"
 
         def run(n: int) -> None:
             status = fn(n)
@@ -113,6 +117,13 @@ class CompiledVariant(Variant):
 
     def teardown(self):
         self._call("teardown")
+
+
+class CopyVariant(CompiledVariant):
+    """The C++ kernels' `<case>_copy` loops: copy_ of a fresh result into the view."""
+
+    def _case_name(self, case: str) -> str:
+        return f"{case}_copy"
 
 
 # ------------------------------------------------------------------------------------------
@@ -404,6 +415,7 @@ def make_variants(fortran_lib: str, cxx_lib: str) -> dict[str, Variant]:
     return {
         "fortran": CompiledVariant("fortran", fortran_lib, "bench_f"),
         "cxx": CompiledVariant("cxx", cxx_lib, "bench_cxx"),
+        CXX_COPY: CopyVariant(CXX_COPY, cxx_lib, "bench_cxx"),
         "torch": TorchVariant(),
         "pyftorch": PyftorchVariant(),
         EAGER: EagerTorchVariant(),

@@ -55,6 +55,15 @@ def build_parser():
                    help="cpp define used when a file needs preprocessing")
     p.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR",
                    help="include directory for cpp and Fortran include")
+    cpp = p.add_mutually_exclusive_group()
+    cpp.add_argument("--cpp", dest="cpp", action="store_const", const=True, default=None,
+                     help="run the C preprocessor on every file (default: like gfortran, on .F90/.F/.fpp... "
+                          "and on files with # directives)")
+    cpp.add_argument("--no-cpp", dest="cpp", action="store_const", const=False,
+                     help="never run the C preprocessor (directives are parsed, both branches)")
+    p.add_argument("--max-file-size", metavar="SIZE",
+                   help="files larger than this are reported (FT900), not parsed: bytes, or with a K/M/G "
+                        "suffix (default: 4M)")
     p.add_argument("--config", help="path to a pyproject.toml, setup.cfg or standalone TOML file")
     p.add_argument("--no-respect-gitignore", action="store_true", help="lint files that .gitignore excludes")
     p.add_argument("--version", action="version", version=f"pyftorch lint {__version__}")
@@ -143,12 +152,23 @@ def _main(argv) -> int:
             print(f"pyftorch lint: error: no such file or directory: {m}", file=sys.stderr)
         return 2
     include_dirs = [os.path.join(cfg.root, d) if not os.path.isabs(d) else d for d in cfg.get("include-dirs", [])]
+    from .config import parse_size
+
+    max_size = cfg.get("max-file-size")
+    if args.max_file_size is not None:
+        try:
+            max_size = parse_size(args.max_file_size)
+        except ValueError as exc:
+            raise _Usage(f"--max-file-size: {exc}") from None
     settings = Settings(
         select=selected,
         defines=tuple(cfg.get("defines", []) + args.defines),
         include_dirs=tuple(include_dirs + [os.path.abspath(d) for d in args.include_dirs]),
         reexport_modules=tuple(m.lower() for m in cfg.get("reexport-modules", [])),
+        cpp=args.cpp if args.cpp is not None else cfg.get("cpp"),
     )
+    if max_size is not None:
+        settings.max_file_size = max_size
     cache_dir = None
     if not args.no_cache:
         cd = args.cache_dir or cfg.get("cache-dir") or ".pyftorch_cache"
@@ -157,6 +177,7 @@ def _main(argv) -> int:
     progress = sys.stderr.isatty()
 
     result = run(files, settings, cache_dir, args.jobs, progress)
+    _report_skipped(result)
     if args.diff:
         return _diff(result)
     if args.fix:
@@ -174,6 +195,13 @@ def _main(argv) -> int:
     if args.exit_zero:
         return 0
     return 1 if diags else 0
+
+
+def _report_skipped(result):
+    """Paths that are not regular files are skipped, like ruff does: a warning on stderr,
+    no finding, no effect on the exit code."""
+    for disp, reason in result.skipped:
+        print(f"pyftorch lint: warning: skipped {disp}: {reason}, not a regular file", file=sys.stderr)
 
 
 def _emit(diags, fmt, stats):
@@ -237,16 +265,9 @@ def _fixed_text(path, fixes):
 
 
 def _encode(new, data):
-    from .source import newline_of
+    from .source import encode_like
 
-    nl = newline_of(data)
-    out = new.replace("\n", nl) if nl != "\n" else new
-    bom = b"\xef\xbb\xbf" if data.startswith(b"\xef\xbb\xbf") else b""
-    try:
-        data.decode("utf-8")
-        return bom + out.encode("utf-8")
-    except UnicodeDecodeError:
-        return out.encode("latin-1", "replace")
+    return encode_like(new, data)
 
 
 def _apply_fixes(diags) -> int:

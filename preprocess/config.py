@@ -16,8 +16,9 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 LIST_KEYS = ("select", "ignore", "extend-select", "extend-ignore", "exclude", "extend-exclude",
              "reexport-modules", "defines", "include-dirs")
 STR_KEYS = ("output-format", "cache-dir")
-BOOL_KEYS = ("respect-gitignore",)
-KNOWN = set(LIST_KEYS) | set(STR_KEYS) | set(BOOL_KEYS)
+BOOL_KEYS = ("respect-gitignore", "cpp")
+SIZE_KEYS = ("max-file-size",)
+KNOWN = set(LIST_KEYS) | set(STR_KEYS) | set(BOOL_KEYS) | set(SIZE_KEYS)
 FORMATS = ("concise", "full", "json", "sarif", "github")
 DEFAULT_EXCLUDE = [
     ".bzr", ".direnv", ".eggs", ".git", ".hg", ".mypy_cache", ".nox", ".pants.d", ".pytype",
@@ -28,6 +29,28 @@ DEFAULT_EXCLUDE = [
 
 class ConfigError(Exception):
     pass
+
+
+def parse_size(v) -> int:
+    """Bytes from an int or a string such as ``"512K"``, ``"10M"``, ``"1G"``."""
+    if isinstance(v, bool):
+        raise ValueError("must be a size in bytes, e.g. 10M")
+    if isinstance(v, int):
+        n = v
+    elif isinstance(v, str):
+        t = v.strip().upper().removesuffix("B").removesuffix("I")
+        suffix = t[-1] if t and t[-1] in "KMG" else ""
+        mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "": 1}[suffix]
+        num = t[:-1] if suffix else t
+        try:
+            n = int(float(num) * mult)
+        except ValueError:
+            raise ValueError(f"`{v}` is not a size (bytes, or with a K/M/G suffix)") from None
+    else:
+        raise ValueError("must be a size in bytes, e.g. 10M")
+    if n <= 0:
+        raise ValueError("must be positive")
+    return n
 
 
 @dataclass
@@ -56,6 +79,11 @@ def _check(values: dict, where: str) -> dict:
                 raise ConfigError(f"{where}: option `{k}` must be a string")
             if key == "output-format" and v not in FORMATS:
                 raise ConfigError(f"{where}: output-format must be one of {', '.join(FORMATS)}, not `{v}`")
+        elif key in SIZE_KEYS:
+            try:
+                v = parse_size(v)
+            except ValueError as exc:
+                raise ConfigError(f"{where}: option `{k}`: {exc}") from None
         elif key in BOOL_KEYS:
             if isinstance(v, str):
                 if v.lower() not in ("true", "false", "1", "0", "yes", "no"):

@@ -65,7 +65,9 @@ def discover(paths: list, root: str, excludes: list, respect_gitignore: bool = T
     files, missing = [], []
     seen = set()
     for p in paths:
-        if os.path.isfile(p):
+        if os.path.isfile(p) or (os.path.lexists(p) and not os.path.isdir(p)):
+            # anything named explicitly that is not a directory is linted, or reported as
+            # skipped (FIFO, device, broken link) by the engine
             if p not in seen:
                 seen.add(p)
                 files.append(p)

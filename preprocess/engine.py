@@ -1,22 +1,20 @@
 """Whole-run orchestration: pre-scan, export table, cache, parallel workers."""
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 import threading
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from .cache import Cache
 from .diagnostics import Diagnostic
 from .prescan import compute_exports
 from .runner import Settings, lint_text
-from .source import decode, included_files, is_fixed_form
+from .source import Skipped, TooLarge, decode, included_files, is_fixed_form, mentions_any, read_regular
 
 #: parse in worker processes only when there is enough work to pay for them
 PARALLEL_MIN_FILES = 4
-PARALLEL_MIN_BYTES = 200_000
+PARALLEL_MIN_BYTES = 100_000
 
 
 @dataclass
@@ -27,6 +25,7 @@ class RunResult:
     parsed: int = 0
     cached: int = 0
     texts: dict = field(default_factory=dict)  # display -> original bytes (for fixes)
+    skipped: list = field(default_factory=list)  # (display path, reason): not regular files
 
 
 def display_path(p: str) -> str:
@@ -35,6 +34,13 @@ def display_path(p: str) -> str:
     except ValueError:
         return p
     return p if rel.startswith("..") and os.path.isabs(p) else rel
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
 
 
 def _work(args):
@@ -59,19 +65,41 @@ def run(files: list, settings: Settings, cache_dir: str | None, jobs: int | None
     res = RunResult(files=len(files))
     datas: dict = {}
     texts: dict = {}
+    too_large: list = []
     for p in files:
         disp = display_path(p)
         try:
-            with open(p, "rb") as fh:
-                data = fh.read()
+            data = read_regular(p, settings.max_file_size)
+        except Skipped as exc:
+            res.skipped.append((disp, exc.reason))
+            continue
+        except TooLarge as exc:
+            too_large.append((p, disp, exc.size))
+            continue
         except OSError as exc:
             res.diagnostics.append(Diagnostic("FT900", "parse-error", f"cannot read file: {exc.strerror or exc}",
                                               "error", disp, 1, 1, 1, 1))
             continue
         datas[p] = (disp, data)
         texts[p] = decode(data)
-    exports, rx = compute_exports(texts, is_fixed_form if settings.fixed_form is None else (lambda _p: settings.fixed_form),
-                                  settings.reexport_modules)
+    if settings.fixed_form is None:
+        def fixed_of(path):
+            return is_fixed_form(path, texts.get(path))
+    else:
+        def fixed_of(_path):
+            return settings.fixed_form
+    exports, rx = compute_exports(texts, fixed_of, settings.reexport_modules)
+    if too_large:
+        words = {"ftorch"} | set(exports) | set(settings.reexport_modules)
+        for p, disp, size in too_large:
+            # only a file that would be checked is reported (a big generated file that does
+            # not use ftorch is not this tool's business)
+            if mentions_any(p, words):
+                res.diagnostics.append(Diagnostic(
+                    "FT900", "parse-error",
+                    f"file not checked: it is {_size(size)}, above the size limit of "
+                    f"{_size(settings.max_file_size)}; raise `max-file-size` (or --max-file-size) to "
+                    f"check it, or exclude it", "error", disp, 1, 1, 1, 1))
     fingerprint = settings.key() + repr(sorted(v.key() for v in exports.values()))
     cache = Cache(cache_dir, fingerprint) if cache_dir else None
     todo = []
@@ -102,7 +130,19 @@ def run(files: list, settings: Settings, cache_dir: str | None, jobs: int | None
     show = progress and len(todo) >= 20
     results = []
     if parallel:
+        import multiprocessing  # only when there is parallel work (a cached run skips it)
+        from concurrent.futures import ProcessPoolExecutor
+
         method = "fork" if ("fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1) else "spawn"
+        if method == "fork":
+            # import fparser and build its parser class once, so that every worker inherits
+            # them instead of paying for them again
+            from . import rules as _rules
+            from .analysis import FileContext  # noqa: F401
+            from .parsing import _parser
+
+            _parser()
+            _rules.all_rules()
         try:
             with ProcessPoolExecutor(max_workers=min(njobs, len(todo)), mp_context=multiprocessing.get_context(method)) as ex:
                 args = [(p, disp, data, settings, exports) for p, disp, data, _k in todo]

@@ -139,6 +139,40 @@ def reads_of(node, skip=()):
     return out
 
 
+#: procedures whose autograd node keeps no tensor for backward (only sizes or nothing)
+_NO_SAVED = frozenset({"torch_tensor_sum", "torch_tensor_mean", "torch_tensor_to"})
+#: the procedural form of an optimiser's ``zero_grad`` (``call torch_optim_zero_grad(opt)``)
+OPTIM_ZERO_GRAD = "torch_optim_zero_grad"
+
+
+def saves_tensors(expr, model, scope) -> bool:
+    """Does evaluating ``expr`` add an autograd node that saves tensors for backward?
+
+    ``+``, ``-`` (binary and unary) keep nothing; ``*``, ``/`` and ``**`` on a tensor keep
+    their operands, and so may a function of unknown kind (counted as saving)."""
+    for n in iter_nodes(expr):
+        if isinstance(n, (F03.Add_Operand, F03.Mult_Operand)) and len(n.items) == 3:
+            if model.type_of(n, scope) != "not-tensor":
+                return True
+        elif isinstance(n, F03.Function_Reference):
+            return True
+        elif isinstance(n, (F03.Part_Ref, F03.Structure_Constructor)) and isinstance(n.items[0], F03.Name):
+            # ``f(a)``: an array element, or a function that may build a graph
+            if model.lookup_var(scope, str(n.items[0])) is None:
+                return True
+    return False
+
+
+def tensor_keys(expr, model, scope) -> list:
+    """Keys of the tensors (or possible tensors) read by an expression argument."""
+    if expr is None:
+        return []
+    k = key_of(expr)
+    if k:
+        return [k]
+    return [k for k, n in reads_of(expr) if model.type_of(n, scope) != "not-tensor"]
+
+
 def events_of(stmt, model, scope):
     """Events of one simple statement, in evaluation order."""
     ev = []
@@ -152,7 +186,7 @@ def events_of(stmt, model, scope):
             ltype = model.type_of(lhs, scope)
             if ltype == "tensor":
                 ops = [k for k, n in reads_of(rhs) if model.type_of(n, scope) == "tensor"]
-                ev.append(("assign", key, ops))
+                ev.append(("assign", key, ops, saves_tensors(rhs, model, scope)))
             else:
                 ev.append(("write", key, isinstance(lhs, F03.Name)))
         return ev
@@ -163,7 +197,7 @@ def events_of(stmt, model, scope):
                 v = model.lookup_var(scope, obj.split("%")[0]) if "%" not in obj else None
                 kind = "tensor" if (v is not None and v.category == "tensor") else (
                     "optim" if (v is not None and v.category == "optim") else "unknown")
-                ev.append(("zerograd", obj if kind == "tensor" else None, kind, f"{obj}%zero_grad()"))
+                ev.append(("zerograd", obj if kind == "tensor" else None, kind, f"{obj}%zero_grad()", obj))
             elif obj:
                 ev.append(("read", obj, stmt))
             for a in pos + list(kw.values()):
@@ -209,9 +243,13 @@ def events_of(stmt, model, scope):
             if t:
                 ev.append(("backward", t, retain))
             return ev
+        if name == OPTIM_ZERO_GRAD:
+            o = key_of(arg(pos, kw, 0, "optim", "optimizer"))
+            ev.append(("zerograd", None, "optim", f"{OPTIM_ZERO_GRAD}({o or ''})", o))
+            return ev
         if name == "torch_tensor_zero_grad":
             t = key_of(arg(pos, kw, 0, "tensor"))
-            ev.append(("zerograd", t, "tensor", f"torch_tensor_zero_grad({t})"))
+            ev.append(("zerograd", t, "tensor", f"torch_tensor_zero_grad({t})", t))
             return ev
         if name in api.DELETERS:
             t = key_of(arg(pos, kw, 0, "tensor", "model", "optim"))
@@ -226,16 +264,23 @@ def events_of(stmt, model, scope):
                 logical_value(pos[3]) if len(pos) > 3 else False)
             srcs = [ins] if ins else []
             if outs:
-                ev.append(("derive", outs, srcs, ("model:" + model_k) if (rg and model_k) else None))
+                ev.append(("derive", outs, srcs, ("model:" + model_k) if (rg and model_k) else None, True))
             return ev
         if name in api.DERIVED_RESULT or name == "torch_tensor_to":
             if name == "torch_tensor_to":
-                out, srcs = key_of(arg(pos, kw, 1, "target_tensor")), [key_of(arg(pos, kw, 0, "source_tensor"))]
+                out, in_args = key_of(arg(pos, kw, 1, "target_tensor")), [arg(pos, kw, 0, "source_tensor")]
             else:
                 out = key_of(arg(pos, kw, 0))
-                srcs = [key_of(a) for a in pos[1:3]] + [key_of(v) for k, v in kw.items() if k in ("input_tensor", "target_tensor", "tensor")]
+                in_args = list(pos[1:3]) + [v for k, v in kw.items() if k in ("input_tensor", "target_tensor", "tensor")]
+            # an expression argument (``torch_tensor_mean(loss, (out - tgt)**2)``) is computed
+            # from the tensors it reads
+            srcs = [k for a in in_args for k in tensor_keys(a, model, scope)]
+            saves = name not in _NO_SAVED or any(saves_tensors(a, model, scope) for a in in_args if a is not None)
+            for a in in_args:
+                if a is not None and key_of(a) is None:
+                    ev.extend(("read", k, n) for k, n in reads_of(a))
             if out:
-                ev.append(("derive", out, [s for s in srcs if s], None))
+                ev.append(("derive", out, srcs, None, saves))
             return ev
         if name == "torch_model_parameters":
             p = key_of(arg(pos, kw, 1, "parameters"))
@@ -243,9 +288,18 @@ def events_of(stmt, model, scope):
                 ev.append(("params", p))
             return ev
         if name in api.OPTIMIZERS:
-            p = key_of(arg(pos, kw, 1, "parameters"))
+            params = arg(pos, kw, 1, "parameters")
+            p = key_of(params)
             if p:
                 ev.append(("params", p))
+            # which tensors this optimiser's zero_grad zeroes (FT101)
+            if isinstance(params, F03.Array_Constructor):
+                keys = [key_of(x) for x in children(params.items[1])] if len(params.items) > 1 else []
+            else:
+                keys = [p]
+            o = key_of(arg(pos, kw, 0, "optim", "optimizer"))
+            if o:
+                ev.append(("optparams", o, frozenset(k for k in keys if k) if all(keys) else None))
             return ev
         # any other call: its arguments are read (and may be redefined)
         for a in pos + list(kw.values()):

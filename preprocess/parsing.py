@@ -17,6 +17,7 @@ _PARSER = None
 _STACK = 256 * 1024 * 1024
 _RECURSION = 12000
 _lock = threading.Lock()
+_THREAD_NAME = "pyftorch-lint-parse"
 
 logging.getLogger("fparser").setLevel(logging.CRITICAL)
 logging.getLogger("fparser").propagate = False
@@ -82,7 +83,10 @@ def _failure_from(msg: str, kind: str) -> ParseFailure:
 
 
 def run_big_stack(func, *args, **kwargs):
-    """Run ``func`` in a thread with a large stack and a raised recursion limit."""
+    """Run ``func`` in a thread with a large stack and a raised recursion limit (directly
+    when already on such a thread)."""
+    if threading.current_thread().name == _THREAD_NAME:
+        return func(*args, **kwargs)
     result: dict = {}
 
     def target():
@@ -97,7 +101,7 @@ def run_big_stack(func, *args, **kwargs):
         try:
             threading.stack_size(_STACK)
             sys.setrecursionlimit(max(old_limit, _RECURSION))
-            th = threading.Thread(target=target, name="pyftorch-lint-parse")
+            th = threading.Thread(target=target, name=_THREAD_NAME)
             th.start()
             th.join()
         finally:

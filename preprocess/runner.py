@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 
 from .diagnostics import Diagnostic
 from .lexer import lex
-from .source import decode, is_fixed_form, neutralise, run_cpp
+from .source import DEFAULT_MAX_FILE_SIZE, decode, is_fixed_form, neutralise, run_cpp, wants_cpp
 
 _NOQA = re.compile(r"\bnoqa\b(?:\s*:\s*(?P<codes>[A-Za-z0-9_\-]+(?:\s*,\s*[A-Za-z0-9_\-]+)*))?", re.I)
 _FILE_NOQA = re.compile(r"^!\s*pyftorch\s*:\s*noqa\b(?:\s*:\s*(?P<codes>[A-Za-z0-9_\-]+(?:\s*,\s*[A-Za-z0-9_\-]+)*))?", re.I)
-_CPP_LINE = re.compile(r"^[ \t]*#", re.M)
 
 
 @dataclass
@@ -21,9 +20,12 @@ class Settings:
     include_dirs: tuple = ()
     reexport_modules: tuple = ()
     fixed_form: bool | None = None  # None: from the extension
+    cpp: bool | None = None  # None: like gfortran (see source.wants_cpp); True/False: --cpp/--no-cpp
+    max_file_size: int | None = DEFAULT_MAX_FILE_SIZE
 
     def key(self) -> str:
-        return repr((sorted(self.select), self.defines, self.include_dirs, sorted(self.reexport_modules)))
+        return repr((sorted(self.select), self.defines, self.include_dirs, sorted(self.reexport_modules),
+                     self.cpp, self.max_file_size))
 
 
 @dataclass
@@ -73,47 +75,110 @@ def suppressed(d: Diagnostic, nq: Noqa) -> bool:
 
 
 def lint_text(path: str, display: str, data: bytes, settings: Settings, exports: dict):
-    """Lint one file's bytes; returns (diagnostics, parsed?).  Never raises."""
+    """Lint one file's bytes; returns (diagnostics, parsed?).  Never raises.
+
+    Everything (parse and rules) runs on a thread with a large stack and a raised recursion
+    limit, so the depth of an expression never decides whether a file can be checked."""
+    from .parsing import run_big_stack
+
     try:
-        return _lint_text(path, display, data, settings, exports)
+        return run_big_stack(_lint_text, path, display, data, settings, exports)
     except RecursionError:
         return [_internal(display, RecursionError("nesting too deep"))], False
-    except Exception as exc:  # last resort: report, never propagate
+    except Exception as exc:  # noqa: BLE001 - last resort: report, never propagate
         return [_internal(display, exc)], False
 
 
-def _lint_text(path, display, data, settings, exports):
-    from . import rules as rules_mod
-    from .parsing import ParseFailure, parse_text, run_big_stack
+def _relex(lexed, text, changed, fixed):
+    """The lexer's view of ``text`` (a reduction of the text ``lexed`` came from): only the
+    statements the reduction changed are lexed again."""
+    stmts, comments, amps = lexed
+    if not changed:
+        return lexed
+    lines = text.split("\n")
+    dirty = set()
+    for a, b in changed:
+        dirty.update(range(a, b + 1))
+    s2, c2, a2 = lex([ln if i in dirty else "" for i, ln in enumerate(lines, 1)], fixed=fixed)
+    merged = [st for st in stmts if st.first_line not in dirty] + s2
+    merged.sort(key=lambda st: (st.first_line, st.tokens[0].line if st.tokens else 0,
+                                st.tokens[0].col if st.tokens else 0))
+    return (merged, {**{k: v for k, v in comments.items() if k not in dirty}, **c2},
+            {**{k: v for k, v in amps.items() if k not in dirty}, **a2})
 
-    fixed = is_fixed_form(path) if settings.fixed_form is None else settings.fixed_form
-    original = decode(data)
-    text = neutralise(original)
-    rules = [r for r in rules_mod.all_rules() if r.code in settings.select]
-    diags: list[Diagnostic] = []
-    tree, line_map, parsed_text, failure = None, None, text, None
+
+def _attempt(text, fixed, settings, path, modules, lexed=None):
+    """Reduce and parse ``text``; return (tree, parsed text, failure, lexer view of it)."""
+    from .parsing import ParseFailure, parse_text
+    from .reduce import classify, ftorch_names, reduce_text
+
+    if lexed is None:
+        lexed = lex(text, fixed=fixed)
+    stmts = lexed[0]
+    relevant, plain = classify(stmts, ftorch_names(stmts, modules))
+    red = reduce_text(text, stmts, fixed, relevant, plain)
     try:
-        tree = run_big_stack(parse_text, text, fixed, list(settings.include_dirs), path)
+        tree = parse_text(red.text, fixed, list(settings.include_dirs), path)
+        return tree, red.text, None, _relex(lexed, red.text, red.changed, fixed)
     except ParseFailure as exc:
         failure = exc
-    except BaseException as exc:  # defensive: never let a parser problem escape
+    except BaseException as exc:  # noqa: BLE001 - defensive: never let a parser problem escape
         failure = ParseFailure(None, f"{type(exc).__name__}: {exc}"[:200], "internal")
-    if tree is None and _CPP_LINE.search(text):
+    if red.any and (failure.line is None or any(a <= failure.line <= b for a, b in red.changed)):
+        # the reduction should never make valid code invalid; if it did, parse the original
+        try:
+            return parse_text(text, fixed, list(settings.include_dirs), path), text, None, lexed
+        except ParseFailure:
+            pass
+        except BaseException:  # noqa: BLE001 - the linter reports, it never raises
+            pass
+    return None, red.text, failure, _relex(lexed, red.text, red.changed, fixed)
+
+
+def _lint_text(path, display, data, settings, exports):
+    from . import ftorch_api as api
+    from . import rules as rules_mod
+    from .parsing import ParseFailure
+
+    original = decode(data)
+    fixed = is_fixed_form(path, original) if settings.fixed_form is None else settings.fixed_form
+    text = neutralise(original)
+    own_lexed = lex(text, fixed=fixed)
+    stmts, own_comments, _amps = own_lexed
+    modules = set(api.ALIASES) | set(exports) | set(settings.reexport_modules)
+    rules = [r for r in rules_mod.all_rules() if r.code in settings.select]
+    diags: list[Diagnostic] = []
+    tree, line_map, parsed_text, failure, parsed_lexed = None, None, text, None, own_lexed
+    cpp_state = None  # None: not run; "ok"; "failed"; "as-is" (cpp ran, but only the raw text parsed)
+    cpp_text = None
+    if wants_cpp(path, text, settings.cpp):
         try:
             cpp_text, lmap = run_cpp(text, path, list(settings.defines), list(settings.include_dirs))
+        except RuntimeError:
+            cpp_state = "failed"
+        else:
+            cpp_state = "ok"
             cpp_text = neutralise(cpp_text)
-            tree = run_big_stack(parse_text, cpp_text, fixed, list(settings.include_dirs), path)
-            line_map, parsed_text, failure = lmap, cpp_text, None
-        except ParseFailure as exc:
-            if failure is None or failure.line is None:
-                failure = exc
-        except BaseException:
-            pass
+            tree, reduced, failure, parsed_lexed = _attempt(cpp_text, fixed, settings, path, modules)
+            line_map, parsed_text = lmap, reduced
+            if failure is not None and failure.line is not None:
+                mapped = lmap.map(failure.line)
+                failure = ParseFailure(mapped[1] if mapped[0] is not None else None, failure.excerpt, failure.kind)
+    if tree is None:
+        tree2, reduced, failure2, lexed2 = _attempt(text, fixed, settings, path, modules, own_lexed)
+        if tree2 is not None or failure is None:
+            tree, failure, line_map, parsed_text, parsed_lexed = tree2, failure2, None, reduced, lexed2
+            if tree2 is not None and cpp_state is not None:
+                cpp_state = "as-is"
     from .analysis import FileContext
 
     try:
-        ctx = FileContext(path, display, parsed_text, fixed, tree, exports, settings, line_map, original)
-    except BaseException as exc:
+        ctx = FileContext(path, display, parsed_text, fixed, tree, exports, settings, line_map, original,
+                          parsed_lexed)
+        ctx.cpp_state = cpp_state
+        ctx.cpp_text = cpp_text if line_map is not None else None
+        ctx.original_stmts = stmts
+    except BaseException as exc:  # noqa: BLE001 - the linter reports, it never raises
         ctx = None
         diags.append(_internal(display, exc))
     if tree is None:
@@ -130,7 +195,7 @@ def _lint_text(path, display, data, settings, exports):
     if line_map is not None:
         diags = _map_lines(diags, display, line_map, parsed_text, original)
     # suppression comments from the original text (and included files)
-    comments = {display: lex(original.split("\n"), fixed=fixed)[1]}
+    comments = {display: own_comments}
     if ctx is not None:
         for src in ctx.sources.values():
             comments[src.path] = src.comments
@@ -150,7 +215,7 @@ def _safe(rule, ctx, display):
         return list(rule.check(ctx))
     except RecursionError:
         return [_internal(display, RecursionError(f"{rule.code}: nesting too deep"))]
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the linter reports, it never raises
         return [_internal(display, exc, rule.code)]
 
 
@@ -178,8 +243,29 @@ def _parse_diag(display, text, fail):
 
 
 def _map_lines(diags, display, lmap, parsed_text, original):
+    """Map diagnostics on the preprocessed text back to the original lines.
+
+    A line that cpp left as it was keeps its columns and its fix (edits are moved to the
+    original line numbers).  On a line that cpp changed (a macro expanded) the columns of
+    the expansion mean nothing in the file, so the finding covers the written statement
+    and has no fix."""
+    from dataclasses import replace
+
+    from .diagnostics import Fix
+
     parsed_lines = parsed_text.split("\n")
     orig_lines = original.split("\n")
+
+    def same(ln):
+        """Original line number of parsed line ``ln`` if cpp left it unchanged, else None."""
+        f, ol = lmap.map(ln)
+        if f is None or not (f == display or display.endswith(f) or f.endswith(display)):
+            return None
+        pl = parsed_lines[ln - 1] if 0 < ln <= len(parsed_lines) else None
+        if not (0 < ol <= len(orig_lines)) or orig_lines[ol - 1] != pl:
+            return None
+        return ol
+
     out = []
     for d in diags:
         if d.path != display:
@@ -195,18 +281,24 @@ def _map_lines(diags, display, lmap, parsed_text, original):
             l2 = l1 + (d.end_line - d.line)
         fix = d.fix
         if fix is not None:
+            edits = []
             for e in fix.edits:
-                for ln in range(e.line, e.end_line + 1):
-                    _f, ol = lmap.map(ln)
-                    pl = parsed_lines[ln - 1] if ln - 1 < len(parsed_lines) else None
-                    if ol - 1 >= len(orig_lines) or orig_lines[ol - 1] != pl or ol != ln:
-                        fix = None
-                        break
-                if fix is None:
+                lines = [same(ln) for ln in range(e.line, e.end_line + 1)]
+                if any(x is None for x in lines) or lines != list(range(lines[0], lines[0] + len(lines))):
+                    edits = None
                     break
+                edits.append(replace(e, line=lines[0], end_line=lines[-1]))
+            fix = Fix(fix.message, tuple(edits), fix.applicability) if edits else None
+        col, end_col = d.column, d.end_column
+        if any(same(ln) is None for ln in range(d.line, d.end_line + 1)) and 0 < l1 <= len(orig_lines):
+            raw = orig_lines[l1 - 1]
+            col = len(raw) - len(raw.lstrip()) + 1
+            l2 = l1
+            end_col = max(len(raw.rstrip()) + 1, col)
         nl = d.noqa_lines
         if nl:
             nl = (lmap.map(nl[0])[1] or l1, lmap.map(nl[1])[1] or l2)
         d.line, d.end_line, d.fix, d.noqa_lines = l1, max(l2, l1), fix, nl
+        d.column, d.end_column = col, end_col
         out.append(d)
     return out

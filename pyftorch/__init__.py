@@ -115,7 +115,8 @@ _LAZY: dict[str, str] = {
 }
 
 #: Submodules that load the library, reachable as attributes (``pyftorch.optim.Adam``) on first use.
-_LAZY_MODULES: tuple[str, ...] = ("core", "runtime", "model", "losses", "optim", "checkpoint", "torchscript")
+_LAZY_MODULES: tuple[str, ...] = ("core", "runtime", "model", "losses", "optim", "checkpoint", "torchscript",
+                                  "distributed")
 
 
 def __getattr__(name: str) -> Any:

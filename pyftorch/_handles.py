@@ -10,9 +10,13 @@ it would give one handle two owners.
 """
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable, ClassVar
 
 from pyftorch.errors import ClosedHandleError
+
+#: Serialises close() with itself, so that two threads closing one object delete it once.
+_CLOSE_LOCK = threading.Lock()
 
 
 class HandleOwner:
@@ -45,11 +49,17 @@ class HandleOwner:
         return getattr(self, "_handle", None) is None
 
     def close(self) -> None:
-        """Release the library handle now.  Idempotent; any later use raises ClosedHandleError."""
-        handle = getattr(self, "_handle", None)
-        if handle is None:
-            return
-        self._handle = None
+        """Release the library handle now.  Idempotent; any later use raises ClosedHandleError.
+
+        Thread-safe: a call in flight on another thread keeps its own reference to the object
+        (the library takes one under the handle's lock) and finishes; a call that starts after
+        the close raises ClosedHandleError or StaleHandleError (its base class).
+        """
+        with _CLOSE_LOCK:
+            handle = getattr(self, "_handle", None)
+            if handle is None:
+                return
+            self._handle = None
         type(self)._delete(handle)
 
     def __enter__(self) -> Any:

@@ -192,6 +192,21 @@ FUNCTIONS: dict[str, Signature] = {
     # --- checkpoints -------------------------------------------------------------------------------------
     "ft_checkpoint_save": _sig(STATUS, c_char_p, HANDLE, HANDLE, HANDLE),
     "ft_checkpoint_load": _sig(STATUS, c_char_p, HANDLE, HANDLE, HANDLE),
+    # --- distributed data-parallel training (pyftorch.distributed) -------------------------------------
+    "ft_distributed_available": _sig(c_int),
+    "ft_distributed_listen": _sig(STATUS, c_int, c_double, INT_OUT),
+    "ft_distributed_init": _sig(STATUS, c_int, c_int, c_char_p, c_int, c_int, c_double),
+    "ft_distributed_is_initialized": _sig(STATUS, INT_OUT),
+    "ft_distributed_rank": _sig(STATUS, INT_OUT),
+    "ft_distributed_world_size": _sig(STATUS, INT_OUT),
+    "ft_distributed_barrier": _sig(STATUS),
+    "ft_distributed_finalize": _sig(STATUS),
+    "ft_distributed_all_reduce": _sig(STATUS, HANDLE, c_int),
+    "ft_distributed_broadcast": _sig(STATUS, HANDLE, c_int),
+    "ft_distributed_average_gradients": _sig(STATUS, HANDLE_ARRAY, c_int, c_double),
+    "ft_model_distribute": _sig(STATUS, HANDLE, c_double),
+    "ft_distributed_checkpoint_save": _sig(STATUS, c_char_p, HANDLE, HANDLE, HANDLE),
+    "ft_distributed_checkpoint_load": _sig(STATUS, c_char_p, HANDLE, HANDLE, HANDLE),
 }
 
 #: Functions that return ``int`` but always FT_OK (finaliser-safe releases): no errcheck.
@@ -234,6 +249,10 @@ class Library:
         self.path = path
         self.origin = origin
         self.cdll = cdll
+        #: The declared function objects, whatever later replaces an attribute (fault
+        #: injection): the hot path compares against these, never against a snapshot taken
+        #: at some import time that may fall after a replacement.
+        self.declared: dict[str, Any] = {}
         missing = []
         for name, sig in FUNCTIONS.items():
             try:
@@ -248,6 +267,7 @@ class Library:
             else:
                 fn.restype = sig.restype
             setattr(self, name, fn)
+            self.declared[name] = fn
         if missing:
             raise LibraryLoadError(
                 f"{path} does not export {', '.join(missing)}: it is older than this pyftorch; rebuild it (make build)"
@@ -274,6 +294,38 @@ class Library:
         """The message of the last failed call on this thread."""
         raw = self.ft_last_error()
         return raw.decode(errors="replace") if raw else ""
+
+
+# --- the hot path (issue 13) --------------------------------------------------------------
+# pyftorch.core calls a few functions through *separate* ctypes function objects: without
+# errcheck (the caller checks the status and raises, which saves a Python call per C call)
+# and, for calls that take microseconds, without releasing the GIL (releasing and taking it
+# back costs as much as a small operator).  The declared functions above stay as they are,
+# so fault injection by replacing a Library attribute still reaches every call: core uses
+# the raw object only while the attribute is still the declared function.
+
+
+def raw_function(lib: "Library", name: str, hold_gil: bool) -> Any:
+    """A new ctypes function object for ``name`` with its declared argtypes, ``int`` restype
+    and no errcheck.  ``hold_gil``: call it without releasing the GIL (short calls only)."""
+    sig = FUNCTIONS[name]
+    if hold_gil:
+        pydll = lib.__dict__.get("_pydll")
+        if pydll is None:
+            pydll = lib.__dict__["_pydll"] = ctypes.PyDLL(str(lib.path), handle=lib.cdll._handle)
+        fn = pydll[name]
+    else:
+        fn = lib.cdll[name]
+    fn.argtypes = list(sig.argtypes)
+    fn.restype = c_int if sig.returns_status else sig.restype
+    return fn
+
+
+def raise_status(status: int, function: str) -> None:
+    """Raise the FTorchError for a failed call made through a :func:`raw_function`."""
+    lib = _LIBRARY
+    message = lib.last_error() if lib is not None else "(library message unavailable)"
+    raise error_for_status(status, message, function)
 
 
 def _check_status(result: int, func: Callable, args: tuple) -> int:
@@ -357,5 +409,5 @@ def loaded() -> Library | None:
 
 __all__ = [
     "ALLOW_MISMATCH_ENV", "FUNCTIONS", "NOT_BOUND", "NOT_MIRRORED", "RELEASE_FUNCTIONS", "STATUS", "Signature", "OptimOptions",
-    "Library", "load", "loaded", "base_version", "check_torch_version",
+    "Library", "load", "loaded", "base_version", "check_torch_version", "raw_function", "raise_status",
 ]

@@ -22,7 +22,8 @@ dereferenced).
 from __future__ import annotations
 
 import numbers
-from ctypes import POINTER, byref, c_int, c_int64, c_void_p
+import threading
+from ctypes import POINTER, byref, c_char, c_int, c_int64, c_void_p
 from typing import Any, Iterable, Sequence, Union
 
 import numpy as np
@@ -34,6 +35,7 @@ from pyftorch.errors import (
     InvalidArgumentError,
     NoGradientError,
 )
+from pyftorch._checks import checked_int
 
 _L = _lib.load()  # imports torch first, then loads and checks libftorch
 
@@ -59,6 +61,31 @@ DTYPE_CODES: dict[np.dtype, int] = {
 CODE_DTYPES: dict[int, np.dtype] = {code: dtype for dtype, code in DTYPE_CODES.items()}
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_INT_MAX = 2**31 - 1
+
+# --- the hot path (issue 13) ---------------------------------------------------------------
+# Operators and zero-copy construction call raw ctypes functions (pyftorch._lib.raw_function):
+# the status is checked here, and calls on small tensors keep the GIL (releasing it costs as
+# much as the call).  While a Library attribute is replaced (fault injection in tests), the
+# replacement is called instead.  Every Tensor carries `_n`, an upper bound of its number of
+# elements, to choose between the two.
+
+#: Elements up to which an operator's C call keeps the GIL (microseconds of work).
+_SMALL = 4096
+#: The bound of a tensor whose size Python does not know.
+_BIG = 1 << 62
+_HOT = ("ft_tensor_binary", "ft_tensor_binary_scalar", "ft_tensor_binary_iscalar", "ft_tensor_neg",
+        "ft_tensor_from_blob")
+_DECLARED = {name: _L.declared[name] for name in _HOT}
+_RAW = {name: (_lib.raw_function(_L, name, hold_gil=True), _lib.raw_function(_L, name, hold_gil=False))
+        for name in _HOT}
+_RELEASE = _lib.raw_function(_L, "ft_tensor_release", hold_gil=True)
+#: Serialises close() with itself, so that two threads closing one tensor delete it once.
+_CLOSE_LOCK = threading.Lock()
+#: ctypes int64 arrays of the shapes seen (read-only arguments, so they can be shared).
+_SHAPES: dict[tuple[int, ...], Any] = {}
+_NO_BYTES = c_char * 0
+_new_object = object.__new__
 
 Scalar = Union[int, float]
 DeviceLike = Union[str, Any]
@@ -86,7 +113,12 @@ def parse_device(device: DeviceLike) -> tuple[int, int]:
                 raise ValueError
             return FT_CPU, -1
         if name == "cuda":
-            return FT_CUDA, int(index) if index else 0
+            if not index:
+                return FT_CUDA, 0
+            number = int(index)
+            if not 0 <= number <= _INT_MAX:
+                raise ValueError
+            return FT_CUDA, number
     except ValueError:
         pass
     raise InvalidArgumentError(f"unknown device {device!r}: use 'cpu', 'cuda' or 'cuda:N'")
@@ -102,6 +134,100 @@ def _device_name(device_type: int, index: int) -> str:
 
 def _shape_array(shape: Sequence[int]) -> Any:
     return (c_int64 * max(len(shape), 1))(*shape)
+
+
+def _cached_shape_array(shape: tuple[int, ...]) -> Any:
+    arr = _SHAPES.get(shape)
+    if arr is None:
+        arr = _shape_array(shape)
+        if len(_SHAPES) < 1024:
+            _SHAPES[shape] = arr
+    return arr
+
+
+def _fail(status: int, function: str, *operands: "Tensor") -> None:
+    """Raise for a failed raw call: ClosedTensorError if an operand was closed (possibly by
+    another thread while the call ran), else the library's error."""
+    for t in operands:
+        if t._handle is None:
+            raise ClosedTensorError("the tensor was closed (or never constructed); it cannot be used any more",
+                                    function=function)
+    _lib.raise_status(status, function)
+
+
+def _adopt(handle: int | None, keep: tuple[np.ndarray, ...] | None, n: int) -> "Tensor":
+    """A new Tensor owning a handle the library just wrote."""
+    t = _new_object(Tensor)
+    t._handle = handle
+    t._keep = keep
+    t._meta = None
+    t._n = n
+    return t
+
+
+def _binary_method(op: int, reverse: bool) -> Any:
+    """The operator method for `op` (reverse: the reflected form, `other op self`)."""
+    declared_binary = _DECLARED["ft_tensor_binary"]
+    declared_scalar = _DECLARED["ft_tensor_binary_scalar"]
+    declared_iscalar = _DECLARED["ft_tensor_binary_iscalar"]
+    binary_gil, binary_nogil = _RAW["ft_tensor_binary"]
+    scalar_gil, scalar_nogil = _RAW["ft_tensor_binary_scalar"]
+    iscalar_gil, iscalar_nogil = _RAW["ft_tensor_binary_iscalar"]
+    rev = int(reverse)
+
+    def method(self: "Tensor", other: Any) -> "Tensor":
+        out = c_void_p()
+        if type(other) is Tensor or isinstance(other, Tensor):
+            a, b = (other, self) if reverse else (self, other)
+            # The arrays the operands view are held by this frame for the whole call, so a
+            # close() on another thread cannot free memory the operation reads.
+            ka, kb = a._keep, b._keep
+            keep = ka if (kb is None or kb is ka) else (kb if ka is None else _merge_keep(a, b))
+            n = a._n * b._n
+            if n > _BIG:
+                n = _BIG
+            fn = _L.ft_tensor_binary
+            if fn is declared_binary:
+                status = (binary_gil if n <= _SMALL else binary_nogil)(op, a._handle, b._handle, 0, byref(out))
+                if status:
+                    _fail(status, "ft_tensor_binary", a, b)
+            else:
+                fn(op, a._get(), b._get(), 0, byref(out))
+            t = _new_object(Tensor)
+            t._handle = out.value
+            t._keep = keep
+            t._meta = None
+            t._n = n
+            return t
+        kind = type(other)
+        if kind is float:
+            integral = False
+        elif kind is int or isinstance(other, numbers.Integral):  # also bool and NumPy integers
+            integral = True
+        elif isinstance(other, numbers.Real):  # NumPy floating scalars
+            integral = False
+        else:
+            return NotImplemented
+        keep, n = self._keep, self._n
+        if integral:
+            value = int(other)
+            if not _INT64_MIN <= value <= _INT64_MAX:
+                raise OverflowError(f"integer scalar {value} does not fit in int64")
+            fn, declared, gil, nogil, name = (_L.ft_tensor_binary_iscalar, declared_iscalar, iscalar_gil,
+                                              iscalar_nogil, "ft_tensor_binary_iscalar")
+        else:
+            value = float(other)
+            fn, declared, gil, nogil, name = (_L.ft_tensor_binary_scalar, declared_scalar, scalar_gil,
+                                              scalar_nogil, "ft_tensor_binary_scalar")
+        if fn is declared:
+            status = (gil if n <= _SMALL else nogil)(op, self._handle, value, rev, 0, byref(out))
+            if status:
+                _fail(status, name, self)
+        else:
+            fn(op, self._get(), value, rev, 0, byref(out))
+        return _adopt(out.value, keep, n)
+
+    return method
 
 
 def _merge_keep(*tensors: "Tensor") -> tuple[np.ndarray, ...] | None:
@@ -146,7 +272,7 @@ class Tensor:
     Fortran API (``torch.sum`` returns a 0-d tensor).
     """
 
-    __slots__ = ("_handle", "_keep", "_meta", "__weakref__")
+    __slots__ = ("_handle", "_keep", "_meta", "_n", "__weakref__")
 
     #: Let NumPy scalars/arrays defer to Tensor's reflected operators.
     __array_ufunc__ = None
@@ -154,6 +280,7 @@ class Tensor:
     _handle: int | None
     _keep: tuple[np.ndarray, ...] | None
     _meta: tuple[tuple[int, ...], np.dtype, str] | None
+    _n: int  # an upper bound of the number of elements (see _SMALL)
 
     # --- construction ------------------------------------------------------------------------
     def __init__(self, array: np.ndarray, *, copy: bool, requires_grad: bool = False,
@@ -162,20 +289,47 @@ class Tensor:
         self._handle = None
         self._keep = None
         self._meta = None
-        if not isinstance(copy, bool):
+        self._n = _BIG
+        self._construct(array, copy, requires_grad, device)
+
+    def _construct(self, array: Any, copy: Any, requires_grad: Any, device: DeviceLike) -> None:
+        # The common case (a C-contiguous, aligned array of a supported dtype on the CPU) is
+        # checked with a few attribute reads; anything else goes through the full checks,
+        # which raise with a message that says what to do.
+        if copy is not True and copy is not False:
             raise TypeError("copy must be True (copy the values) or False (view the array, CPU only)")
-        arr = _check_array(array, view=not copy)
-        device_type, index = parse_device(device)
-        if not copy and device_type != FT_CPU:
-            raise InvalidArgumentError(f"zero-copy views exist only on the CPU; use copy=True for {device!r}")
+        code = DTYPE_CODES.get(array.dtype) if type(array) is np.ndarray else None
+        flags = array.flags if code is not None else None
+        if code is None or not (flags.c_contiguous and flags.aligned and (copy or flags.writeable)):
+            array = _check_array(array, view=not copy)
+            code = DTYPE_CODES[array.dtype]
+            flags = array.flags
+        if device == "cpu":
+            device_type, index = FT_CPU, -1
+        else:
+            device_type, index = parse_device(device)
+            if not copy and device_type != FT_CPU:
+                raise InvalidArgumentError(f"zero-copy views exist only on the CPU; use copy=True for {device!r}")
+        shape = array.shape
+        # The buffer protocol gives the address without numpy's (slow) ctypes helper; a
+        # read-only array (copy=True only) cannot export a writeable buffer.
+        data = _NO_BYTES.from_buffer(array) if flags.writeable else array.ctypes.data
         out = c_void_p()
-        _L.ft_tensor_from_blob(
-            arr.ctypes.data, arr.ndim, _shape_array(arr.shape), None, DTYPE_CODES[arr.dtype], device_type,
-            index, int(bool(requires_grad)), FT_FLAG_COPY if copy else 0, byref(out),
-        )
+        n = array.size
+        fn = _L.ft_tensor_from_blob
+        args = (data, len(shape), _cached_shape_array(shape), None, code, device_type, index,
+                1 if requires_grad else 0, FT_FLAG_COPY if copy else 0, byref(out))
+        if fn is _DECLARED["ft_tensor_from_blob"]:
+            gil, nogil = _RAW["ft_tensor_from_blob"]
+            status = (gil if not copy or n <= _SMALL else nogil)(*args)
+            if status:
+                _lib.raise_status(status, "ft_tensor_from_blob")
+        else:
+            fn(*args)
         self._handle = out.value
+        self._n = n
         if not copy:
-            self._keep = (arr,)
+            self._keep = (array,)
 
     @classmethod
     def from_numpy(cls, array: np.ndarray, *, copy: bool, requires_grad: bool = False,
@@ -192,7 +346,13 @@ class Tensor:
                 GPU the leaf is the device tensor this object holds, so ``grad`` works there.
             device: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
         """
-        return cls(array, copy=copy, requires_grad=requires_grad, device=device)
+        self = _new_object(cls)
+        self._handle = None
+        self._keep = None
+        self._meta = None
+        self._n = _BIG
+        self._construct(array, copy, requires_grad, device)
+        return self
 
     @classmethod
     def _wrap(cls, handle: int | None, keep: tuple[np.ndarray, ...] | None = None) -> "Tensor":
@@ -201,6 +361,7 @@ class Tensor:
         self._handle = handle
         self._keep = keep
         self._meta = None
+        self._n = _BIG
         return self
 
     # --- lifetime ------------------------------------------------------------------------------
@@ -218,12 +379,18 @@ class Tensor:
         return getattr(self, "_handle", None) is None
 
     def close(self) -> None:
-        """Release the library handle now.  Idempotent; any later use raises ClosedTensorError."""
-        handle = getattr(self, "_handle", None)
-        if handle is None:
-            return
-        self._handle = None
-        self._keep = None
+        """Release the library handle now.  Idempotent; any later use raises ClosedTensorError.
+
+        Thread-safe: a call running on this tensor in another thread finishes on its own
+        reference to the values (or raises ClosedTensorError if it starts after the close);
+        it never crashes.  The array a view was built on stays referenced until the Tensor
+        object itself is freed, so such a call never reads freed memory.
+        """
+        with _CLOSE_LOCK:
+            handle = getattr(self, "_handle", None)
+            if handle is None:
+                return
+            self._handle = None
         _L.ft_tensor_delete(handle)
 
     def __enter__(self) -> "Tensor":
@@ -233,7 +400,7 @@ class Tensor:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __del__(self, _release: Any = _L.ft_tensor_release) -> None:
+    def __del__(self, _release: Any = _RELEASE) -> None:
         # Safe at interpreter shutdown: uses no module globals (the ctypes function is bound
         # as a default argument), never raises, and ft_tensor_release ignores stale handles.
         try:
@@ -364,56 +531,19 @@ class Tensor:
 
     # --- arithmetic ----------------------------------------------------------------------------
     def _binary(self, op: int, other: Any, reverse: bool) -> "Tensor":
-        out = c_void_p()
-        if isinstance(other, Tensor):
-            a, b = (other, self) if reverse else (self, other)
-            _L.ft_tensor_binary(op, a._get(), b._get(), 0, byref(out))
-            return Tensor._wrap(out.value, _merge_keep(a, b))
-        if isinstance(other, numbers.Integral):  # also bool and NumPy integers
-            value = int(other)
-            if not _INT64_MIN <= value <= _INT64_MAX:
-                raise OverflowError(f"integer scalar {value} does not fit in int64")
-            _L.ft_tensor_binary_iscalar(op, self._get(), value, int(reverse), 0, byref(out))
-        elif isinstance(other, numbers.Real):  # float and NumPy floating scalars
-            _L.ft_tensor_binary_scalar(op, self._get(), float(other), int(reverse), 0, byref(out))
-        else:
-            return NotImplemented
-        return Tensor._wrap(out.value, self._keep)
-
-    def __add__(self, other: "Tensor | Scalar") -> "Tensor":
-        return self._binary(FT_ADD, other, False)
-
-    def __radd__(self, other: Scalar) -> "Tensor":
-        return self._binary(FT_ADD, other, True)
-
-    def __sub__(self, other: "Tensor | Scalar") -> "Tensor":
-        return self._binary(FT_SUB, other, False)
-
-    def __rsub__(self, other: Scalar) -> "Tensor":
-        return self._binary(FT_SUB, other, True)
-
-    def __mul__(self, other: "Tensor | Scalar") -> "Tensor":
-        return self._binary(FT_MUL, other, False)
-
-    def __rmul__(self, other: Scalar) -> "Tensor":
-        return self._binary(FT_MUL, other, True)
-
-    def __truediv__(self, other: "Tensor | Scalar") -> "Tensor":
-        return self._binary(FT_DIV, other, False)
-
-    def __rtruediv__(self, other: Scalar) -> "Tensor":
-        return self._binary(FT_DIV, other, True)
-
-    def __pow__(self, other: "Tensor | Scalar") -> "Tensor":
-        return self._binary(FT_POW, other, False)
-
-    def __rpow__(self, other: Scalar) -> "Tensor":
-        return self._binary(FT_POW, other, True)
+        return _BINARY_METHODS[(op, reverse)](self, other)
 
     def __neg__(self) -> "Tensor":
         out = c_void_p()
-        _L.ft_tensor_neg(self._get(), 0, byref(out))
-        return Tensor._wrap(out.value, self._keep)
+        fn, n = _L.ft_tensor_neg, self._n
+        if fn is _DECLARED["ft_tensor_neg"]:
+            gil, nogil = _RAW["ft_tensor_neg"]
+            status = (gil if n <= _SMALL else nogil)(self._handle, 0, byref(out))
+            if status:
+                _fail(status, "ft_tensor_neg", self)
+        else:
+            fn(self._get(), 0, byref(out))
+        return _adopt(out.value, self._keep, n)
 
     def sum(self) -> "Tensor":
         """Sum of all elements, as a one-element rank-1 tensor."""
@@ -502,6 +632,17 @@ class Tensor:
         return f"Tensor(shape={shape}, dtype={dtype}, device={device!r}{extra})"
 
 
+_BINARY_METHODS = {(op, rev): _binary_method(op, rev) for op in (FT_ADD, FT_SUB, FT_MUL, FT_DIV, FT_POW)
+                   for rev in (False, True)}
+for _name, _op in (("add", FT_ADD), ("sub", FT_SUB), ("mul", FT_MUL), ("truediv", FT_DIV), ("pow", FT_POW)):
+    for _rev in (False, True):
+        _m = _BINARY_METHODS[(_op, _rev)]
+        _m.__name__ = _m.__qualname__ = f"__{'r' if _rev else ''}{_name}__"
+        _m.__doc__ = f"{'other op self' if _rev else 'self op other'} for op {_name}: a new Tensor."
+        setattr(Tensor, _m.__name__, _m)
+del _name, _op, _rev, _m
+
+
 # --- factories -------------------------------------------------------------------------------
 def from_numpy(array: np.ndarray, *, copy: bool, requires_grad: bool = False, device: DeviceLike = "cpu") -> Tensor:
     """Same as :meth:`Tensor.from_numpy`."""
@@ -522,12 +663,20 @@ def tensor(data: ArrayLike, *, dtype: Any = None, requires_grad: bool = False, d
 
 
 def _new(fill: int, shape: Iterable[int] | int, dtype: Any, requires_grad: bool, device: DeviceLike) -> Tensor:
-    dims = (int(shape),) if isinstance(shape, numbers.Integral) else tuple(int(s) for s in shape)
+    if isinstance(shape, numbers.Integral):
+        shape = (shape,)
+    # Extents are integers in int64 (negative ones reach the library, which names them).
+    dims = tuple(checked_int(s, "shape extent", _INT64_MIN, _INT64_MAX) for s in shape)
     dev, index = parse_device(device)
     out = c_void_p()
     _L.ft_tensor_new(fill, len(dims), _shape_array(dims), _dtype_code(np.dtype(dtype), "requested dtype"), dev,
                      index, int(bool(requires_grad)), byref(out))
-    return Tensor._wrap(out.value)
+    t = Tensor._wrap(out.value)
+    n = 1
+    for d in dims:
+        n *= max(d, 0)
+    t._n = min(n, _BIG)
+    return t
 
 
 def zeros(shape: Iterable[int] | int, *, dtype: Any = np.float64, requires_grad: bool = False,

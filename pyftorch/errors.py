@@ -33,6 +33,7 @@ STATUS_NAMES: dict[int, str] = {
     12: "FT_ERR_TORCH",
     13: "FT_ERR_OUT_OF_MEMORY",
     14: "FT_ERR_INTERNAL",
+    15: "FT_ERR_DISTRIBUTED",
 }
 
 
@@ -158,13 +159,19 @@ class InternalError(FTorchError):
     default_status = 14
 
 
+class DistributedError(FTorchError):
+    """No process group, or a collective failed or timed out (FT_ERR_DISTRIBUTED)."""
+
+    default_status = 15
+
+
 #: Exception class per status code.
 STATUS_CLASSES: dict[int, type[FTorchError]] = {
     cls.default_status: cls
     for cls in (
         NullHandleError, StaleHandleError, ShapeError, DTypeError, DeviceError, AutogradError,
         NoGradientError, InvalidArgumentError, DeviceUnavailableError, LibraryIOError, ModelError,
-        TorchError, LibraryOutOfMemoryError, InternalError,
+        TorchError, LibraryOutOfMemoryError, InternalError, DistributedError,
     )
 }
 

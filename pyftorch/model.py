@@ -226,6 +226,20 @@ class Model(HandleOwner):
         """
         _L.ft_model_save(self._get(), _path_bytes(path))
 
+    def distribute(self, bucket_cap_mb: float = 0.0) -> "Model":
+        """Make the model data-parallel across the ranks of :func:`pyftorch.distributed.init`,
+        as ``torch.nn.parallel.DistributedDataParallel`` does (``ft_model_distribute``).
+
+        Collective.  Rank 0's parameters and buffers are broadcast now; afterwards every
+        backward pass through a forward run with ``requires_grad=True`` leaves the
+        gradients averaged across ranks (c10d's Reducer: bucketed all-reduce overlapping
+        backward), so the optimiser code is unchanged.  ``bucket_cap_mb <= 0`` keeps DDP's
+        bucket sizes.  Returns the model.
+        """
+        from pyftorch import distributed
+
+        return distributed.distribute(self, bucket_cap_mb)
+
     def __repr__(self) -> str:
         if self.closed:
             return "Model(<closed>)"

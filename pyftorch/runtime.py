@@ -6,6 +6,7 @@ from ctypes import byref, c_int
 from typing import Any, Iterator
 
 from pyftorch import _lib
+from pyftorch._checks import checked_int
 
 
 def live_tensors() -> int:
@@ -30,12 +31,14 @@ def cuda_device_count() -> int:
 
 def set_num_threads(n: int) -> None:
     """Set LibTorch's intra-op thread count (shared with Python's torch)."""
-    _lib.load().ft_set_num_threads(int(n))
+    # ctypes would wrap an int beyond C int silently (2**40 -> 0).
+    _lib.load().ft_set_num_threads(checked_int(n, "number of threads", -(2**31), 2**31 - 1))
 
 
 def manual_seed(seed: int) -> None:
     """Seed LibTorch's random number generators (shared with Python's torch)."""
-    _lib.load().ft_manual_seed(int(seed))
+    # As torch.manual_seed: any integer in [-2**63, 2**64); negative seeds are taken modulo 2**64.
+    _lib.load().ft_manual_seed(checked_int(seed, "seed", -(2**63), 2**64 - 1) % 2**64)
 
 
 def set_grad_enabled(enabled: bool) -> bool:

@@ -4,6 +4,7 @@
 // live in buffers owned by this library and the tensors view them, as Fortran's do.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/ScalarOps.h>
 #include <c10/core/GradMode.h>
 
 #include <cstdint>
@@ -14,17 +15,17 @@
 
 namespace {
 
-enum Output { kOutC = 0, kOutT = 1, kOutGrad = 2, kOutHolder = 3, kOutWeight = 4 };
+enum Output { kOutC = 0, kOutT = 1, kOutGrad = 2, kOutHolder = 3, kOutWeight = 4, kOutQ = 5 };
 constexpr int kFloat32 = 6, kFloat64 = 7;  // ft_dtype codes
 constexpr int kStatusError = 12;           // FT_ERR_TORCH
 
 struct State {
   // Declared before the buffers they view: `s = State()` assigns members in order, so the
   // old tensors are released before their buffers are.
-  at::Tensor a, b, c, q, ones, g, t;
+  at::Tensor a, b, c, q, ones, g, t, qv;  // qv views q_buf: the view_* cases write into it
   int64_t size = 0;
   at::ScalarType dtype = at::kDouble;
-  std::vector<double> a_buf, b_buf, ones_buf, g_buf;  // doubles are big enough for float too
+  std::vector<double> a_buf, b_buf, ones_buf, g_buf, q_buf;  // doubles are big enough for float too
 };
 
 State &S() {
@@ -66,7 +67,7 @@ __attribute__((visibility("default"))) int bench_cxx_setup(int64_t size, int dty
     s.size = size;
     s.dtype = dtype == kFloat32 ? at::kFloat : at::kDouble;
     size_t bytes = static_cast<size_t>(size) * (dtype == kFloat32 ? 4 : 8);
-    for (auto *buf : {&s.a_buf, &s.b_buf, &s.ones_buf, &s.g_buf}) buf->assign(static_cast<size_t>(size), 0.0);
+    for (auto *buf : {&s.a_buf, &s.b_buf, &s.ones_buf, &s.g_buf, &s.q_buf}) buf->assign(static_cast<size_t>(size), 0.0);
     std::memcpy(s.a_buf.data(), pa, bytes);
     std::memcpy(s.b_buf.data(), pb, bytes);
     s.a = view(s.a_buf, size, s.dtype);
@@ -75,6 +76,7 @@ __attribute__((visibility("default"))) int bench_cxx_setup(int64_t size, int dty
     s.ones.fill_(1);
     s.g = view(s.g_buf, size, s.dtype);
     s.t = view(s.a_buf, size, s.dtype);
+    s.qv = view(s.q_buf, size, s.dtype);
     if (grad_mode > 0) {
       s.a.set_requires_grad(true);
       s.q = s.a * s.b + s.a / s.b;
@@ -101,6 +103,7 @@ __attribute__((visibility("default"))) int bench_cxx_result(int what, double *bu
       case kOutT: out.copy_(s.t); break;
       case kOutGrad: out.copy_(s.a.grad()); break;
       case kOutHolder: out.copy_(s.g); break;
+      case kOutQ: out.copy_(s.qv); break;
       default: throw std::invalid_argument("output");
     }
   });
@@ -131,5 +134,18 @@ BENCH_LOOP(backward, s.q.backward(s.ones, /*retain_graph=*/true))
 // Copy a's gradient into a tensor viewing the caller's buffer.
 BENCH_LOOP(get_gradient, s.g.copy_(s.a.grad()))
 BENCH_LOOP(zero_grad, s.a.mutable_grad().zero_())
+
+// Assignment into a tensor viewing the caller's array.  The floor computes straight into
+// the view with the out= kernels (not possible when an operand requires gradients); the
+// *_copy loops copy a fresh result into the view, which is what autograd needs.
+BENCH_LOOP(view_mul, at::mul_out(s.qv, s.a, s.b))
+BENCH_LOOP(view_muladd, at::add_out(s.qv, s.a * s.b, s.a))
+BENCH_LOOP(view_scale, at::mul_out(s.qv, s.a, at::native::wrapped_scalar_tensor(2.0)))
+BENCH_LOOP(view_mul_copy, s.qv.copy_(s.a * s.b))
+BENCH_LOOP(view_muladd_copy, s.qv.copy_(s.a * s.b + s.a))
+BENCH_LOOP(view_scale_copy, s.qv.copy_(2.0 * s.a))
+BENCH_LOOP(view_mul_grad_copy, s.qv.copy_(s.a * s.b))
+BENCH_LOOP(view_muladd_grad_copy, s.qv.copy_(s.a * s.b + s.a))
+BENCH_LOOP(view_scale_grad_copy, s.qv.copy_(2.0 * s.a))
 
 }  // extern "C"

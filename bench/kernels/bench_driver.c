@@ -27,6 +27,9 @@ typedef int (*train_setup_fn)(const char *, int, int, int, int, int, const void 
   int P##_train_setup(const char *, int, int, int, int, int, const void *, const void *, double);
 KERNELS(bench_f)
 KERNELS(bench_cxx)
+int bench_f_view_mul(int64_t); int bench_f_view_muladd(int64_t); int bench_f_view_scale(int64_t);
+int bench_cxx_view_mul(int64_t); int bench_cxx_view_muladd(int64_t); int bench_cxx_view_scale(int64_t);
+int bench_cxx_view_mul_copy(int64_t); int bench_cxx_view_muladd_copy(int64_t); int bench_cxx_view_scale_copy(int64_t);
 
 struct entry { const char *name; loop_fn f, cxx; int grad_mode; };
 static const struct entry CASES[] = {
@@ -37,6 +40,15 @@ static const struct entry CASES[] = {
   {"get_gradient", bench_f_get_gradient, bench_cxx_get_gradient, 2},
   {"zero_grad", bench_f_zero_grad, bench_cxx_zero_grad, 2},
   {"train_step", bench_f_train_step, bench_cxx_train_step, -1},
+  /* Assignment into a view: "cxx" is the out= floor; the *_copy rows copy a fresh result
+   * ("fortran" runs the same statement as the row without _copy). */
+  {"view_mul", bench_f_view_mul, bench_cxx_view_mul, 0},
+  {"view_muladd", bench_f_view_muladd, bench_cxx_view_muladd, 0},
+  {"view_scale", bench_f_view_scale, bench_cxx_view_scale, 0},
+  {"view_mul_copy", bench_f_view_mul, bench_cxx_view_mul_copy, 0},
+  {"view_muladd_copy", bench_f_view_muladd, bench_cxx_view_muladd_copy, 0},
+  {"view_scale_copy", bench_f_view_scale, bench_cxx_view_scale_copy, 0},
+  {"view_mul_grad", bench_f_view_mul, bench_cxx_view_mul_copy, 1},
 };
 enum { N_IN = 16, N_OUT = 16 };
 

@@ -9,7 +9,8 @@
 !>   bench_f_<case>(n)        the measured loops; they return 0 or the first failure's status;
 !>   bench_f_result(what, buf) copy an output into a float64 buffer of `size` elements:
 !>       0 the operator result c, 1 the tensor t built by from_array, 2 the gradient of a,
-!>       3 the gradient holder's array, 4 the first-layer weight after training (C order);
+!>       3 the gradient holder's array, 4 the first-layer weight after training (C order),
+!>       5 the array q_* that the tensor qv views (the view_* cases assign into it);
 !>   bench_f_teardown()       release everything.
 !> The training step has its own set-up, bench_f_train_setup(path, path_len, batch, n_in,
 !> n_out, dtype, x, y, lr): load the TorchScript model, build Adam over its parameters and
@@ -31,16 +32,17 @@ module bench_kernels_fortran
   implicit none
   private
 
-  integer(c_int), parameter :: out_c = 0, out_t = 1, out_grad = 2, out_holder = 3, out_weight = 4
+  integer(c_int), parameter :: out_c = 0, out_t = 1, out_grad = 2, out_holder = 3, out_weight = 4, out_q = 5
   integer(c_int), parameter :: stat_invalid = 8
 
   integer(c_int), save :: dtype = torch_kFloat64
   integer(c_int64_t), save :: n_elem = 0
   ! The user's arrays: tensors view them (no copy).  a_*, b_*: inputs; ones_*: the external
   ! gradient; g_*: the gradient holder; o_*: where results are read back.
-  real(real32), allocatable, target, save :: a_32(:), b_32(:), ones_32(:), g_32(:), o_32(:)
-  real(real64), allocatable, target, save :: a_64(:), b_64(:), ones_64(:), g_64(:), o_64(:)
-  type(torch_tensor), save :: a, b, c, q, ones, g, t, o
+  ! q_*: the simulation's own array that the view_* cases assign into (through qv).
+  real(real32), allocatable, target, save :: a_32(:), b_32(:), ones_32(:), g_32(:), o_32(:), q_32(:)
+  real(real64), allocatable, target, save :: a_64(:), b_64(:), ones_64(:), g_64(:), o_64(:), q_64(:)
+  type(torch_tensor), save :: a, b, c, q, ones, g, t, o, qv
 
   ! The training step: the model, its parameters, the optimiser, the batch (x, y, viewed by
   ! inputs(1) and target), the forward's output and the loss; w_* receives the first
@@ -77,33 +79,37 @@ contains
     grad = grad_mode > 0
     select case (dtype)
     case (torch_kFloat32)
-      allocate (a_32(size), b_32(size), ones_32(size), g_32(size), o_32(size))
+      allocate (a_32(size), b_32(size), ones_32(size), g_32(size), o_32(size), q_32(size))
       call c_f_pointer(pa, src32, [size])
       a_32 = src32
       call c_f_pointer(pb, src32, [size])
       b_32 = src32
       ones_32 = 1.0_real32
       g_32 = 0.0_real32
+      q_32 = 0.0_real32
       call torch_tensor_from_array(a, a_32, torch_kCPU, requires_grad=grad)
       call torch_tensor_from_array(b, b_32, torch_kCPU)
       call torch_tensor_from_array(ones, ones_32, torch_kCPU)
       call torch_tensor_from_array(g, g_32, torch_kCPU)
       call torch_tensor_from_array(t, a_32, torch_kCPU)
       call torch_tensor_from_array(o, o_32, torch_kCPU)
+      call torch_tensor_from_array(qv, q_32, torch_kCPU)
     case (torch_kFloat64)
-      allocate (a_64(size), b_64(size), ones_64(size), g_64(size), o_64(size))
+      allocate (a_64(size), b_64(size), ones_64(size), g_64(size), o_64(size), q_64(size))
       call c_f_pointer(pa, src64, [size])
       a_64 = src64
       call c_f_pointer(pb, src64, [size])
       b_64 = src64
       ones_64 = 1.0_real64
       g_64 = 0.0_real64
+      q_64 = 0.0_real64
       call torch_tensor_from_array(a, a_64, torch_kCPU, requires_grad=grad)
       call torch_tensor_from_array(b, b_64, torch_kCPU)
       call torch_tensor_from_array(ones, ones_64, torch_kCPU)
       call torch_tensor_from_array(g, g_64, torch_kCPU)
       call torch_tensor_from_array(t, a_64, torch_kCPU)
       call torch_tensor_from_array(o, o_64, torch_kCPU)
+      call torch_tensor_from_array(qv, q_64, torch_kCPU)
     case default
       bench_f_setup = stat_invalid
       return
@@ -122,8 +128,9 @@ contains
     call torch_delete(g)
     call torch_delete(t)
     call torch_delete(o)
-    if (allocated(a_32)) deallocate (a_32, b_32, ones_32, g_32, o_32)
-    if (allocated(a_64)) deallocate (a_64, b_64, ones_64, g_64, o_64)
+    call torch_delete(qv)
+    if (allocated(a_32)) deallocate (a_32, b_32, ones_32, g_32, o_32, q_32)
+    if (allocated(a_64)) deallocate (a_64, b_64, ones_64, g_64, o_64, q_64)
     call torch_delete(optim)
     call torch_delete(model)
     if (allocated(params)) then
@@ -219,7 +226,7 @@ contains
       o = t
     case (out_grad)
       call torch_tensor_get_gradient(o, a)
-    case (out_holder)
+    case (out_holder, out_q)
       continue
     case (out_weight)
       weight = params(1)
@@ -237,12 +244,16 @@ contains
     if (dtype == torch_kFloat32) then
       if (what == out_holder) then
         buf = real(g_32, c_double)
+      else if (what == out_q) then
+        buf = real(q_32, c_double)
       else
         buf = real(o_32, c_double)
       end if
     else
       if (what == out_holder) then
         buf = g_64
+      else if (what == out_q) then
+        buf = q_64
       else
         buf = o_64
       end if
@@ -360,5 +371,52 @@ contains
     end do
     bench_f_train_step = last_status()
   end function bench_f_train_step
+
+  ! ======================================================================================
+  ! Assignment into a tensor that views the simulation's array q_* (the specification's
+  ! pattern).  The *_grad cases run the same statements with `a` requiring gradients.
+  ! ======================================================================================
+
+  integer(c_int) function bench_f_view_mul(n) bind(c, name='bench_f_view_mul')
+    integer(c_int64_t), value :: n
+    integer(c_int64_t) :: i
+    do i = 1, n
+      qv = a * b
+    end do
+    bench_f_view_mul = last_status()
+  end function bench_f_view_mul
+
+  integer(c_int) function bench_f_view_muladd(n) bind(c, name='bench_f_view_muladd')
+    integer(c_int64_t), value :: n
+    integer(c_int64_t) :: i
+    do i = 1, n
+      qv = a * b + a
+    end do
+    bench_f_view_muladd = last_status()
+  end function bench_f_view_muladd
+
+  integer(c_int) function bench_f_view_scale(n) bind(c, name='bench_f_view_scale')
+    integer(c_int64_t), value :: n
+    integer(c_int64_t) :: i
+    do i = 1, n
+      qv = 2.0_real64 * a
+    end do
+    bench_f_view_scale = last_status()
+  end function bench_f_view_scale
+
+  integer(c_int) function bench_f_view_mul_grad(n) bind(c, name='bench_f_view_mul_grad')
+    integer(c_int64_t), value :: n
+    bench_f_view_mul_grad = bench_f_view_mul(n)
+  end function bench_f_view_mul_grad
+
+  integer(c_int) function bench_f_view_muladd_grad(n) bind(c, name='bench_f_view_muladd_grad')
+    integer(c_int64_t), value :: n
+    bench_f_view_muladd_grad = bench_f_view_muladd(n)
+  end function bench_f_view_muladd_grad
+
+  integer(c_int) function bench_f_view_scale_grad(n) bind(c, name='bench_f_view_scale_grad')
+    integer(c_int64_t), value :: n
+    bench_f_view_scale_grad = bench_f_view_scale(n)
+  end function bench_f_view_scale_grad
 
 end module bench_kernels_fortran

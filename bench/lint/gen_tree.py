@@ -107,6 +107,44 @@ def generate(out: str, lines: int = 200_000, ftorch_fraction: float = 0.02, file
     return nfiles, total, n_ft
 
 
+LONG_HEAD = """\
+! generated: one statement of about {kb} KB, then a tensor product without operator(*)
+module long_statement
+  use ftorch, only: torch_tensor, assignment(=), operator(+)
+  implicit none
+  private
+  public :: s
+contains
+  subroutine s(q, a, x)
+    type(torch_tensor), intent(inout) :: q, a
+    real, intent(in) :: x(10)
+    real :: y
+"""
+LONG_TAIL = """\
+    q = a + a * a
+  end subroutine s
+end module long_statement
+"""
+
+
+def generate_long_statement(path: str, statement_bytes: int = 64 * 1024) -> int:
+    """One file whose subroutine holds a single statement of ``statement_bytes`` bytes (a flat
+    sum of array elements times constants, over continuation lines of about 100 columns),
+    followed by a tensor statement that FT003 reports.  Returns the number of lines."""
+    terms, size, i = [], 0, 0
+    while size < statement_bytes:
+        t = f"x({i % 10 + 1}) * {i}.0"
+        terms.append(t)
+        size += len(t) + 3
+        i += 1
+    rows = [" + ".join(terms[k:k + 6]) for k in range(0, len(terms), 6)]
+    stmt = "    y = " + " + &\n        ".join(rows) + "\n"
+    text = LONG_HEAD.format(kb=statement_bytes // 1024) + stmt + LONG_TAIL
+    with open(path, "w") as fh:
+        fh.write(text)
+    return text.count("\n")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("out")

@@ -14,6 +14,14 @@ module ftorch
   use ftorch_loss
   use ftorch_optim
   use ftorch_checkpoint
+  use ftorch_distributed, only: torch_distributed_init, torch_distributed_rank, torch_distributed_world_size, &
+                                torch_distributed_is_initialized, torch_distributed_barrier, &
+                                torch_distributed_finalize, torch_distributed_all_reduce, &
+                                torch_distributed_broadcast, torch_distributed_average_gradients, &
+                                torch_model_distribute, torch_distributed_available, &
+                                torch_distributed_checkpoint_save, torch_distributed_checkpoint_load, &
+                                torch_reduce_sum, torch_reduce_avg, torch_reduce_max, torch_reduce_min, &
+                                torch_stat_distributed
   implicit none
   private
 
@@ -55,6 +63,13 @@ module ftorch
   public :: torch_clip_grad_norm, torch_clip_grad_value
   public :: torch_checkpoint_save, torch_checkpoint_load
   public :: torch_delete
+  ! Distributed data-parallel training (ftorch_distributed).
+  public :: torch_distributed_init, torch_distributed_rank, torch_distributed_world_size
+  public :: torch_distributed_is_initialized, torch_distributed_barrier, torch_distributed_finalize
+  public :: torch_distributed_all_reduce, torch_distributed_broadcast, torch_distributed_average_gradients
+  public :: torch_model_distribute, torch_distributed_available
+  public :: torch_distributed_checkpoint_save, torch_distributed_checkpoint_load
+  public :: torch_reduce_sum, torch_reduce_avg, torch_reduce_max, torch_reduce_min, torch_stat_distributed
 
   !> Release any ftorch object (tensors, arrays of them, models, optimisers, schedulers).
   interface torch_delete

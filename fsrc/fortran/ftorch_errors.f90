@@ -17,13 +17,14 @@
 !> region; every thread obeys it).  Every procedure here is re-entrant.
 module ftorch_errors
   use, intrinsic :: iso_c_binding, only: c_char, c_int, c_null_char
-  use, intrinsic :: iso_fortran_env, only: error_unit, output_unit
+  use, intrinsic :: iso_fortran_env, only: error_unit, int64, output_unit
+  use ftorch_types, only: torch_stat_invalid_argument
   use ftorch_cbind, only: ft_clear_error, ft_last_error_copy, ft_set_stop_on_error, ft_get_stop_on_error, &
                           ft_pending_error_record, ft_pending_error_take
   implicit none
   private
 
-  public :: ft_check, ft_raise, ft_fail
+  public :: ft_check, ft_raise, ft_fail, ft_fits_c_int
   public :: torch_set_stop_on_error, torch_get_last_error
 
 contains
@@ -106,7 +107,7 @@ contains
 
   !> Report a failure detected on the Fortran side (no C call involved).
   subroutine ft_fail(status, procname, message, stat, errmsg)
-    integer(c_int), intent(in) :: status  !! a torch_stat_* code
+    integer, intent(in) :: status  !! a torch_stat_* code
     character(len=*), intent(in) :: procname  !! the public procedure that failed
     character(len=*), intent(in) :: message  !! what went wrong
     integer, intent(out), optional :: stat  !! receives the status
@@ -116,8 +117,28 @@ contains
       if (present(errmsg)) errmsg = procname//': '//message
       return
     end if
-    call ft_raise(status, procname, message)
+    call ft_raise(int(status, c_int), procname, message)
   end subroutine ft_fail
+
+  !> .true. if the integer argument `argname` of `procname` fits a C `int`; otherwise the
+  !> failure (torch_stat_invalid_argument, naming the argument, its value and the call) is
+  !> reported like any other, instead of the value silently wrapping around on its way to C.
+  !> (With a default integer wider than C's -- e.g. -fdefault-integer-8 -- this matters.)
+  logical function ft_fits_c_int(value, argname, procname, stat, errmsg) result(ok)
+    integer, intent(in) :: value  !! the argument's value
+    character(len=*), intent(in) :: argname  !! the argument's name
+    character(len=*), intent(in) :: procname  !! the public procedure it was given to
+    integer, intent(out), optional :: stat  !! receives the status
+    character(len=*), intent(inout), optional :: errmsg  !! receives the message
+    character(len=160) :: text
+    integer :: ios
+    ok = int(value, int64) >= -int(huge(0_c_int), int64) - 1 .and. int(value, int64) <= int(huge(0_c_int), int64)
+    if (ok) return
+    write (text, '(a, " = ", i0, " is out of range: the library takes a C int (", i0, " to ", i0, ")")', &
+           iostat=ios) argname, int(value, int64), -int(huge(0_c_int), int64) - 1, int(huge(0_c_int), int64)
+    if (ios /= 0) text = argname//' is out of the range of a C int'
+    call ft_fail(torch_stat_invalid_argument, procname, trim(text), stat, errmsg)
+  end function ft_fits_c_int
 
   !> Report a failure that no `stat` argument can receive: stop, or record it for this
   !> thread's next torch_get_last_error.

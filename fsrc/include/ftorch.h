@@ -41,10 +41,10 @@
  *    that handle (or on a tensor sharing its storage or gradient); the caller
  *    synchronises.  An expression temporary belongs to the thread that created it.
  *    Models, optimisers and schedulers: one thread at a time per handle.
- *  - Deleting a handle while another thread uses it is a caller bug; it is detected as
- *    FT_ERR_STALE_HANDLE when the delete happens first, but cannot be detected during a
- *    call already running (the Python binding holds a reference for the duration of
- *    each call, so `close()` racing a call is safe there).
+ *  - Deleting a handle while another thread uses it never crashes: a call in flight took
+ *    its own reference to the tensor when it looked the handle up (under the slot's
+ *    guard) and finishes on it; a call that starts after the delete reports
+ *    FT_ERR_STALE_HANDLE.  (Python's close() racing a call is therefore safe.)
  *  - Errors are per thread: ft_last_error(), ft_last_status() and the Fortran module's
  *    recorded failure (ft_pending_error_*) are thread-local, so a thread never sees
  *    another thread's failure.  The stop-on-error setting (ft_set_stop_on_error) is one
@@ -95,7 +95,8 @@ enum ft_status {
   FT_ERR_MODEL = 11,             /* not a TorchScript file, or a model returned non-tensors */
   FT_ERR_TORCH = 12,             /* any other error raised by LibTorch                     */
   FT_ERR_OUT_OF_MEMORY = 13,
-  FT_ERR_INTERNAL = 14
+  FT_ERR_INTERNAL = 14,
+  FT_ERR_DISTRIBUTED = 15        /* no process group, a collective failed or timed out     */
 };
 
 /* Data types: the values of FTorch's torch_kInt8 ... torch_kFloat64 (c10::ScalarType). */
@@ -192,7 +193,9 @@ FT_API int ft_tensor_share(ft_tensor t, ft_tensor *out);
  * ------------------------------------------------------------------------------------- */
 FT_API int ft_tensor_ndim(ft_tensor t, int *ndim);
 /* Pointers into a per-handle buffer that stays valid until the handle is deleted or the
- * next call of the same function on this handle. */
+ * next call of the same function on this handle.  An expression temporary is consumed by
+ * the call: its values are in a per-thread buffer, valid until the next shape query of a
+ * temporary on the same thread. */
 FT_API int ft_tensor_shape(ft_tensor t, const int64_t **shape);
 FT_API int ft_tensor_strides(ft_tensor t, const int64_t **strides);
 FT_API int ft_tensor_numel(ft_tensor t, int64_t *numel);
@@ -437,6 +440,80 @@ FT_API int ft_pending_error_record(int status, const char *procname, int procnam
 FT_API int ft_pending_error_take(int *status, char *buf, int len);
 /* Length of this thread's recorded failure message (0 if none). */
 FT_API int ft_pending_error_length(void);
+
+/* ---------------------------------------------------------------------------------------
+ * Distributed data-parallel training (c10d: TCPStore rendezvous, ProcessGroupGloo, the
+ * Reducer of PyTorch's DistributedDataParallel).  One process group per process.
+ *
+ * Collective functions (marked "Collective") must be called by every rank, in the same
+ * order, with tensors of the same shape and dtype; each one first checks that the ranks
+ * agree (one small all-reduce), so a mismatch is FT_ERR_SHAPE on every rank rather than a
+ * hang.  A rank that stops or fails makes the others' collectives fail with
+ * FT_ERR_DISTRIBUTED within the timeout given to ft_distributed_init; the process group
+ * must then be finalised.  Supported dtypes: FT_FLOAT32, FT_FLOAT64, FT_INT32, FT_INT64 on
+ * the CPU (and on CUDA with NCCL).  A library built without the gloo headers or NCCL keeps
+ * every function below; they fail with FT_ERR_DISTRIBUTED (ft_distributed_available() says
+ * which build this is).
+ * Threads: call these from one thread per process.
+ * ------------------------------------------------------------------------------------- */
+/* Reductions of ft_distributed_all_reduce (torch_reduce_sum ... in Fortran). */
+enum ft_reduce_op { FT_REDUCE_SUM = 0, FT_REDUCE_AVG = 1, FT_REDUCE_MAX = 2, FT_REDUCE_MIN = 3 };
+/* 1 if this library was built with distributed support, else 0.  Never fails. */
+FT_API int ft_distributed_available(void);
+/* Rank 0 only, before ft_distributed_init: open the rendezvous store on a free port chosen
+ * by the system and write it to *port, to be sent to the other ranks (for example with
+ * MPI_Bcast) and passed to ft_distributed_init by all.  FT_ERR_DISTRIBUTED if already
+ * initialised or the store cannot be opened. */
+FT_API int ft_distributed_listen(int world_size, double timeout_seconds, int *port);
+/* Collective.  Join the process group of world_size ranks as `rank`; rank 0 serves the
+ * rendezvous store on master_port (unless ft_distributed_listen opened it) and the others
+ * connect to master_addr:master_port.  rank < 0, world_size < 1, master_addr NULL or "",
+ * master_port < 0 are read from RANK, WORLD_SIZE, MASTER_ADDR (default 127.0.0.1) and
+ * MASTER_PORT (the torchrun convention).  device_type: FT_CPU (gloo), or FT_CUDA to also
+ * reduce CUDA tensors with NCCL (builds with NCCL only; each rank uses GPU LOCAL_RANK, else
+ * its rank, modulo the number of GPUs; FT_ERR_DEVICE_UNAVAILABLE otherwise).
+ * timeout_seconds <= 0 means 300 s; it bounds the rendezvous and every later collective.
+ * Returns when every rank has joined.  FT_ERR_DISTRIBUTED if already initialised, if the
+ * port is in use or the rendezvous times out; FT_ERR_INVALID_ARGUMENT for a missing or bad
+ * rank, size or port. */
+FT_API int ft_distributed_init(int rank, int world_size, const char *master_addr, int master_port,
+                               int device_type, double timeout_seconds);
+/* *flag = 1 if the process group is initialised, else 0. */
+FT_API int ft_distributed_is_initialized(int *flag);
+/* This process's rank and the number of ranks.  FT_ERR_DISTRIBUTED before initialisation. */
+FT_API int ft_distributed_rank(int *rank);
+FT_API int ft_distributed_world_size(int *world_size);
+/* Collective.  Return when every rank has entered. */
+FT_API int ft_distributed_barrier(void);
+/* Leave the process group (not collective).  Models distributed earlier keep their own
+ * reference to it until they are deleted.  FT_ERR_DISTRIBUTED if not initialised. */
+FT_API int ft_distributed_finalize(void);
+/* Collective.  Reduce t in place across ranks with `op` (enum ft_reduce_op).  FT_REDUCE_AVG
+ * divides the sum by the world size (truncating for integer dtypes).  A tensor viewing
+ * caller memory updates that memory.  t may require gradients; autograd does not record it. */
+FT_API int ft_distributed_all_reduce(ft_tensor t, int op);
+/* Collective.  Overwrite t on every rank with root's values. */
+FT_API int ft_distributed_broadcast(ft_tensor t, int root);
+/* Collective.  Replace the gradient of each of the n parameters by its mean across ranks,
+ * in place, as DistributedDataParallel computes it (each gradient scaled by 1/world size,
+ * then summed), one all-reduce per bucket of at most bucket_cap_mb MiB (<= 0: 25).
+ * Parameters without a gradient are skipped; which ones have one must agree across ranks. */
+FT_API int ft_distributed_average_gradients(const ft_tensor *params, int n, double bucket_cap_mb);
+/* Collective.  Make m data-parallel, as DistributedDataParallel does: broadcast its
+ * parameters and buffers from rank 0, then, after every ft_model_forward with
+ * requires_grad, the backward pass that reaches the parameters leaves their gradients
+ * averaged across ranks (c10d::Reducer: autograd hooks, buckets of at most bucket_cap_mb
+ * MiB (<= 0: DDP's defaults), all-reduce overlapping the rest of backward).  Buffers are
+ * broadcast from rank 0 before every forward.  Every rank must run the same forward and
+ * backward passes.  FT_ERR_INVALID_ARGUMENT if m is already distributed. */
+FT_API int ft_model_distribute(ft_model m, double bucket_cap_mb);
+/* Collective.  Rank 0 writes the checkpoint (ft_checkpoint_save); the others wait.  Every
+ * rank returns rank 0's status. */
+FT_API int ft_distributed_checkpoint_save(const char *filename, ft_model m, ft_optim o, ft_scheduler s);
+/* Collective.  Every rank reads the checkpoint (ft_checkpoint_load), then rank 0's model
+ * and optimiser state is broadcast, so all ranks resume identical.  If any rank fails to
+ * read it, every rank fails. */
+FT_API int ft_distributed_checkpoint_load(const char *filename, ft_model m, ft_optim o, ft_scheduler s);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -74,7 +74,7 @@ int ft_tensor_get_gradient(ft_tensor t, ft_tensor *holder) {
       *holder = new_handle(g.clone());
       return;
     }
-    at::Tensor &dst = tensor_of(*holder, "gradient holder");
+    at::Tensor dst = tensor_of(*holder, "gradient holder");
     if (dst.sizes() != g.sizes())
       fail(FT_ERR_SHAPE, "gradient holder has shape " + describe_shape(dst.sizes()) + " but the gradient has shape " +
                              describe_shape(g.sizes()));
@@ -93,7 +93,8 @@ int ft_tensor_has_gradient(ft_tensor t, int *flag) {
 int ft_tensor_zero_grad(ft_tensor t) {
   ConsumeTemps consumed(t);
   FT_GUARD({
-    at::Tensor &g = tensor_of(t, "tensor").mutable_grad();
+    at::Tensor x = tensor_of(t, "tensor");
+    at::Tensor &g = x.mutable_grad();
     if (g.defined()) {
       c10::AutoGradMode no_grad(false);
       g.zero_();
@@ -104,7 +105,7 @@ int ft_tensor_zero_grad(ft_tensor t) {
 int ft_tensor_set_requires_grad(ft_tensor t, int flag) {
   ConsumeTemps consumed(t);
   FT_GUARD({
-    at::Tensor &x = tensor_of(t, "tensor");
+    at::Tensor x = tensor_of(t, "tensor");
     if (!x.is_leaf())
       fail(FT_ERR_AUTOGRAD, "requires_grad can only be changed on a leaf tensor (one not computed from others)");
     x.set_requires_grad(flag != 0);

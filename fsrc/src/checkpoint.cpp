@@ -505,13 +505,14 @@ int ft_checkpoint_save(const char *filename, ft_model m, ft_optim o, ft_schedule
     root.insert("version", kVersion);
     Named model_params;
     if (m != nullptr) {
-      Model &model = model_of(m);
+      auto model_ref = model_of(m);
+      Model &model = *model_ref;
       model_params = model.parameters();
       root.insert("model_parameters", tensor_dict(model_params));
       root.insert("model_buffers", tensor_dict(model.buffers()));
     }
     if (o != nullptr) root.insert("optimizer", save_optim(*optim_of(o), m != nullptr ? &model_params : nullptr));
-    if (s != nullptr) root.insert("scheduler", save_scheduler(scheduler_of(s)));
+    if (s != nullptr) root.insert("scheduler", save_scheduler(*scheduler_of(s)));
     std::vector<char> bytes = serialize(root);
     write_file_atomically(filename, bytes.data(), bytes.size(), "checkpoint");
   });
@@ -521,9 +522,11 @@ int ft_checkpoint_load(const char *filename, ft_model m, ft_optim o, ft_schedule
   FT_GUARD({
     if (filename == nullptr || *filename == '\0') fail(FT_ERR_INVALID_ARGUMENT, "checkpoint file name is empty");
     const std::string file(filename);
-    Model *model = m ? &model_of(m) : nullptr;
+    std::shared_ptr<Model> model_ref = m ? model_of(m) : nullptr;
+    Model *model = model_ref.get();
     std::shared_ptr<Optim> optim = o ? optim_of(o) : nullptr;
-    Scheduler *sched = s ? &scheduler_of(s) : nullptr;
+    std::shared_ptr<Scheduler> sched_ref = s ? scheduler_of(s) : nullptr;
+    Scheduler *sched = sched_ref.get();
 
     c10::IValue loaded = unpickle(read_whole_file(file, "checkpoint"), file);
     Reader r(file);

@@ -40,6 +40,7 @@ std::atomic<int> g_stop_on_error{1};
 struct AssignedTemp {
   ft_tensor handle = nullptr;
   at::Tensor value;
+  ft_tensor target = nullptr;  // see remember_assigned_target()
 };
 thread_local AssignedTemp g_assigned_temp;
 
@@ -67,6 +68,10 @@ int classify_torch_message(const std::string &msg) {
       contains(msg, "shape mismatch") || contains(msg, "size of tensor"))
     return FT_ERR_SHAPE;
   if (contains(msg, "Expected all tensors to be on the same device")) return FT_ERR_DEVICE;
+  // c10d/gloo failures surfacing inside other calls (a peer died during backward's all-reduce).
+  if (contains(msg, "gloo/") || contains(msg, "Connection closed by peer") || contains(msg, "remote worker") ||
+      contains(msg, "ProcessGroupGloo") || contains(msg, "c10d"))
+    return FT_ERR_DISTRIBUTED;
   return FT_ERR_TORCH;
 }
 
@@ -99,15 +104,15 @@ int translate_current_exception() {
   } catch (const std::bad_alloc &) {
     return set_error(FT_ERR_OUT_OF_MEMORY, "out of memory");
   } catch (const std::exception &e) {
-    return set_error(FT_ERR_TORCH, e.what());
+    return set_error(classify_torch_message(e.what()) == FT_ERR_DISTRIBUTED ? FT_ERR_DISTRIBUTED : FT_ERR_TORCH, e.what());
   } catch (...) {
     return set_error(FT_ERR_INTERNAL, "unknown C++ exception");
   }
 }
 
-Registry<at::Tensor> &tensors() {
+Registry<at::Tensor, Deferred> &tensors() {
   // Never destroyed: handles may be released by finalisers after static destruction.
-  static auto *registry = new Registry<at::Tensor>("tensor");
+  static auto *registry = new Registry<at::Tensor, Deferred>("tensor");
   return *registry;
 }
 
@@ -131,17 +136,30 @@ void consume_if_temp(ft_tensor h) noexcept {
 void remember_assigned_temp(ft_tensor handle, const at::Tensor &value) {
   g_assigned_temp.handle = handle;
   g_assigned_temp.value = value;
+  g_assigned_temp.target = nullptr;
 }
 
-const at::Tensor *recall_assigned_temp(ft_tensor handle) noexcept {
+void remember_assigned_target(ft_tensor handle, ft_tensor target) noexcept {
+  g_assigned_temp.handle = handle;
+  g_assigned_temp.value.reset();
+  g_assigned_temp.target = target;
+}
+
+at::Tensor recall_assigned_temp(ft_tensor handle) {
   const AssignedTemp &a = g_assigned_temp;
-  return (handle != nullptr && a.handle == handle && a.value.defined()) ? &a.value : nullptr;
+  if (handle == nullptr || a.handle != handle) return at::Tensor();
+  if (a.target != nullptr) {
+    TensorSlot *s = tensors().find(a.target);
+    return s != nullptr ? tensor_of(a.target, "assignment target") : at::Tensor();
+  }
+  return a.value;
 }
 
 void forget_assigned_temp() noexcept {
   if (g_assigned_temp.handle != nullptr) {
     g_assigned_temp.handle = nullptr;
     g_assigned_temp.value.reset();
+    g_assigned_temp.target = nullptr;
   }
 }
 

@@ -3,12 +3,14 @@
 #pragma once
 
 #include <ATen/ATen.h>
+#include <c10/macros/Macros.h>
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "ftorch.h"
@@ -50,8 +52,15 @@ inline int guarded(F &&body) noexcept {
 //
 // A handle is (generation << 24) | (slot index + 1), never a pointer, so a stale or
 // garbage handle is detected instead of dereferenced.  Slots live in fixed chunks that
-// are never moved, so lookups take no lock; allocation and release take a spin lock.
-// A slot's generation is odd while it is live and even while it is free.
+// are never moved.  Allocation and release take the registry's spin lock; a slot's
+// generation is odd while it is live and even while it is free.
+//
+// Threads: every lookup copies the value out of the slot (a reference-count increment)
+// under the slot's own guard, which erase() also takes.  An operation in flight therefore
+// owns its operands: a delete/close() racing with it on another thread only drops the
+// slot's reference, and the operation finishes on its copy; a later use of the handle is
+// reported as stale.  The guard is per slot, so threads working on different handles do
+// not contend.
 
 constexpr unsigned kIndexBits = 24;
 constexpr uint64_t kIndexMask = (uint64_t{1} << kIndexBits) - 1;
@@ -64,21 +73,12 @@ enum SlotFlags : uint32_t {
   kView = 1u << 1,  // aliases caller memory: assignment writes into that memory
 };
 
-template <class T>
-struct Slot {
-  T value;
-  std::atomic<uint64_t> gen{0};
-  uint32_t flags = 0;
-  uint32_t next_free = 0;
-  std::unique_ptr<int64_t[]> meta;  // cached shape/strides handed out to callers
-  int meta_cap = 0;
-};
-
 class SpinLock {
  public:
   void lock() noexcept {
-    while (flag_.test_and_set(std::memory_order_acquire)) {
-    }
+    // Yield after a short spin: on an oversubscribed machine the holder may be descheduled.
+    for (int spins = 0; flag_.test_and_set(std::memory_order_acquire); ++spins)
+      if (spins > 64) std::this_thread::yield();
   }
   void unlock() noexcept { flag_.clear(std::memory_order_release); }
 
@@ -86,14 +86,31 @@ class SpinLock {
   std::atomic_flag flag_ = ATOMIC_FLAG_INIT;
 };
 
-template <class T>
+struct NoExtra {};
+
+template <class T, class X = NoExtra>
+struct Slot {
+  T value;
+  X extra;  // per-kind state (tensors: a deferred operation, see Deferred)
+  std::atomic<uint64_t> gen{0};
+  SpinLock guard;  // held while value or extra of a live slot are read or written
+  // Fixed while the slot is live (kTemp is only ever cleared), so it may be read without
+  // the guard; atomic so that such a read is not a data race.
+  std::atomic<uint32_t> flags{0};
+  uint32_t next_free = 0;
+  std::unique_ptr<int64_t[]> meta;  // cached shape/strides handed out to callers
+  int meta_cap = 0;
+};
+
+template <class T, class X = NoExtra>
 class Registry {
  public:
+  using SlotType = Slot<T, X>;
   explicit Registry(const char *what) : what_(what) {}
 
   // Store value in a fresh slot and return its handle.
-  void *insert(T value, uint32_t flags) {
-    std::lock_guard<SpinLock> guard(lock_);
+  void *insert(T value, uint32_t flags, X extra = X()) {
+    std::lock_guard<SpinLock> hold(lock_);
     uint32_t index;
     if (free_head_ != 0) {
       index = free_head_ - 1;
@@ -103,65 +120,105 @@ class Registry {
       if (index >= kIndexMask - 1) fail(FT_ERR_OUT_OF_MEMORY, std::string("too many live ") + what_ + " handles");
       uint32_t chunk = index >> kChunkBits;
       if (chunks_[chunk].load(std::memory_order_relaxed) == nullptr)
-        chunks_[chunk].store(new Slot<T>[kChunkSize], std::memory_order_release);
+        chunks_[chunk].store(new SlotType[kChunkSize], std::memory_order_release);
       ++next_index_;
     }
-    Slot<T> &s = slot(index);
+    // A free slot is never read (lookups check the generation under its guard first),
+    // so it is filled without taking the guard.
+    SlotType &s = slot(index);
     s.value = std::move(value);
-    s.flags = flags;
+    s.extra = std::move(extra);
+    s.flags.store(flags, std::memory_order_relaxed);
     uint64_t g = s.gen.load(std::memory_order_relaxed) + 1;  // even -> odd: live
     s.gen.store(g, std::memory_order_release);
     count_live(+1);
     return encode(index, g);
   }
 
-  // The live slot of a handle, or nullptr if the handle is stale or invalid.
-  Slot<T> *find(const void *handle) const noexcept {
+  // The live slot of a handle, or nullptr if the handle is stale or invalid.  Without its
+  // guard, only the slot's identity may be relied on (see with_slot).
+  SlotType *find(const void *handle) const noexcept {
     uint64_t h = reinterpret_cast<uint64_t>(handle);
     uint64_t idx1 = h & kIndexMask;
     if (idx1 == 0) return nullptr;
     uint64_t index = idx1 - 1;
-    Slot<T> *chunk = chunks_[index >> kChunkBits].load(std::memory_order_acquire);
+    SlotType *chunk = chunks_[index >> kChunkBits].load(std::memory_order_acquire);
     if (chunk == nullptr) return nullptr;
-    Slot<T> &s = chunk[index & (kChunkSize - 1)];
+    SlotType &s = chunk[index & (kChunkSize - 1)];
     uint64_t g = s.gen.load(std::memory_order_acquire);
     if ((g & 1) == 0 || (g & (~uint64_t{0} >> kIndexBits)) != (h >> kIndexBits)) return nullptr;
     return &s;
   }
 
   // The live slot of a handle; fails with a message naming `role` otherwise.
-  Slot<T> &get(const void *handle, const char *role) const {
-    if (handle == nullptr)
-      fail(FT_ERR_NULL_HANDLE, std::string(role) + " is not constructed (null " + what_ + " handle)");
-    Slot<T> *s = find(handle);
-    if (s == nullptr)
-      fail(FT_ERR_STALE_HANDLE, std::string(role) + " is not a live " + what_ +
-                                    ": it was already deleted, or it was an expression temporary that has been consumed");
+  SlotType &get(const void *handle, const char *role) const {
+    SlotType *s = find(handle);
+    if (C10_UNLIKELY(s == nullptr)) fail_lookup(handle, role);
     return *s;
+  }
+
+  // Run f(slot) with the slot's guard held, once the handle is known to be live; fails
+  // with a message naming `role` otherwise.  f must not erase the slot.
+  template <class F>
+  decltype(auto) with_slot(const void *handle, const char *role, F &&f) const {
+    SlotType &s = get(handle, role);
+    std::lock_guard<SpinLock> hold(s.guard);
+    if (C10_UNLIKELY(find(handle) != &s)) fail_lookup(handle, role);  // erased before the guard was taken
+    return f(s);
+  }
+
+  // A copy of the value of a live handle (a shared_ptr: one more owner), taken under the
+  // slot's guard, so that the caller may use it for as long as it needs.
+  T acquire(const void *handle, const char *role) const {
+    return with_slot(handle, role, [](SlotType &s) { return s.value; });
   }
 
   // Free the slot of a live handle; returns false if the handle was not live.
   bool erase(const void *handle) {
-    T doomed;  // destroyed outside the lock: releasing a tensor can free a whole graph
+    return erase_if(handle, nullptr, [](SlotType &) { return true; }) == kErased;
+  }
+
+  // Under the registry lock and the slot's guard, run f(slot); free the slot if f returns
+  // true.  With a role, a handle that is not live fails like get(); without, kNotLive.
+  enum EraseResult { kNotLive, kKept, kErased };
+  template <class F>
+  EraseResult erase_if(const void *handle, const char *role, F &&f) {
+    T doomed;  // destroyed outside the locks: releasing a tensor can free a whole graph
+    X doomed_extra;
     {
-      std::lock_guard<SpinLock> guard(lock_);
-      Slot<T> *s = find(handle);
-      if (s == nullptr) return false;
-      doomed = std::move(s->value);
-      s->value = T();
-      s->flags = 0;
-      s->gen.store(s->gen.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+      std::lock_guard<SpinLock> hold(lock_);
+      SlotType *s = find(handle);
+      if (s == nullptr) {
+        if (role != nullptr) fail_lookup(handle, role);
+        return kNotLive;
+      }
+      {
+        std::lock_guard<SpinLock> hold_slot(s->guard);
+        if (!f(*s)) return kKept;
+        doomed = std::move(s->value);
+        s->value = T();
+        doomed_extra = std::move(s->extra);
+        s->extra = X();
+        s->flags.store(0, std::memory_order_relaxed);
+        s->gen.store(s->gen.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+      }
       uint32_t index = static_cast<uint32_t>((reinterpret_cast<uint64_t>(handle) & kIndexMask) - 1);
       s->next_free = free_head_;
       free_head_ = index + 1;
       count_live(-1);
     }
-    return true;
+    return kErased;
   }
 
   int64_t live() const noexcept { return live_.load(std::memory_order_relaxed); }
 
  private:
+  [[noreturn, gnu::cold, gnu::noinline]] void fail_lookup(const void *handle, const char *role) const {
+    if (handle == nullptr)
+      fail(FT_ERR_NULL_HANDLE, std::string(role) + " is not constructed (null " + what_ + " handle)");
+    fail(FT_ERR_STALE_HANDLE, std::string(role) + " is not a live " + what_ +
+                                  ": it was already deleted, or it was an expression temporary that has been consumed");
+  }
   // Only called with lock_ held, so a plain load and store cannot lose an update; readers
   // (live()) still get an atomic value.  A locked read-modify-write here would cost a
   // second atomic instruction on every handle allocation and release.
@@ -172,27 +229,59 @@ class Registry {
     uint64_t g = gen & (~uint64_t{0} >> kIndexBits);
     return reinterpret_cast<void *>((g << kIndexBits) | (uint64_t{index} + 1));
   }
-  Slot<T> &slot(uint32_t index) {
+  SlotType &slot(uint32_t index) {
     return chunks_[index >> kChunkBits].load(std::memory_order_relaxed)[index & (kChunkSize - 1)];
   }
 
   const char *what_;
   mutable SpinLock lock_;
-  std::atomic<Slot<T> *> chunks_[kMaxChunks] = {};
+  std::atomic<SlotType *> chunks_[kMaxChunks] = {};
   uint32_t free_head_ = 0;  // index + 1 of the first free slot, 0 if none
   uint32_t next_index_ = 0;
   std::atomic<int64_t> live_{0};
 };
 
-using TensorSlot = Slot<at::Tensor>;
-Registry<at::Tensor> &tensors();
+// An element-wise operation recorded instead of computed (see ft_tensor_binary): an
+// operator result that is only assigned into a tensor viewing an array is computed
+// straight into that array by the operation's out= kernel; any other use materialises it
+// first (lookup() does, so every entry point sees an ordinary tensor).
+struct Deferred {
+  enum Form : int8_t { kNone = 0, kTensorTensor, kTensorScalar, kScalarTensor };
+  at::Tensor x, y;  // operands (y only for kTensorTensor)
+  at::Scalar s;     // the scalar of the scalar forms
+  int8_t op = 0;    // FT_ADD ... FT_POW
+  Form form = kNone;
+  explicit operator bool() const noexcept { return form != kNone; }
+};
+
+using TensorSlot = Slot<at::Tensor, Deferred>;
+Registry<at::Tensor, Deferred> &tensors();
 // Counts of the other registries, added to ft_live_handles() (defined in their units).
 int64_t live_non_tensor_handles();
 void register_live_counter(int64_t (*counter)());
 
+// Compute a deferred operation (a new tensor; the operation as the operator would have run it).
+at::Tensor materialise(const Deferred &d);
+// The value of a slot whose guard is held, materialised if it was deferred.
+inline const at::Tensor &value_of(TensorSlot &s) {
+  if (C10_UNLIKELY(static_cast<bool>(s.extra))) {
+    s.value = materialise(s.extra);
+    s.extra = Deferred();
+  }
+  return s.value;
+}
+
+// A handle's tensor and flags, copied under the slot's guard: the caller owns a reference,
+// which stays valid whatever other threads do with the handle.
+struct TensorRef {
+  at::Tensor value;
+  uint32_t flags;
+};
+inline TensorRef lookup(ft_tensor h, const char *role) {
+  return tensors().with_slot(h, role, [](TensorSlot &s) { return TensorRef{value_of(s), s.flags}; });
+}
 // Shorthands.
-inline TensorSlot &slot_of(ft_tensor h, const char *role) { return tensors().get(h, role); }
-inline at::Tensor &tensor_of(ft_tensor h, const char *role) { return slot_of(h, role).value; }
+inline at::Tensor tensor_of(ft_tensor h, const char *role) { return lookup(h, role).value; }
 inline ft_tensor new_handle(at::Tensor t, uint32_t flags = 0) {
   return static_cast<ft_tensor>(tensors().insert(std::move(t), flags));
 }
@@ -232,7 +321,11 @@ class ConsumeTemps {
 // (`arr = t * 2.0`, one assign call per element with the same, by then consumed, handle)
 // gives every element the value.  Dropped when this thread creates its next operator result.
 void remember_assigned_temp(ft_tensor handle, const at::Tensor &value);
-const at::Tensor *recall_assigned_temp(ft_tensor handle) noexcept;
+// The same, for a deferred temporary that was computed straight into the array viewed by
+// `target`: the value is the target's, read when recalled (no reference held meanwhile).
+void remember_assigned_target(ft_tensor handle, ft_tensor target) noexcept;
+// The remembered value of `handle`, or an undefined tensor.
+at::Tensor recall_assigned_temp(ft_tensor handle);
 void forget_assigned_temp() noexcept;
 
 // ------------------------------------------------------------------------------------

@@ -111,15 +111,18 @@ int ft_model_forward(ft_model m, const ft_tensor *inputs, int n_inputs, ft_tenso
                      int requires_grad) {
   ConsumeTemps consumed(inputs, n_inputs);
   FT_GUARD({
-    Model &model = model_of(m);
+    auto model_ref = model_of(m);
+    Model &model = *model_ref;
     std::vector<c10::IValue> args;
     for (auto &t : tensors_of(inputs, n_inputs, "input tensor")) args.emplace_back(t);
     if (n_outputs < 1 || outputs == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "at least one output tensor is needed");
     c10::IValue result;
+    if (model.before_forward) model.before_forward(model.distributed.get(), requires_grad != 0);
     {
       c10::AutoGradMode mode(requires_grad != 0);
       result = model.module->forward(std::move(args));
     }
+    if (model.after_forward) model.after_forward(model.distributed.get(), requires_grad != 0);
     std::vector<at::Tensor> results;
     if (result.isTensor()) {
       results.push_back(result.toTensor());
@@ -141,12 +144,12 @@ int ft_model_forward(ft_model m, const ft_tensor *inputs, int n_inputs, ft_tenso
 }
 
 int ft_model_num_parameters(ft_model m, int *n) {
-  FT_GUARD({ *n = static_cast<int>(model_of(m).parameters().size()); });
+  FT_GUARD({ *n = static_cast<int>(model_of(m)->parameters().size()); });
 }
 
 int ft_model_parameters(ft_model m, ft_tensor *params, int n) {
   FT_GUARD({
-    auto named = model_of(m).parameters();
+    auto named = model_of(m)->parameters();
     if (params == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "parameter array is NULL");
     if (static_cast<int>(named.size()) != n)
       fail(FT_ERR_INVALID_ARGUMENT, "the model has " + std::to_string(named.size()) + " parameter tensors but " +
@@ -161,15 +164,16 @@ int ft_model_parameters(ft_model m, ft_tensor *params, int n) {
   });
 }
 
-int ft_model_set_training(ft_model m, int training) { FT_GUARD({ model_of(m).module->train(training != 0); }); }
+int ft_model_set_training(ft_model m, int training) { FT_GUARD({ model_of(m)->module->train(training != 0); }); }
 
 int ft_model_is_training(ft_model m, int *training) {
-  FT_GUARD({ *training = model_of(m).module->is_training() ? 1 : 0; });
+  FT_GUARD({ *training = model_of(m)->module->is_training() ? 1 : 0; });
 }
 
 int ft_model_save(ft_model m, const char *filename) {
   FT_GUARD({
-    Model &model = model_of(m);
+    auto model_ref = model_of(m);
+    Model &model = *model_ref;
     if (filename == nullptr || *filename == '\0') fail(FT_ERR_INVALID_ARGUMENT, "model file name is empty");
     // TorchScript's file writer reports write errors by throwing from a destructor, which
     // terminates the process.  Serialise into memory (nothing there can fail but memory),
@@ -189,7 +193,7 @@ int ft_model_save(ft_model m, const char *filename) {
 
 int ft_model_print_parameters(ft_model m) {
   FT_GUARD({
-    for (const auto &[name, value] : model_of(m).parameters()) std::cout << name << ":\n" << value << "\n";
+    for (const auto &[name, value] : model_of(m)->parameters()) std::cout << name << ":\n" << value << "\n";
     std::cout << std::flush;
   });
 }

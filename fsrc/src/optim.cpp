@@ -292,7 +292,8 @@ int ft_optim_release(ft_optim o) {
 
 int ft_optim_step(ft_optim handle) {
   FT_GUARD({
-    Optim &o = *optim_of(handle);
+    auto optim_ref = optim_of(handle);
+    Optim &o = *optim_ref;
     c10::AutoGradMode no_grad(false);
     o.steps += 1;
     const double step = static_cast<double>(o.steps);
@@ -314,7 +315,8 @@ int ft_optim_step(ft_optim handle) {
 
 int ft_optim_zero_grad(ft_optim handle, int set_to_none) {
   FT_GUARD({
-    Optim &o = *optim_of(handle);
+    auto optim_ref = optim_of(handle);
+    Optim &o = *optim_ref;
     c10::AutoGradMode no_grad(false);
     for (auto &p : o.params) {
       at::Tensor &g = p.mutable_grad();
@@ -376,7 +378,8 @@ int ft_scheduler_release(ft_scheduler s) {
 
 int ft_scheduler_step(ft_scheduler handle) {
   FT_GUARD({
-    Scheduler &s = scheduler_of(handle);
+    auto sched_ref = scheduler_of(handle);
+    Scheduler &s = *sched_ref;
     s.last_epoch += 1;
     double lr = scheduler_next_lr(s, s.optim->options.lr);
     s.optim->options.lr = lr;
@@ -384,9 +387,9 @@ int ft_scheduler_step(ft_scheduler handle) {
   });
 }
 
-int ft_scheduler_get_last_lr(ft_scheduler s, double *lr) { FT_GUARD({ *lr = scheduler_of(s).last_lr; }); }
+int ft_scheduler_get_last_lr(ft_scheduler s, double *lr) { FT_GUARD({ *lr = scheduler_of(s)->last_lr; }); }
 
-int ft_scheduler_last_epoch(ft_scheduler s, int64_t *epoch) { FT_GUARD({ *epoch = scheduler_of(s).last_epoch; }); }
+int ft_scheduler_last_epoch(ft_scheduler s, int64_t *epoch) { FT_GUARD({ *epoch = scheduler_of(s)->last_epoch; }); }
 
 // ---------------------------------------------------------------------------------------
 // Gradient clipping

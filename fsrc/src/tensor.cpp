@@ -1,5 +1,8 @@
 // Tensors: construction, queries, arithmetic and assignment.
 #include <ATen/ATen.h>
+#include <ATen/CPUFunctions.h>
+#include <ATen/ExpandUtils.h>
+#include <ATen/ScalarOps.h>
 #include <c10/core/GradMode.h>
 
 #include <cstring>
@@ -107,10 +110,36 @@ at::Tensor apply_scalar(int op, const at::Tensor &a, const at::Scalar &s, bool s
 
 // Publish an operator result.  Temporary inputs are consumed by the caller's ConsumeTemps
 // when it returns, on success and failure alike.
-void finish(at::Tensor result, unsigned flags, ft_tensor *out) {
+void finish(at::Tensor result, unsigned flags, ft_tensor *out, Deferred deferred = Deferred()) {
   if (out == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "output handle pointer is NULL");
   if (flags & FT_FLAG_TEMP) forget_assigned_temp();  // a new Fortran expression begins
-  *out = static_cast<ft_tensor>(tensors().insert(std::move(result), result_flags(flags)));
+  *out = static_cast<ft_tensor>(tensors().insert(std::move(result), result_flags(flags), std::move(deferred)));
+}
+
+// Deferral (see Deferred) is limited to what cannot fail later: CPU floating-point operands
+// that need no gradient, whose only possible errors (device, dtype, shape) are checked
+// when the operator runs.  Materialising then runs exactly the operation that the operator
+// would have run, and the out= kernel computes the same values.
+inline bool deferrable(const at::Tensor &t) {
+  auto st = t.scalar_type();
+  return (st == at::kFloat || st == at::kDouble) && t.device().is_cpu() && !t.requires_grad();
+}
+
+// Operators with one tensor operand and a scalar.
+void finish_scalar(int op, ft_tensor a, const at::Scalar &s, bool scalar_first, unsigned flags, ft_tensor *out) {
+  op_name(op);
+  at::Tensor x = tensor_of(a, "tensor operand");
+  // s / a is two operations (as torch's __rtruediv__), computed now.
+  if ((flags & FT_FLAG_TEMP) && deferrable(x) && !(scalar_first && op == FT_DIV)) {
+    Deferred d;
+    d.x = std::move(x);
+    d.s = s;
+    d.op = static_cast<int8_t>(op);
+    d.form = scalar_first ? Deferred::kScalarTensor : Deferred::kTensorScalar;
+    finish(at::Tensor(), flags, out, std::move(d));
+    return;
+  }
+  finish(apply_scalar(op, x, s, scalar_first), flags, out);
 }
 
 // Shape and strides share one buffer per slot; it only grows, for ranks above 16, so a
@@ -129,9 +158,11 @@ int64_t *meta_buffer(TensorSlot &s, int n) {
 thread_local std::vector<int64_t> t_temp_meta;
 
 // Copy sizes and strides of s into a buffer that outlives the call; returns its two halves.
+// The caller holds the slot's guard.
 std::pair<const int64_t *, const int64_t *> publish_meta(TensorSlot &s) {
-  auto sizes = s.value.sizes();
-  auto strides = s.value.strides();
+  const at::Tensor &value = value_of(s);
+  auto sizes = value.sizes();
+  auto strides = value.strides();
   size_t n = sizes.size();
   int64_t *buf;
   size_t half;
@@ -150,30 +181,174 @@ std::pair<const int64_t *, const int64_t *> publish_meta(TensorSlot &s) {
 
 }  // namespace
 
+at::Tensor materialise(const Deferred &d) {
+  switch (d.form) {
+    case Deferred::kTensorTensor: return apply_binary(d.op, d.x, d.y);
+    case Deferred::kTensorScalar: return apply_scalar(d.op, d.x, d.s, false);
+    case Deferred::kScalarTensor: return apply_scalar(d.op, d.x, d.s, true);
+    case Deferred::kNone: break;
+  }
+  fail(FT_ERR_INTERNAL, "materialise: no deferred operation");
+}
+
+namespace {
+
+[[noreturn, gnu::cold, gnu::noinline]] void fail_view_dtype(at::ScalarType value, at::ScalarType target) {
+  fail(FT_ERR_DTYPE, "cannot assign a " + describe_dtype(value) + " value to a " + describe_dtype(target) +
+                         " tensor that views a Fortran array");
+}
+
+[[noreturn, gnu::cold, gnu::noinline]] void fail_view_shape(at::IntArrayRef value, at::IntArrayRef target) {
+  fail(FT_ERR_SHAPE, "cannot assign a value of shape " + describe_shape(value) + " to a tensor of shape " +
+                         describe_shape(target) + " that views a Fortran array");
+}
+
+// The bytes [first, last) that a strided CPU tensor's elements span.
+std::pair<uintptr_t, uintptr_t> byte_span(const at::Tensor &t) {
+  auto first = reinterpret_cast<uintptr_t>(t.const_data_ptr());
+  int64_t hi = 0;
+  auto sizes = t.sizes(), strides = t.strides();
+  for (size_t i = 0; i < sizes.size(); ++i) hi += (sizes[i] - 1) * (strides[i] < 0 ? -strides[i] : strides[i]);
+  return {first, first + static_cast<uintptr_t>((hi + 1) * static_cast<int64_t>(t.itemsize()))};
+}
+
+// True if writing `out` element-wise while reading `in` could read an element already
+// written: their memory overlaps and they are not the very same elements.  Views of one
+// Fortran array built separately have distinct LibTorch storages, so LibTorch's own
+// overlap check does not see them; the addresses do.
+bool overlaps_partially(const at::Tensor &out, const at::Tensor &in) {
+  if (!in.defined()) return false;
+  // Storages span at least their tensors' elements: disjoint storages (the usual case)
+  // need no look at shapes.
+  const c10::StorageImpl *so = out.unsafeGetTensorImpl()->unsafe_storage().unsafeGetStorageImpl();
+  const c10::StorageImpl *si = in.unsafeGetTensorImpl()->unsafe_storage().unsafeGetStorageImpl();
+  if (so != nullptr && si != nullptr && so != si) {
+    auto o0 = reinterpret_cast<uintptr_t>(so->data()), i0 = reinterpret_cast<uintptr_t>(si->data());
+    if (o0 + so->nbytes() <= i0 || i0 + si->nbytes() <= o0) return false;
+  }
+  if (in.numel() == 0 || out.numel() == 0) return false;
+  auto o = byte_span(out), i = byte_span(in);
+  if (o.second <= i.first || i.second <= o.first) return false;
+  return !(o.first == i.first && out.sizes() == in.sizes() && out.strides() == in.strides() &&
+           out.scalar_type() == in.scalar_type());
+}
+
+// Compute a deferred operation straight into `out` (a view of the caller's array, same
+// shape and dtype as the result) with the CPU out= kernels.  Autograd is not involved: no
+// operand requires gradients and neither does `out`.  The at::native operator wrappers
+// build the same wrapped-number scalar tensors, so the values are the operator's.
+void compute_into(at::Tensor &out, const Deferred &d) {
+  const at::Tensor &x = d.x;
+  switch (d.form) {
+    case Deferred::kTensorTensor:
+      switch (d.op) {
+        case FT_ADD: at::cpu::add_out(out, x, d.y); return;
+        case FT_SUB: at::cpu::sub_out(out, x, d.y); return;
+        case FT_MUL: at::cpu::mul_out(out, x, d.y); return;
+        case FT_DIV: at::cpu::div_out(out, x, d.y); return;
+        case FT_POW: at::cpu::pow_out(out, x, d.y); return;
+      }
+      break;
+    case Deferred::kTensorScalar:
+      switch (d.op) {
+        case FT_ADD: at::cpu::add_out(out, x, at::native::wrapped_scalar_tensor(d.s)); return;
+        case FT_SUB: at::cpu::sub_out(out, x, at::native::wrapped_scalar_tensor(d.s)); return;
+        case FT_MUL: at::cpu::mul_out(out, x, at::native::wrapped_scalar_tensor(d.s)); return;
+        case FT_DIV: at::cpu::div_out(out, x, at::native::wrapped_scalar_tensor(d.s)); return;
+        case FT_POW: at::cpu::pow_out(out, x, d.s); return;
+      }
+      break;
+    case Deferred::kScalarTensor:
+      switch (d.op) {
+        case FT_ADD: at::cpu::add_out(out, x, at::native::wrapped_scalar_tensor(d.s)); return;
+        case FT_SUB: at::cpu::sub_out(out, at::native::wrapped_scalar_tensor(d.s), x); return;  // s - a
+        case FT_MUL: at::cpu::mul_out(out, x, at::native::wrapped_scalar_tensor(d.s)); return;
+        case FT_POW: at::cpu::pow_out(out, d.s, x); return;
+      }
+      break;
+    case Deferred::kNone: break;
+  }
+  fail(FT_ERR_INTERNAL, "compute_into: unsupported deferred operation");
+}
+
+// The shape of a deferred operation's result, if it is `target` (the common case, checked
+// without building a shape); false otherwise.
+bool result_has_shape(const Deferred &d, at::IntArrayRef target) {
+  if (d.form != Deferred::kTensorTensor || d.x.sizes() == d.y.sizes()) return d.x.sizes() == target;
+  return at::infer_size(d.x.sizes(), d.y.sizes()) == target;
+}
+
+// Elements up to which an out= kernel runs under the target slot's guard (microseconds).
+constexpr int64_t kKernelUnderGuard = 4096;
+
+// Compute a deferred operation straight into the array that *lhs views, when its shape,
+// dtype and memory allow; returns false (nothing written) otherwise.
+bool assign_deferred(ft_tensor *lhs, const Deferred &d) {
+  if (lhs != nullptr && *lhs != nullptr) {
+    at::Tensor out;  // the view, when the kernel runs outside the guard
+    bool fused = tensors().with_slot(*lhs, "assignment target", [&](TensorSlot &dst) {
+      if (!(dst.flags & kView)) return false;
+      at::Tensor &target = dst.value;
+      if (target.scalar_type() != d.x.scalar_type() || !result_has_shape(d, target.sizes())) return false;
+      if (target.requires_grad()) {
+        // A leaf that requires grad keeps its identity: LibTorch refuses the write (below).
+        if (target.is_leaf()) return false;
+        // The view's earlier history is cut: the new value replaces all of its elements.
+        target = target.detach();
+      }
+      if (overlaps_partially(target, d.x) || overlaps_partially(target, d.y)) return false;
+      // A small kernel runs under the guard (no reference taken); a large one on a
+      // reference, so that other threads never wait for it.
+      if (target.numel() <= kKernelUnderGuard) {
+        compute_into(target, d);
+        target.unsafeGetTensorImpl()->bump_version();
+      } else {
+        out = target;
+      }
+      return true;
+    });
+    if (fused) {
+      if (out.defined()) {
+        compute_into(out, d);
+        // As the in-place write through the dispatcher would: autograd's checks on tensors
+        // saved for backward rely on the version counter.
+        out.unsafeGetTensorImpl()->bump_version();
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 void assign_value(ft_tensor *lhs, at::Tensor value, bool clone_if_named) {
   if (lhs == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "assignment target pointer is NULL");
   if (*lhs == nullptr) {
     *lhs = new_handle(clone_if_named ? value.clone() : std::move(value));
     return;
   }
-  TensorSlot &dst = slot_of(*lhs, "assignment target");
-  if (dst.flags & kView) {
-    at::Tensor &target = dst.value;
-    if (target.scalar_type() != value.scalar_type())
-      fail(FT_ERR_DTYPE, "cannot assign a " + describe_dtype(value.scalar_type()) + " value to a " +
-                             describe_dtype(target.scalar_type()) + " tensor that views a Fortran array");
-    if (target.sizes() != value.sizes() && value.numel() != 1)
-      fail(FT_ERR_SHAPE, "cannot assign a value of shape " + describe_shape(value.sizes()) +
-                             " to a tensor of shape " + describe_shape(target.sizes()) + " that views a Fortran array");
+  at::Tensor target;  // the view to write into, or undefined once the handle was rebound
+  at::Tensor old;     // the value a rebound handle held: released after the guard
+  tensors().with_slot(*lhs, "assignment target", [&](TensorSlot &dst) {
+    if (!(dst.flags & kView)) {
+      old = std::move(dst.value);
+      dst.value = clone_if_named ? value.clone() : std::move(value);
+      dst.extra = Deferred();
+      if (dst.flags.load(std::memory_order_relaxed) & kTemp) dst.flags.store(dst.flags & ~uint32_t{kTemp}, std::memory_order_relaxed);
+      return;
+    }
+    at::Tensor &t = dst.value;
+    if (t.scalar_type() != value.scalar_type()) fail_view_dtype(value.scalar_type(), t.scalar_type());
+    if (t.sizes() != value.sizes() && value.numel() != 1) fail_view_shape(value.sizes(), t.sizes());
     // The view's earlier history is cut before writing: the new value replaces all of its
     // elements, so back-propagation must not reach (possibly already freed) old graphs.
-    // A leaf that requires grad keeps its identity and LibTorch refuses the in-place write.
-    if (!(target.is_leaf() && target.requires_grad())) target = target.detach();
-    target.copy_(value);
-    return;
-  }
-  dst.value = clone_if_named ? value.clone() : std::move(value);
-  dst.flags &= ~kTemp;
+    // A view without history needs no cut.  A leaf that requires grad keeps its identity
+    // and LibTorch refuses the in-place write.
+    if (t.requires_grad() && !t.is_leaf()) t = t.detach();
+    target = t;
+  });
+  if (target.defined()) target.copy_(value);
 }
 
 }  // namespace ft
@@ -256,8 +431,8 @@ int ft_tensor_share(ft_tensor t, ft_tensor *out) {
   ConsumeTemps consumed(t);
   FT_GUARD({
     if (out == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "output handle pointer is NULL");
-    TensorSlot &s = slot_of(t, "tensor");
-    *out = new_handle(s.value, s.flags & kView);
+    TensorRef r = lookup(t, "tensor");
+    *out = new_handle(std::move(r.value), r.flags & kView);
   });
 }
 
@@ -272,21 +447,22 @@ int ft_tensor_ndim(ft_tensor t, int *ndim) {
 
 int ft_tensor_shape(ft_tensor t, const int64_t **shape) {
   ConsumeTemps consumed(t);
-  FT_GUARD({ *shape = publish_meta(slot_of(t, "tensor")).first; });
+  FT_GUARD({ *shape = tensors().with_slot(t, "tensor", [](TensorSlot &s) { return publish_meta(s).first; }); });
 }
 
 int ft_tensor_strides(ft_tensor t, const int64_t **strides) {
   ConsumeTemps consumed(t);
-  FT_GUARD({ *strides = publish_meta(slot_of(t, "tensor")).second; });
+  FT_GUARD({ *strides = tensors().with_slot(t, "tensor", [](TensorSlot &s) { return publish_meta(s).second; }); });
 }
 
 int ft_tensor_dims(ft_tensor t, int *ndim, const int64_t **shape, const int64_t **strides) {
   ConsumeTemps consumed(t);
   FT_GUARD({
     if (ndim == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "ndim pointer is NULL");
-    TensorSlot &s = slot_of(t, "tensor");
-    auto meta = publish_meta(s);
-    *ndim = static_cast<int>(s.value.dim());
+    auto meta = tensors().with_slot(t, "tensor", [&](TensorSlot &s) {
+      *ndim = static_cast<int>(value_of(s).dim());
+      return publish_meta(s);
+    });
     if (shape != nullptr) *shape = meta.first;
     if (strides != nullptr) *strides = meta.second;
   });
@@ -323,7 +499,7 @@ int ft_tensor_is_leaf(ft_tensor t, int *flag) {
 
 int ft_tensor_is_view(ft_tensor t, int *flag) {
   ConsumeTemps consumed(t);
-  FT_GUARD({ *flag = (slot_of(t, "tensor").flags & kView) ? 1 : 0; });
+  FT_GUARD({ *flag = (lookup(t, "tensor").flags & kView) ? 1 : 0; });
 }
 
 // Not consuming: the address of a consumed temporary would dangle.  Only Python calls it.
@@ -361,10 +537,19 @@ int ft_tensor_binary(int op, ft_tensor a, ft_tensor b, unsigned flags, ft_tensor
   ConsumeTemps consumed(a, b);
   FT_GUARD({
     const char *name = op_name(op);
-    const TensorSlot &sa = slot_of(a, "left operand");
-    const TensorSlot &sb = slot_of(b, "right operand");
-    const at::Tensor &x = sa.value, &y = sb.value;
+    at::Tensor x = tensor_of(a, "left operand");
+    at::Tensor y = tensor_of(b, "right operand");
     check_device_and_dtype(x, y, name);
+    if ((flags & FT_FLAG_TEMP) && deferrable(x) && deferrable(y)) {
+      if (x.sizes() != y.sizes()) check_broadcast(x, y, name);
+      Deferred d;
+      d.x = std::move(x);
+      d.y = std::move(y);
+      d.op = static_cast<int8_t>(op);
+      d.form = Deferred::kTensorTensor;
+      finish(at::Tensor(), flags, out, std::move(d));
+      return;
+    }
     at::Tensor result;
     try {
       result = apply_binary(op, x, y);
@@ -379,42 +564,35 @@ int ft_tensor_binary(int op, ft_tensor a, ft_tensor b, unsigned flags, ft_tensor
 int ft_tensor_binary_scalar(int op, ft_tensor a, double s, int scalar_first, unsigned flags, ft_tensor *out) {
   ConsumeTemps consumed(a);
   FT_GUARD({
-    op_name(op);
-    const TensorSlot &sa = slot_of(a, "tensor operand");
-    finish(apply_scalar(op, sa.value, at::Scalar(s), scalar_first != 0), flags, out);
+    finish_scalar(op, a, at::Scalar(s), scalar_first != 0, flags, out);
   });
 }
 
 int ft_tensor_binary_iscalar(int op, ft_tensor a, int64_t s, int scalar_first, unsigned flags, ft_tensor *out) {
   ConsumeTemps consumed(a);
   FT_GUARD({
-    op_name(op);
-    const TensorSlot &sa = slot_of(a, "tensor operand");
-    finish(apply_scalar(op, sa.value, at::Scalar(s), scalar_first != 0), flags, out);
+    finish_scalar(op, a, at::Scalar(s), scalar_first != 0, flags, out);
   });
 }
 
 int ft_tensor_neg(ft_tensor a, unsigned flags, ft_tensor *out) {
   ConsumeTemps consumed(a);
   FT_GUARD({
-    const TensorSlot &sa = slot_of(a, "operand of unary -");
-    finish(at::neg(sa.value), flags, out);
+    finish(at::neg(tensor_of(a, "operand of unary -")), flags, out);
   });
 }
 
 int ft_tensor_sum(ft_tensor a, unsigned flags, ft_tensor *out) {
   ConsumeTemps consumed(a);
   FT_GUARD({
-    const TensorSlot &sa = slot_of(a, "tensor");
-    finish(at::sum(sa.value).reshape({1}), flags, out);
+    finish(at::sum(tensor_of(a, "tensor")).reshape({1}), flags, out);
   });
 }
 
 int ft_tensor_mean(ft_tensor a, unsigned flags, ft_tensor *out) {
   ConsumeTemps consumed(a);
   FT_GUARD({
-    const TensorSlot &sa = slot_of(a, "tensor");
-    const at::Tensor &x = sa.value;
+    at::Tensor x = tensor_of(a, "tensor");
     if (!at::isFloatingType(x.scalar_type()))
       fail(FT_ERR_DTYPE, "mean needs a floating-point tensor, got " + describe_dtype(x.scalar_type()));
     finish(at::mean(x).reshape({1}), flags, out);
@@ -424,8 +602,7 @@ int ft_tensor_mean(ft_tensor a, unsigned flags, ft_tensor *out) {
 int ft_tensor_to_new(ft_tensor a, int device_type, int device_index, int dtype, unsigned flags, ft_tensor *out) {
   ConsumeTemps consumed(a);
   FT_GUARD({
-    const TensorSlot &sa = slot_of(a, "tensor");
-    const at::Tensor &x = sa.value;
+    at::Tensor x = tensor_of(a, "tensor");
     at::Device device = to_device(device_type, device_index);
     at::ScalarType st = dtype < 0 ? x.scalar_type() : to_scalar_type(dtype);
     finish(x.to(device, st, /*non_blocking=*/false, /*copy=*/true), flags, out);
@@ -435,8 +612,7 @@ int ft_tensor_to_new(ft_tensor a, int device_type, int device_index, int dtype, 
 int ft_tensor_detach(ft_tensor a, unsigned flags, ft_tensor *out) {
   ConsumeTemps consumed(a);
   FT_GUARD({
-    const TensorSlot &sa = slot_of(a, "tensor");
-    finish(sa.value.detach(), flags, out);
+    finish(tensor_of(a, "tensor").detach(), flags, out);
   });
 }
 
@@ -450,24 +626,43 @@ int ft_tensor_assign(ft_tensor *lhs, ft_tensor rhs) {
       // An elemental assignment of one temporary to an array (`arr = t * 2.0`) passes the
       // same handle once per element, and the first element consumed it: every further
       // element receives its own copy of the value.
-      if (const at::Tensor *value = recall_assigned_temp(rhs)) {
-        assign_value(lhs, *value, /*clone_if_named=*/true);
+      at::Tensor value = recall_assigned_temp(rhs);
+      if (value.defined()) {
+        assign_value(lhs, std::move(value), /*clone_if_named=*/true);
         return;
       }
     }
-    TensorSlot &src = slot_of(rhs, "right-hand side of the assignment");
-    if (lhs != nullptr && *lhs == rhs) return;  // x = x
-    bool temp = (src.flags & kTemp) != 0;
-    if (temp) {
-      // Take the value out of the temporary's slot (a move: no reference-count traffic),
-      // then free the slot, which now holds an undefined tensor.
-      at::Tensor value = std::move(src.value);
-      tensors().erase(rhs);
-      remember_assigned_temp(rhs, value);
-      assign_value(lhs, std::move(value), /*clone_if_named=*/false);
-    } else {
-      assign_value(lhs, src.value, /*clone_if_named=*/true);
+    // A temporary's value (or its deferred operation) is moved out of its slot (no
+    // reference-count traffic), and the slot is freed; a named tensor's value is shared.
+    at::Tensor value;
+    Deferred deferred;
+    bool temp = false;
+    bool self = lhs != nullptr && *lhs == rhs;
+    tensors().erase_if(rhs, "right-hand side of the assignment", [&](TensorSlot &src) {
+      if (self) return false;  // x = x
+      temp = (src.flags & kTemp) != 0;
+      if (!temp) {
+        value = value_of(src);
+        return false;
+      }
+      value = std::move(src.value);
+      deferred = std::move(src.extra);
+      return true;
+    });
+    if (self) return;
+    if (!temp) {
+      assign_value(lhs, std::move(value), /*clone_if_named=*/true);
+      return;
     }
+    if (deferred) {
+      if (assign_deferred(lhs, deferred)) {
+        remember_assigned_target(rhs, *lhs);  // the value is now the target's
+        return;
+      }
+      value = materialise(deferred);
+    }
+    remember_assigned_temp(rhs, value);
+    assign_value(lhs, std::move(value), /*clone_if_named=*/false);
   });
 }
 
@@ -475,7 +670,7 @@ int ft_tensor_copy(ft_tensor src, ft_tensor dst, int non_blocking) {
   ConsumeTemps consumed(src, dst);
   FT_GUARD({
     const at::Tensor &s = tensor_of(src, "source tensor");
-    at::Tensor &d = tensor_of(dst, "target tensor");
+    at::Tensor d = tensor_of(dst, "target tensor");
     if (s.sizes() != d.sizes())
       fail(FT_ERR_SHAPE, "source shape " + describe_shape(s.sizes()) + " differs from target shape " +
                              describe_shape(d.sizes()));

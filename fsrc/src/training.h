@@ -21,6 +21,10 @@ struct Model {
   // Parameters and buffers by qualified name, in named_parameters()/named_buffers() order.
   std::vector<std::pair<std::string, at::Tensor>> parameters() const;
   std::vector<std::pair<std::string, at::Tensor>> buffers() const;
+  // Data-parallel state (ft_model_distribute) and the hooks run around every forward pass.
+  std::shared_ptr<void> distributed;
+  void (*before_forward)(void *distributed, bool grad) = nullptr;
+  void (*after_forward)(void *distributed, bool grad) = nullptr;
 };
 
 struct Optim {
@@ -49,9 +53,11 @@ Registry<std::shared_ptr<Model>> &models();
 Registry<std::shared_ptr<Optim>> &optims();
 Registry<std::shared_ptr<Scheduler>> &schedulers();
 
-inline Model &model_of(ft_model h) { return *models().get(h, "model").value; }
-inline std::shared_ptr<Optim> optim_of(ft_optim h) { return optims().get(h, "optimiser").value; }
-inline Scheduler &scheduler_of(ft_scheduler h) { return *schedulers().get(h, "scheduler").value; }
+// A new owner of a handle's object (taken under the slot's guard): the object outlives a
+// close() that races with the call on another thread.  Keep it for the whole call.
+inline std::shared_ptr<Model> model_of(ft_model h) { return models().acquire(h, "model"); }
+inline std::shared_ptr<Optim> optim_of(ft_optim h) { return optims().acquire(h, "optimiser"); }
+inline std::shared_ptr<Scheduler> scheduler_of(ft_scheduler h) { return schedulers().acquire(h, "scheduler"); }
 
 // FT_ERR_INVALID_ARGUMENT unless the hyper-parameters are finite and in range for the
 // algorithm (used when an optimiser is built and when a checkpoint is loaded).

@@ -49,7 +49,6 @@ from __future__ import annotations
 from .. import ftorch_api as api
 from ..diagnostics import Fix
 from . import Rule, ctx_cache, requirements_of
-from ._ft001_names import unexplained_names
 
 _LIMIT = {False: 100, True: 72}
 
@@ -66,6 +65,8 @@ class BareUse(Rule):
             yield from self._line_based(ctx)
             return
         req = requirements_of(ctx)
+        from ._ft001_names import unexplained_names  # imports fparser: not needed for a cached run
+
         unexplained = ctx_cache(ctx, "ft001_unexplained", unexplained_names)
         for scope in ctx.model.scopes:
             for use in scope.uses:
@@ -124,9 +125,10 @@ class BareUse(Rule):
             if mod in api.ALIASES and not only:
                 toks = st.tokens[1:] if st.tokens[0].kind == "number" else st.tokens
                 mod_tok = next(t for t in toks[1:] if t.kind == "name" and t.low == mod)
-                hint = ", ".join(sorted(names, key=str.lower)) or "..."
+                seen = ", ".join(sorted(names, key=str.lower))
                 msg = (f"bare `use {mod}`: add an `only:` list (the file did not parse, so operators could not be "
-                       f"inferred; FTorch names seen in the file: {hint})")
+                       f"inferred; " + (f"FTorch names seen in the file: {seen})" if seen else
+                                        "no FTorch name is used by name in the file)"))
                 yield ctx.diag(self, msg, ctx.main, (toks[0].line, toks[0].col), (mod_tok.end_line, mod_tok.end_col),
                                noqa_lines=(st.first_line, st.last_line))
 

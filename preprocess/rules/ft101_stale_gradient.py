@@ -4,7 +4,9 @@
 Tracks gradient holders: the first argument of `torch_tensor_get_gradient(gradient, tensor)`
 and the Fortran array that holder was built from with `torch_tensor_from_array`.  A read of
 a holder after a later `torch_tensor_backward` that can reach `tensor`, or after
-`torch_tensor_zero_grad(tensor)` / `tensor%zero_grad()`, with no fresh `get_gradient` in
+`torch_tensor_zero_grad(tensor)` / `tensor%zero_grad()` or an optimiser's
+`optimizer%zero_grad()` / `torch_optim_zero_grad(optimizer)` (when the optimiser is built in
+the same procedure, only for its parameter tensors), with no fresh `get_gradient` in
 between, is reported.  The analysis follows the procedure's control flow, including loops:
 a read at the top of a loop body reached from a backward at the bottom of the previous
 iteration counts.
@@ -69,6 +71,12 @@ class StaleGradient(Rule):
                 if e[0] == "construct" and e[1] in holders and e[3]:
                     arrays.setdefault(e[1], set()).add(e[3])
         deps = deps_table(g)
+        opt_params: dict = {}  # optimiser -> parameter tensors (None: not known)
+        for n in g.nodes:
+            for e in n.events:
+                if e[0] == "optparams":
+                    known = opt_params.get(e[1], frozenset())
+                    opt_params[e[1]] = None if (e[2] is None or known is None) else known | e[2]
         nodes = g.nodes
 
         def transfer(node, s, report):
@@ -94,6 +102,14 @@ class StaleGradient(Rule):
                 elif kind == "zerograd" and e[2] == "tensor":
                     for k, v in list(s.items()):
                         if v[0] == "fresh" and v[1] == e[1]:
+                            s[k] = ("stale", v[1], v[2], v[3], node.idx, e[3])
+                elif kind == "zerograd" and e[2] == "optim":
+                    # an optimiser's zero_grad zeroes the gradients of its parameters: those
+                    # given to its constructor in this procedure, or (when it was built
+                    # elsewhere) possibly any tensor
+                    params = opt_params.get(e[4], None)
+                    for k, v in list(s.items()):
+                        if v[0] == "fresh" and (params is None or v[1] in params):
                             s[k] = ("stale", v[1], v[2], v[3], node.idx, e[3])
             return s
 

@@ -6,7 +6,11 @@ Reports a `torch_tensor_backward` whose graph was already used by an earlier
 expressions in between.  Two calls reach the same graph when they start from the same
 output tensor, or from outputs that share an intermediate tensor computed once (for example
 `c = a * b`, then `q = c + a` and `p = c * b`).  Recomputing the expressions (as a training
-loop does each iteration) builds a fresh graph and is fine.
+loop does each iteration) builds a fresh graph and is fine.  Only operations that save
+tensors for backward count: `*`, `/`, `**`, losses, `torch_model_forward` and functions of
+unknown kind.  A graph made only of copies, `+`, `-`, `torch_tensor_sum`/`mean` and
+`torch_tensor_to` (for example `q = a` with `a` a leaf) can be run through again, in PyTorch
+and in pyftorch, and is not reported.
 
 ## Why is this bad?
 By default backward frees the graph's saved tensors as it goes.  A second backward through
@@ -52,7 +56,10 @@ class BackwardWithoutRetainGraph(Rule):
             graphs, freed = dict(s[0]), dict(s[1])
             for e in node.events:
                 if e[0] in ("assign", "derive"):
-                    new = {node.idx}
+                    # only a node that saves tensors can be freed by a backward (a graph of
+                    # additions or plain copies can be run through any number of times)
+                    saves = e[3] if e[0] == "assign" else e[4]
+                    new = {node.idx} if saves else set()
                     for src in e[2]:
                         new |= graphs.get(src, frozenset())
                     graphs[e[1]] = frozenset(new)

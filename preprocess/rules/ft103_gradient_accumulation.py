@@ -4,7 +4,10 @@
 Reports a `torch_tensor_backward` that accumulates into a leaf tensor (one constructed with
 `requires_grad=.true.`, or a model's parameters when `torch_model_forward` ran with
 `requires_grad=.true.`) that an earlier backward already filled, with no
-`torch_tensor_zero_grad(leaf)`, `leaf%zero_grad()` or optimiser `zero_grad` in between.
+`torch_tensor_zero_grad(leaf)`, `leaf%zero_grad()` or optimiser `zero_grad` (type-bound
+`optimizer%zero_grad()` or procedural `torch_optim_zero_grad(optimizer)`) in between.  A
+loss computed from an expression argument (`torch_tensor_mean(loss, (out - tgt)**2)`)
+depends on the tensors that expression reads.
 Loops are followed: a training loop without a `zero_grad` is reported.  Severity: warning,
 because accumulation is sometimes intended (gradient accumulation over micro-batches).
 

@@ -5,7 +5,9 @@ Reports `torch_tensor_get_gradient(gradient, tensor)` when `tensor` is a local v
 the procedure (or main program) that is never constructed with `requires_grad=.true.` in
 the visible code.  Tensors that are dummy arguments, module variables, components,
 filled by `torch_model_parameters`, passed to another procedure (which may construct them)
-or constructed with a non-literal `requires_grad` are assumed fine.
+or constructed with a non-literal `requires_grad` are assumed fine.  The analysis is per
+procedure: a construction counts in the procedure itself and in its internal procedures
+(host association), never in another procedure that happens to use the same name.
 
 ## Why is this bad?
 Only leaf tensors created with `requires_grad=.true.` get a `.grad`.  For any other tensor
@@ -38,16 +40,24 @@ class GradientWithoutRequiresGrad(Rule):
         if ctx.model is None:
             return
         graphs = flow_of(ctx).graphs
-        ok_keys = set()
+        # per procedure: what the procedure and its internal procedures (host association)
+        # construct with requires_grad; a same-named local of another procedure is another
+        # variable
+        ok_by_scope: dict = {}
         for g in graphs:
+            ok = ok_by_scope.setdefault(id(g.scope), set())
             for n in g.nodes:
                 for e in n.events:
                     if e[0] == "construct" and e[2] is not False:
-                        ok_keys.add(e[1])
+                        ok.add(e[1])
                     elif e[0] in ("params", "escape"):
-                        ok_keys.add(e[1])
+                        ok.add(e[1])
         m = ctx.model
         for g in graphs:
+            ok_keys = set()
+            for other in graphs:
+                if any(s is g.scope for s in other.scope.chain()):
+                    ok_keys |= ok_by_scope.get(id(other.scope), set())
             for n in g.nodes:
                 for e in n.events:
                     if e[0] != "getgrad":

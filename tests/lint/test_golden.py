@@ -34,7 +34,7 @@ def test_golden(fixture, fmt, cache_dir):
     assert golden.exists(), f"missing golden file {golden.name}; run with PYFTORCH_UPDATE_GOLDEN=1"
     assert got == golden.read_text()
     # negative fixtures (and fully suppressed ones) are clean, everything else has findings
-    clean = fixture.endswith("_neg.f90") or fixture == "file_noqa.f90"
+    clean = fixture.rsplit(".", 1)[0].endswith("_neg") or fixture == "file_noqa.f90"
     assert code == (0 if clean else 1)
 
 

@@ -2,6 +2,8 @@
 without any finding of that rule, and documentation in the rule module."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from conftest import FIXTURES, run_cli
@@ -23,12 +25,25 @@ EXPECTED = {
     "FT900_pos.f90": [("FT001", 3, 3), ("FT900", 6, 3)],
     "cpp_retry.F90": [("FT002", 14, 3)],
     "noqa.f90": [("FT002", 10, 3), ("FT002", 11, 3)],
+    # issue 12: one fixture per pattern found on real code (each failed before the fix)
+    "FT001_unparsed_pos.f90": [("FT001", 4, 3), ("FT900", 6, 3)],
+    "FT004_cpp_pos.F90": [("FT004", 4, 76)],
+    "FT101_optim_pos.f90": [("FT101", 19, 3), ("FT101", 22, 3), ("FT101", 43, 3)],
+    "FT102_nosave_pos.f90": [("FT102", 16, 3), ("FT102", 23, 3)],
+    "FT103_expr_pos.f90": [("FT103", 16, 5)],
+    "FT104_scope_pos.f90": [("FT104", 22, 5)],
+    "FT105_element_pos.f90": [("FT105", 11, 5)],
+    "FT107_pos.f90": [("FT107", 12, 38), ("FT107", 13, 38), ("FT107", 14, 38), ("FT107", 15, 38),
+                      ("FT107", 16, 38), ("FT107", 17, 38)],
+    "FT108_pos.f90": [("FT108", 11, 5), ("FT108", 12, 5), ("FT108", 13, 5)],
 }
 NEGATIVE = ["FT001_neg.f90", "FT002_neg.f90", "FT003_neg.f90", "FT004_neg.f90", "FT005_neg.f90",
             "FT101_neg.f90", "FT102_neg.f90", "FT103_neg.f90", "FT104_neg.f90", "FT105_neg.f90",
-            "FT106_neg.f90", "FT900_neg.f90", "file_noqa.f90"]
+            "FT106_neg.f90", "FT107_neg.f90", "FT108_neg.f90", "FT900_neg.f90", "file_noqa.f90",
+            "FT004_cpp_neg.F90", "FT101_optim_neg.f90", "FT102_nosave_neg.f90", "FT103_expr_neg.f90",
+            "FT103_optim_neg.f90", "FT104_scope_neg.f90", "FT105_element_neg.f90", "cpp_nodirective_neg.F90"]
 CODES = ["FT001", "FT002", "FT003", "FT004", "FT005", "FT101", "FT102", "FT103", "FT104", "FT105", "FT106",
-         "FT900"]
+         "FT107", "FT108", "FT900"]
 
 
 def findings(*args):
@@ -108,3 +123,30 @@ def test_ftorch_api_table_is_the_single_source():
     assert "assignment(=)" in api.PUBLIC and "operator(**)" in api.PUBLIC
     assert {"ftorch", "ftorch_tensor", "ftorch_types", "ftorch_devices", "ftorch_model", "ftorch_optim",
             "ftorch_loss"} == set(api.ALIASES)
+
+
+#: text that only a template left unfilled would print
+PLACEHOLDERS = re.compile(r"\.\.\.\s*:\s*\.\.\.|: \.\.\.\)|\(\.\.\.\)|`\.\.\.`|\bNone\b|\{[a-z_]+\}|<[a-z_]+>|\bTODO\b|\?\?\?")
+
+
+def test_no_placeholder_text_in_any_message():
+    """Issue 12 item 11: every message produced over every fixture, in every rule, is
+    complete text (FT001 once printed a literal "...: ..." on a file it could not parse)."""
+    import json
+
+    names = sorted(p.name for p in FIXTURES.iterdir() if p.is_file())
+    rc, out, err = run_cli([*names, "--no-cache", "--output-format", "json"], cwd=FIXTURES)
+    assert rc == 1, err
+    diags = json.loads(out)
+    assert {d["code"] for d in diags} == set(CODES)
+    bad = [(d["filename"], d["location"]["row"], d["message"]) for d in diags
+           if PLACEHOLDERS.search(d["message"]) or (d["fix"] and PLACEHOLDERS.search(d["fix"]["message"]))]
+    assert not bad, bad
+
+
+def test_placeholder_pattern_catches_the_old_ft001_message():
+    old = ("bare `use ftorch`: add an `only:` list (the file did not parse, so operators could not be "
+           "inferred; FTorch names seen in the file: ...)")
+    assert PLACEHOLDERS.search(old)
+    assert PLACEHOLDERS.search("x ...: ...")
+    assert not PLACEHOLDERS.search("`torch_tensor_from_array(t, [3.0], ...)` views a temporary")

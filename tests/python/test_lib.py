@@ -118,7 +118,8 @@ def test_declaration_matches_header(name):
         assert ctype == C_TO_CTYPES[ptype], f"{name} argument {i}: declared {ctype}, header says {ptype}"
     if name in _lib.RELEASE_FUNCTIONS:  # return int, always FT_OK: deliberately no errcheck
         assert ret == "int" and sig.restype is ctypes.c_int
-    elif ret == "int" and name in ("ft_last_status", "ft_cuda_available", "ft_cuda_device_count"):
+    elif ret == "int" and name in ("ft_last_status", "ft_cuda_available", "ft_cuda_device_count",
+                                   "ft_distributed_available"):
         assert sig.restype is ctypes.c_int  # these return values, not statuses
     else:
         assert sig.restype is C_RETURN[ret], f"{name}: restype {sig.restype}, header returns {ret}"
@@ -250,7 +251,7 @@ def test_pyftorch_lib_env_selects_the_library(python_subprocess, lib):
 
 # --- errors -------------------------------------------------------------------------------------
 def test_status_codes_map_to_subclasses():
-    assert set(errors.STATUS_CLASSES) == set(range(1, 15))
+    assert set(errors.STATUS_CLASSES) == set(range(1, 16))
     for status, cls in errors.STATUS_CLASSES.items():
         exc = errors.error_for_status(status, "msg", "ft_fn")
         assert type(exc) is cls and isinstance(exc, errors.FTorchError) and isinstance(exc, RuntimeError)
@@ -351,7 +352,7 @@ def _python_constants() -> dict[str, int]:
     import importlib
 
     found: dict[str, int] = {}
-    for name in ("pyftorch.errors", "pyftorch.core", "pyftorch.losses", "pyftorch.optim"):
+    for name in ("pyftorch.errors", "pyftorch.core", "pyftorch.losses", "pyftorch.optim", "pyftorch.distributed"):
         module = importlib.import_module(name)
         for attr, value in vars(module).items():
             if attr.startswith("FT_") and isinstance(value, int):
@@ -394,3 +395,27 @@ def test_completeness_checks_catch_a_changed_signature():
     protos = abi_header.prototypes(changed)
     assert protos["ft_optim_set_lr"][1] == ["ft_optim", "int64_t"]
     assert C_TO_CTYPES[protos["ft_optim_set_lr"][1][1]] != FUNCTIONS["ft_optim_set_lr"].argtypes[1]
+
+
+def test_fault_injection_before_core_import_reaches_operators():
+    """A Library attribute replaced before pyftorch.core is imported still receives the
+    operator calls: the hot path compares with the declared functions, not an import-time
+    snapshot (which once captured the replacement and bypassed it)."""
+    import subprocess
+    import sys
+
+    script = """
+from pyftorch import _lib
+lib = _lib.load()
+calls = []
+real = lib.ft_tensor_binary
+lib.ft_tensor_binary = lambda *a: (calls.append(1), real(*a))[1]
+import numpy as np
+from pyftorch.core import Tensor
+t = Tensor.from_numpy(np.ones(3), copy=True)
+u = t + t
+print(len(calls))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[-1] == "1"
