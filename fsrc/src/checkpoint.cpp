@@ -27,9 +27,12 @@
 #include <ATen/core/ivalue.h>
 #include <c10/core/GradMode.h>
 #include <caffe2/serialize/inline_container.h>
+#include <caffe2/serialize/read_adapter_interface.h>
+#include <torch/csrc/jit/serialization/import_read.h>
 #include <torch/csrc/jit/serialization/pickle.h>
 #include <torch/csrc/jit/serialization/pickler.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -448,12 +451,32 @@ Scheduler read_scheduler(const Reader &r, const Dict &root, const Scheduler &cur
   return s;
 }
 
+// The file's bytes for LibTorch's zip reader, never read past their end.  (The reader
+// torch::jit::pickle_load uses copies whatever range the zip's directory names: a
+// truncated or crafted file made it read beyond the buffer.)
+class BoundedReader : public caffe2::serialize::ReadAdapterInterface {
+ public:
+  explicit BoundedReader(const std::vector<char> &bytes) : bytes_(bytes) {}
+  size_t size() const override { return bytes_.size(); }
+  size_t read(uint64_t pos, void *buf, size_t n, const char * /*what*/) const override {
+    if (pos >= bytes_.size()) return 0;
+    n = std::min<size_t>(n, bytes_.size() - static_cast<size_t>(pos));
+    std::memcpy(buf, bytes_.data() + pos, n);
+    return n;
+  }
+
+ private:
+  const std::vector<char> &bytes_;
+};
+
 c10::IValue unpickle(const std::vector<char> &bytes, const std::string &file) {
   const std::string not_ckpt = "'" + file + "' is not a pyftorch checkpoint";
   if (bytes.empty()) fail(FT_ERR_IO, not_ckpt + ": the file is empty");
   std::string why;
   try {
-    return torch::jit::pickle_load(bytes);
+    caffe2::serialize::PyTorchStreamReader reader(std::make_shared<BoundedReader>(bytes));
+    return torch::jit::readArchiveAndTensors("data", /*pickle_prefix=*/"", /*tensor_prefix=*/"",
+                                             /*type_resolver=*/{}, /*obj_loader=*/{}, /*device=*/{}, reader);
   } catch (const c10::Error &e) {
     why = e.what_without_backtrace();
   } catch (const std::bad_alloc &) {
