@@ -11,7 +11,7 @@ PREFIX     := $(abspath $(BUILD)/install)
 JOBS       ?= $(shell nproc)
 PYTEST_ARGS ?=
 
-.PHONY: all toolchain venv build install test demo bench lint clean distclean
+.PHONY: all toolchain venv build install test demo bench lint clean distclean docs test-install wheel lint-toolchain
 
 all: build
 
@@ -73,8 +73,41 @@ bench: build
 	$(VPY) -m pyftorch bench --json $(BUILD)/bench.json --plot $(BUILD)/bench.png
 	$(VPY) -m bench.distributed --json $(BUILD)/bench-distributed.json
 
-lint: $(VENV)/.stamp
+# --- lint gates: our own code (configurations: pyproject.toml [tool.ruff], fortitude.toml,
+# .clang-format; the same hooks for contributors in .pre-commit-config.yaml) ----------------
+LINT_TOOLS := clang-format:clang-format shellcheck:shellcheck
+LINT_CXX   := $(wildcard fsrc/src/*.cpp fsrc/src/*.h bench/kernels/*.cpp bench/kernels/*.c)
+LINT_SH    := .ci/run $(wildcard bench/*.sh tools/*.sh)
+lint-toolchain: $(BUILD)/.lint-toolchain
+$(BUILD)/.lint-toolchain:
+	@SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	need=""; for p in $(LINT_TOOLS); do command -v $${p%%:*} >/dev/null 2>&1 || need="$$need $${p##*:}"; done; \
+	if [ -n "$$need" ]; then echo "installing:$$need"; $$SUDO apt-get update -qq || true; \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null || exit 1; fi
+	@mkdir -p $(BUILD) && touch $@
+
+lint: $(VENV)/.stamp $(BUILD)/.lint-toolchain
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	@mkdir -p $(BUILD)/lint/fortran
+	@for f in fsrc/fortran/*.fypp; do $(VENV)/bin/fypp $$f $(BUILD)/lint/fortran/$$(basename $$f .fypp).f90 || exit 1; done
+	$(VENV)/bin/fortitude check fsrc/fortran examples bench/kernels $(BUILD)/lint/fortran/*.f90
+	clang-format --dry-run --Werror $(LINT_CXX)
+	shellcheck $(LINT_SH)
 	$(VENV)/bin/pyftorch lint examples
+
+# --- documentation: one HTML site in build/docs (docs/build.py says how) ---------------------
+docs: build
+	$(VPY) docs/build.py --out $(BUILD)/docs
+
+# --- the package as users get it: a wheel with libftorch inside, installed into fresh venvs ---
+wheel: $(VENV)/.stamp
+	rm -rf $(BUILD)/wheel && $(VPY) -m pip wheel -q --no-deps -w $(BUILD)/wheel . \
+	  2> >(grep -v 'is ignored: it is neither' >&2)
+
+test-install: wheel
+	PYFTORCH_WHEEL_DIR=$(abspath $(BUILD)/wheel) $(VPY) -m pytest -q tests/install
+	@cat $(BUILD)/test-install/timings.json
 
 clean:
 	rm -rf $(BUILD)

@@ -158,4 +158,53 @@ else
   echo "pytest/hypothesis not installed: pytest GPU cases not run (the crosscheck above covers the suite)"
 fi
 
+# --- distributed: world-size-1 NCCL smoke test ----------------------------------------------------
+# ProcessGroupNCCL is compiled in only when this torch has NCCL and CMake found nccl.h (the g++
+# fallback build has no distributed support at all).  One rank, one GPU: all-reduce and
+# broadcast of CUDA tensors must be identities, and a distributed model must train.
+say "distributed: NCCL smoke test (world size 1)"
+if ! "$PYTHON" -c 'import sys, torch.distributed as d; sys.exit(0 if d.is_available() and d.is_nccl_available() else 1)'; then
+  echo "this torch has no NCCL: skipped"
+else
+  timeout 120 "$PYTHON" - <<'EOF' 2>&1 | tee "$LOG/nccl-smoke.txt"
+import socket
+import sys
+
+import numpy as np
+import torch
+
+import pyftorch
+import pyftorch.distributed as dist
+
+if not dist.is_available():
+    sys.exit("libftorch was built without distributed support (no gloo headers and no nccl.h at build time)")
+with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+dist.init(rank=0, world_size=1, master_addr="127.0.0.1", master_port=port, timeout=60, device="cuda")
+a = np.arange(6, dtype=np.float32)
+t = pyftorch.from_numpy(a, copy=True, device="cuda")
+dist.all_reduce(t, "sum")
+dist.all_reduce(t, "avg")
+dist.broadcast(t, 0)
+dist.barrier()
+assert np.array_equal(t.to("cpu").numpy(), a), t.to("cpu").numpy()
+torch.manual_seed(0)
+path = pyftorch.save_torchscript(torch.nn.Linear(6, 2), "/tmp/ftorch-nccl-smoke.pt")
+model = pyftorch.Model.load(path, device="cuda", requires_grad=True, training=True).distribute()
+params = model.parameters()
+opt = pyftorch.SGD(params, lr=0.1)
+x = pyftorch.from_numpy(np.ones((4, 6), dtype=np.float32), copy=True, device="cuda")
+y = pyftorch.from_numpy(np.zeros((4, 2), dtype=np.float32), copy=True, device="cuda")
+before = params[0].to("cpu").numpy().copy()
+loss = pyftorch.mse_loss(model(x, requires_grad=True), y)
+loss.backward()
+opt.step()
+assert not np.array_equal(params[0].to("cpu").numpy(), before), "the distributed model did not train"
+dist.finalize()
+print("NCCL smoke test: PASS")
+EOF
+  [ "${PIPESTATUS[0]}" -eq 0 ] || fail "NCCL smoke test"
+fi
+
 finish

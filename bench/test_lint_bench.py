@@ -20,7 +20,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -60,8 +59,19 @@ def _fortitude():
     return exe if os.path.exists(exe) else None
 
 
+#: rounds per command: three, or one when benchmarks are disabled (CI smoke test)
+ROUNDS = [3]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _rounds(request):
+    if request.config.getoption("benchmark_disable", default=False):
+        ROUNDS[0] = 1
+
+
 def _timed(argv, cwd):
-    """Best of three (one when benchmarks are disabled): (wall, cpu, rss MiB, last process)."""
+    """Best of ``ROUNDS`` runs by wall time: (wall s, cpu s, peak RSS MiB, process result),
+    measured by bench/lint/measure.py around the one command."""
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     wrapper = [sys.executable, str(Path(__file__).with_name("lint") / "measure.py"), "--"]
     best = None
@@ -74,15 +84,6 @@ def _timed(argv, cwd):
         if best is None or sample[0] < best[0]:
             best = sample
     return best
-
-
-ROUNDS = [3]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _rounds(request):
-    if request.config.getoption("benchmark_disable", default=False):
-        ROUNDS[0] = 1
 
 
 @pytest.mark.parametrize("which", INPUTS)

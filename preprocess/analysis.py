@@ -24,12 +24,12 @@ _ARITH = {"+", "-", "*", "/", "**"}
 class Source:
     """Lexed view of one text (the linted file, or a file it includes)."""
 
-    def __init__(self, path: str, text: str, fixed: bool):
+    def __init__(self, path: str, text: str, fixed: bool, lexed=None):
         self.path = path
         self.text = text
         self.lines = text.split("\n")
         self.fixed = fixed
-        self.stmts, self.comments, self.amps = lex(self.lines, fixed=fixed)
+        self.stmts, self.comments, self.amps = lexed if lexed is not None else lex(self.lines, fixed=fixed)
         self.by_line: dict[int, list[Stmt]] = {}
         for s in self.stmts:
             self.by_line.setdefault(s.first_line, []).append(s)
@@ -110,7 +110,8 @@ def match_paren_fwd(toks, j):
 
 
 class FileContext:
-    def __init__(self, path, display, text, fixed, tree, exports, settings, line_map=None, original_text=None):
+    def __init__(self, path, display, text, fixed, tree, exports, settings, line_map=None, original_text=None,
+                 lexed=None):
         self.path = path
         self.display = display
         self.text = text
@@ -119,7 +120,7 @@ class FileContext:
         self.settings = settings
         self.line_map = line_map
         self.original_lines = (original_text if original_text is not None else text).split("\n")
-        self.main = Source(display, text, fixed)
+        self.main = Source(display, text, fixed, lexed)
         self.sources: dict[str, Source] = {}
         self.model = FileModel(tree, exports) if tree is not None else None
         self.reader_id = path

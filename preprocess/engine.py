@@ -1,11 +1,9 @@
 """Whole-run orchestration: pre-scan, export table, cache, parallel workers."""
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 import threading
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from .cache import Cache
@@ -16,7 +14,7 @@ from .source import Skipped, TooLarge, decode, included_files, is_fixed_form, me
 
 #: parse in worker processes only when there is enough work to pay for them
 PARALLEL_MIN_FILES = 4
-PARALLEL_MIN_BYTES = 200_000
+PARALLEL_MIN_BYTES = 100_000
 
 
 @dataclass
@@ -132,7 +130,19 @@ def run(files: list, settings: Settings, cache_dir: str | None, jobs: int | None
     show = progress and len(todo) >= 20
     results = []
     if parallel:
+        import multiprocessing  # only when there is parallel work (a cached run skips it)
+        from concurrent.futures import ProcessPoolExecutor
+
         method = "fork" if ("fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1) else "spawn"
+        if method == "fork":
+            # import fparser and build its parser class once, so that every worker inherits
+            # them instead of paying for them again
+            from . import rules as _rules
+            from .analysis import FileContext  # noqa: F401
+            from .parsing import _parser
+
+            _parser()
+            _rules.all_rules()
         try:
             with ProcessPoolExecutor(max_workers=min(njobs, len(todo)), mp_context=multiprocessing.get_context(method)) as ex:
                 args = [(p, disp, data, settings, exports) for p, disp, data, _k in todo]

@@ -178,7 +178,7 @@ MODULES: dict[str, dict[str, str]] = {
     'ftorch_errors': {
         'ft_check': 'procedure',
         'ft_fail': 'procedure',
-        'ft_message': 'procedure',
+        'ft_fits_c_int': 'procedure',
         'ft_raise': 'procedure',
         'torch_get_last_error': 'procedure',
         'torch_set_stop_on_error': 'procedure',

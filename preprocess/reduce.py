@@ -350,7 +350,9 @@ def _blankable(stmts, plain, relevant, by_line, cpp_lines) -> set:
         if kind == "decl":
             decls.append(st)
             continue
-        first = 2 if kind == "call" else 1  # a call's procedure name may be the user's own
+        # A call is dropped only when its procedure is plain too (an intrinsic subroutine):
+        # FT001 must see every other procedure name, which may come from ftorch.
+        first = 1
         if all(t.kind != "other" for t in toks) and len(toks) > first and toks[1].low not in relevant \
                 and _plain_range(toks, first, len(toks) - 1, plain) and (kind != "assign" or toks[0].low in plain):
             cands.add(id(st))

@@ -89,17 +89,37 @@ def lint_text(path: str, display: str, data: bytes, settings: Settings, exports:
         return [_internal(display, exc)], False
 
 
-def _attempt(text, fixed, settings, path, modules, stmts=None):
-    """Reduce and parse ``text``; return (tree, reduced text, failure)."""
+def _relex(lexed, text, changed, fixed):
+    """The lexer's view of ``text`` (a reduction of the text ``lexed`` came from): only the
+    statements the reduction changed are lexed again."""
+    stmts, comments, amps = lexed
+    if not changed:
+        return lexed
+    lines = text.split("\n")
+    dirty = set()
+    for a, b in changed:
+        dirty.update(range(a, b + 1))
+    s2, c2, a2 = lex([ln if i in dirty else "" for i, ln in enumerate(lines, 1)], fixed=fixed)
+    merged = [st for st in stmts if st.first_line not in dirty] + s2
+    merged.sort(key=lambda st: (st.first_line, st.tokens[0].line if st.tokens else 0,
+                                st.tokens[0].col if st.tokens else 0))
+    return (merged, {**{k: v for k, v in comments.items() if k not in dirty}, **c2},
+            {**{k: v for k, v in amps.items() if k not in dirty}, **a2})
+
+
+def _attempt(text, fixed, settings, path, modules, lexed=None):
+    """Reduce and parse ``text``; return (tree, parsed text, failure, lexer view of it)."""
     from .parsing import ParseFailure, parse_text
     from .reduce import classify, ftorch_names, reduce_text
 
-    if stmts is None:
-        stmts = lex(text, fixed=fixed)[0]
+    if lexed is None:
+        lexed = lex(text, fixed=fixed)
+    stmts = lexed[0]
     relevant, plain = classify(stmts, ftorch_names(stmts, modules))
     red = reduce_text(text, stmts, fixed, relevant, plain)
     try:
-        return parse_text(red.text, fixed, list(settings.include_dirs), path), red.text, None
+        tree = parse_text(red.text, fixed, list(settings.include_dirs), path)
+        return tree, red.text, None, _relex(lexed, red.text, red.changed, fixed)
     except ParseFailure as exc:
         failure = exc
     except BaseException as exc:  # defensive: never let a parser problem escape
@@ -107,12 +127,12 @@ def _attempt(text, fixed, settings, path, modules, stmts=None):
     if red.any and (failure.line is None or any(a <= failure.line <= b for a, b in red.changed)):
         # the reduction should never make valid code invalid; if it did, parse the original
         try:
-            return parse_text(text, fixed, list(settings.include_dirs), path), text, None
+            return parse_text(text, fixed, list(settings.include_dirs), path), text, None, lexed
         except ParseFailure:
             pass
         except BaseException:
             pass
-    return None, red.text, failure
+    return None, red.text, failure, _relex(lexed, red.text, red.changed, fixed)
 
 
 def _lint_text(path, display, data, settings, exports):
@@ -123,11 +143,12 @@ def _lint_text(path, display, data, settings, exports):
     original = decode(data)
     fixed = is_fixed_form(path, original) if settings.fixed_form is None else settings.fixed_form
     text = neutralise(original)
-    stmts, own_comments, _amps = lex(text, fixed=fixed)
+    own_lexed = lex(text, fixed=fixed)
+    stmts, own_comments, _amps = own_lexed
     modules = set(api.ALIASES) | set(exports) | set(settings.reexport_modules)
     rules = [r for r in rules_mod.all_rules() if r.code in settings.select]
     diags: list[Diagnostic] = []
-    tree, line_map, parsed_text, failure = None, None, text, None
+    tree, line_map, parsed_text, failure, parsed_lexed = None, None, text, None, own_lexed
     cpp_state = None  # None: not run; "ok"; "failed"; "as-is" (cpp ran, but only the raw text parsed)
     cpp_text = None
     if wants_cpp(path, text, settings.cpp):
@@ -138,21 +159,22 @@ def _lint_text(path, display, data, settings, exports):
         else:
             cpp_state = "ok"
             cpp_text = neutralise(cpp_text)
-            tree, reduced, failure = _attempt(cpp_text, fixed, settings, path, modules)
+            tree, reduced, failure, parsed_lexed = _attempt(cpp_text, fixed, settings, path, modules)
             line_map, parsed_text = lmap, reduced
             if failure is not None and failure.line is not None:
                 mapped = lmap.map(failure.line)
                 failure = ParseFailure(mapped[1] if mapped[0] is not None else None, failure.excerpt, failure.kind)
     if tree is None:
-        tree2, reduced, failure2 = _attempt(text, fixed, settings, path, modules, stmts)
+        tree2, reduced, failure2, lexed2 = _attempt(text, fixed, settings, path, modules, own_lexed)
         if tree2 is not None or failure is None:
-            tree, failure, line_map, parsed_text = tree2, failure2, None, reduced
+            tree, failure, line_map, parsed_text, parsed_lexed = tree2, failure2, None, reduced, lexed2
             if tree2 is not None and cpp_state is not None:
                 cpp_state = "as-is"
     from .analysis import FileContext
 
     try:
-        ctx = FileContext(path, display, parsed_text, fixed, tree, exports, settings, line_map, original)
+        ctx = FileContext(path, display, parsed_text, fixed, tree, exports, settings, line_map, original,
+                          parsed_lexed)
         ctx.cpp_state = cpp_state
         ctx.cpp_text = cpp_text if line_map is not None else None
         ctx.original_stmts = stmts

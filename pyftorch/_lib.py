@@ -249,6 +249,10 @@ class Library:
         self.path = path
         self.origin = origin
         self.cdll = cdll
+        #: The declared function objects, whatever later replaces an attribute (fault
+        #: injection): the hot path compares against these, never against a snapshot taken
+        #: at some import time that may fall after a replacement.
+        self.declared: dict[str, Any] = {}
         missing = []
         for name, sig in FUNCTIONS.items():
             try:
@@ -263,6 +267,7 @@ class Library:
             else:
                 fn.restype = sig.restype
             setattr(self, name, fn)
+            self.declared[name] = fn
         if missing:
             raise LibraryLoadError(
                 f"{path} does not export {', '.join(missing)}: it is older than this pyftorch; rebuild it (make build)"

@@ -5,9 +5,10 @@ Search order (the first hit wins):
 1. ``PYFTORCH_LIB``: the path of ``libftorch.so`` itself; its prefix is the directory
    above the one holding it;
 2. ``PYFTORCH_PREFIX``: an install prefix (``<prefix>/lib/libftorch.so``);
-3. the project's build tree, when this package sits in a source checkout
+3. the copy inside the package (``pyftorch/_native``), which ``pip install`` builds;
+4. the project's build tree, when this package sits in a source checkout
    (``<checkout>/build/install``);
-4. the prefix the package was installed next to (``sys.prefix``).
+5. the prefix the package was installed next to (``sys.prefix``).
 """
 from __future__ import annotations
 
@@ -60,6 +61,20 @@ def source_checkout() -> Path | None:
     return None
 
 
+def package_prefix() -> Path:
+    """Where ``pip install`` puts the native library inside the package."""
+    return Path(__file__).resolve().parent / "_native"
+
+
+def examples_dir() -> Path | None:
+    """The example programs: the checkout's ``examples/``, else the copy in the package."""
+    root = source_checkout()
+    for path in ((root / "examples") if root else None, Path(__file__).resolve().parent / "examples"):
+        if path is not None and (path / "autograd").is_dir():
+            return path
+    return None
+
+
 def candidates() -> list[tuple[str, Path]]:
     """(origin, library path) pairs in search order."""
     found: list[tuple[str, Path]] = []
@@ -67,6 +82,7 @@ def candidates() -> list[tuple[str, Path]]:
         found.append(("PYFTORCH_LIB", Path(os.environ["PYFTORCH_LIB"])))
     if os.environ.get("PYFTORCH_PREFIX"):
         found.append(("PYFTORCH_PREFIX", Path(os.environ["PYFTORCH_PREFIX"]) / "lib" / LIBRARY_NAME))
+    found.append(("package", package_prefix() / "lib" / LIBRARY_NAME))
     root = source_checkout()
     if root is not None:
         found.append(("build tree", root / "build" / "install" / "lib" / LIBRARY_NAME))
@@ -86,6 +102,6 @@ def find_install() -> Install:
             break  # an explicit choice must not silently fall back to another copy
     raise LibraryNotFound(
         "libftorch was not found. Looked in:\n" + "\n".join(tried) +
-        "\nBuild it with `make build` (or cmake -S fsrc -B build && cmake --install build), "
-        "or set PYFTORCH_LIB to the path of libftorch.so."
+        "\nInstall torch==2.13.0 and then pyftorch (pip install 'pyftorch[torch]' builds it into the package), "
+        "or in a checkout build it with `make build`, or set PYFTORCH_LIB to the path of libftorch.so."
     )

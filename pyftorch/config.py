@@ -41,6 +41,7 @@ def version_line() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``pyftorch config``: print the requested flags; 1 when libftorch is not found."""
     parser = argparse.ArgumentParser(
         prog="pyftorch config",
         description="Print the flags a Fortran build needs to use ftorch.",

@@ -76,7 +76,7 @@ _SMALL = 4096
 _BIG = 1 << 62
 _HOT = ("ft_tensor_binary", "ft_tensor_binary_scalar", "ft_tensor_binary_iscalar", "ft_tensor_neg",
         "ft_tensor_from_blob")
-_DECLARED = {name: getattr(_L, name) for name in _HOT}
+_DECLARED = {name: _L.declared[name] for name in _HOT}
 _RAW = {name: (_lib.raw_function(_L, name, hold_gil=True), _lib.raw_function(_L, name, hold_gil=False))
         for name in _HOT}
 _RELEASE = _lib.raw_function(_L, "ft_tensor_release", hold_gil=True)

@@ -1,6 +1,6 @@
-"""``pyftorch demo``: the main job, run from a source checkout.
+"""``pyftorch demo``: the main job, from a source checkout or an installed package.
 
-1. the specification's autograd snippets as a Fortran program (examples/autograd);
+1. autograd from Fortran: a small program with gradients checked by hand (examples/autograd);
 2. online training inside a Fortran simulation's time loop, reproduced step by step in
    PyTorch (examples/online_training), with a plot of both loss curves;
 3. the built-in cross-check suite: the same library driven from Python, against PyTorch;
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Sequence
 
 from pyftorch import config as ftconfig
-from pyftorch._locate import find_install, source_checkout
+from pyftorch._locate import examples_dir, find_install, source_checkout
 
 
 def compile_fortran(source: Path, exe: Path) -> Path:
@@ -41,22 +41,25 @@ def load_example(path: Path):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pyftorch demo", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=None, help="output directory (default: build/demo)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output directory (default: build/demo in a checkout, else ./pyftorch-demo)")
     parser.add_argument("--steps", type=int, default=None, help="training steps (default: 1000)")
     args = parser.parse_args(list(argv) if argv is not None else None)
-    root = source_checkout()
-    if root is None:
-        print("pyftorch demo runs from a source checkout (it builds the examples/ programs)", file=sys.stderr)
+    examples = examples_dir()
+    if examples is None:
+        print("pyftorch demo: the example programs are missing from this installation "
+              "(they ship in the package and in a source checkout's examples/); reinstall pyftorch", file=sys.stderr)
         return 2
-    out = args.out or root / "build" / "demo"
+    root = source_checkout()
+    out = args.out or (root / "build" / "demo" if root else Path.cwd() / "pyftorch-demo")
 
-    print("== 1. Autograd from Fortran: the specification's snippets (examples/autograd) ==")
-    exe = compile_fortran(root / "examples" / "autograd" / "autograd.f90", out / "bin" / "autograd")
+    print("== 1. Autograd from Fortran (examples/autograd) ==")
+    exe = compile_fortran(examples / "autograd" / "autograd.f90", out / "bin" / "autograd")
     print(subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout)
 
     print("== 2. Online training in a Fortran time loop, matched by PyTorch (examples/online_training) ==")
-    example = load_example(root / "examples" / "online_training" / "online_training.py")
-    exe = compile_fortran(root / "examples" / "online_training" / "lorenz96_online.f90", out / "bin" / "lorenz96_online")
+    example = load_example(examples / "online_training" / "online_training.py")
+    exe = compile_fortran(examples / "online_training" / "lorenz96_online.f90", out / "bin" / "lorenz96_online")
     config = example.Config() if args.steps is None else example.Config(steps=args.steps)
     result = example.run(exe, out / "online_training", config)
 

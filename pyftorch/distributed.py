@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Optional, Sequence, Union
 
 from pyftorch import _lib
 from pyftorch.checkpoint import _handles
-from pyftorch.core import Tensor
+from pyftorch.core import Tensor, parse_device
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyftorch.model import Model
@@ -43,13 +43,16 @@ def is_available() -> bool:
 
 
 def init(rank: Optional[int] = None, world_size: Optional[int] = None, master_addr: Optional[str] = None,
-         master_port: Optional[int] = None, timeout: float = 300.0) -> None:
+         master_port: Optional[int] = None, timeout: float = 300.0, device: str = "cpu") -> None:
     """Join the process group (collective).  Arguments left as ``None`` come from the
     environment: RANK, WORLD_SIZE, MASTER_ADDR (default 127.0.0.1), MASTER_PORT, as torchrun
-    sets them.  ``timeout`` (seconds) bounds the rendezvous and every later collective."""
+    sets them.  ``timeout`` (seconds) bounds the rendezvous and every later collective.
+    ``device="cuda"`` adds NCCL for CUDA tensors (builds with NCCL only; each rank uses GPU
+    LOCAL_RANK, else its rank, modulo the number of GPUs)."""
+    device_type, _ = parse_device(device)
     _L.ft_distributed_init(-1 if rank is None else int(rank), 0 if world_size is None else int(world_size),
                            None if master_addr is None else master_addr.encode(),
-                           -1 if master_port is None else int(master_port), 0, float(timeout))
+                           -1 if master_port is None else int(master_port), device_type, float(timeout))
 
 
 def is_initialized() -> bool:

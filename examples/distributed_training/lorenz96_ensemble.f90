@@ -15,7 +15,7 @@
 !>
 !> usage: mpirun -np N lorenz96_ensemble CONFIG.nml INITIAL_MODEL.pt OUTPUT_DIR
 program lorenz96_ensemble
-  use mpi
+  use mpi, only: MPI_COMM_WORLD, MPI_Init, MPI_Finalize
   use, intrinsic :: iso_fortran_env, only: int32, real32, real64
   use ftorch, only: torch_kCPU, torch_tensor, torch_tensor_from_array, torch_tensor_backward, torch_delete, &
                     torch_model, torch_model_load, torch_model_forward, torch_model_parameters, &

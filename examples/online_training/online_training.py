@@ -237,9 +237,11 @@ def run(fortran_exe: Path, out_dir: Path, config: Config = Config(), echo=print)
     echo("Python: the same simulation and training with torch.optim")
     fortran, python = read_fortran_run(out_dir), train_in_python(config, model)
     result = compare(fortran, python)
-    png = plot(fortran, python, out_dir / "loss_curves.png")
     echo(result.report())
-    echo(f"  plot: {png}")
+    try:
+        echo(f"  plot: {plot(fortran, python, out_dir / 'loss_curves.png')}")
+    except ImportError:  # matplotlib is optional: pip install 'pyftorch[plot]'
+        echo("  plot: skipped, matplotlib is not installed (pip install 'pyftorch[plot]')")
     return result
 
 

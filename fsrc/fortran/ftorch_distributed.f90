@@ -41,8 +41,11 @@ module ftorch_distributed
 
   !> Reductions of `torch_distributed_all_reduce` (enum ft_reduce_op).
   integer, parameter :: torch_reduce_sum = ft_reduce_sum, torch_reduce_avg = ft_reduce_avg
+  !! Sum, and mean over the ranks.
   integer, parameter :: torch_reduce_max = ft_reduce_max, torch_reduce_min = ft_reduce_min
-  !> Status: no process group, or a collective failed or timed out (FT_ERR_DISTRIBUTED).
+  !! Elementwise maximum and minimum over the ranks.
+  !> The status of a failed distributed call: no process group, or a collective failed or
+  !> timed out (FT_ERR_DISTRIBUTED).
   integer, parameter :: torch_stat_distributed = ft_err_distributed
 
   !> Join the process group.  Collective: every rank calls it.
@@ -58,6 +61,7 @@ module ftorch_distributed
   !> it), `stat`, `errmsg`.
   interface torch_distributed_init
     module procedure torch_distributed_init_tcp
+    !> Join the process group of the ranks of an MPI communicator (in libftorch_mpi).
     subroutine torch_distributed_init_comm(comm, device_type, timeout_seconds, stat, errmsg)
       integer, intent(in) :: comm                        !! MPI communicator handle
       integer, intent(in), optional :: device_type       !! torch_kCPU

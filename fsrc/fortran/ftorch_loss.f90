@@ -45,10 +45,18 @@ contains
   !> Mean squared error.
   subroutine torch_loss_mse(loss_tensor, input_tensor, target_tensor, reduction_type, stat, errmsg)
     type(torch_tensor), intent(inout) :: loss_tensor
+    !! Receives the loss (a one-element tensor, or per-element with `torch_kNone`); a tensor that
+    !! views an array gets the values in that array.
     type(torch_tensor), intent(in) :: input_tensor, target_tensor
+    !! The prediction and the target; shapes must match (`torch_stat_shape`), dtypes and devices
+    !! too.
     integer(c_int), intent(in), optional :: reduction_type
+    !! `torch_kMean` (default), `torch_kSum` or `torch_kNone`.
     integer, intent(out), optional :: stat
+    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
+    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
+    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     call compute(mse, 'torch_loss_mse', loss_tensor, input_tensor, target_tensor, reduction_type, 0.0_c_double, &
                  stat, errmsg)
   end subroutine torch_loss_mse
@@ -56,10 +64,18 @@ contains
   !> Mean absolute error.
   subroutine torch_loss_l1(loss_tensor, input_tensor, target_tensor, reduction_type, stat, errmsg)
     type(torch_tensor), intent(inout) :: loss_tensor
+    !! Receives the loss (a one-element tensor, or per-element with `torch_kNone`); a tensor that
+    !! views an array gets the values in that array.
     type(torch_tensor), intent(in) :: input_tensor, target_tensor
+    !! The prediction and the target; shapes must match (`torch_stat_shape`), dtypes and devices
+    !! too.
     integer(c_int), intent(in), optional :: reduction_type
+    !! `torch_kMean` (default), `torch_kSum` or `torch_kNone`.
     integer, intent(out), optional :: stat
+    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
+    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
+    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     call compute(l1, 'torch_loss_l1', loss_tensor, input_tensor, target_tensor, reduction_type, 0.0_c_double, &
                  stat, errmsg)
   end subroutine torch_loss_l1
@@ -67,11 +83,20 @@ contains
   !> Smooth L1 loss with threshold `beta` (default 1).
   subroutine torch_loss_smooth_l1(loss_tensor, input_tensor, target_tensor, reduction_type, beta, stat, errmsg)
     type(torch_tensor), intent(inout) :: loss_tensor
+    !! Receives the loss (a one-element tensor, or per-element with `torch_kNone`); a tensor that
+    !! views an array gets the values in that array.
     type(torch_tensor), intent(in) :: input_tensor, target_tensor
+    !! The prediction and the target; shapes must match (`torch_stat_shape`), dtypes and devices
+    !! too.
     integer(c_int), intent(in), optional :: reduction_type
+    !! `torch_kMean` (default), `torch_kSum` or `torch_kNone`.
     real(real64), intent(in), optional :: beta
+    !! Threshold between the quadratic and the linear part (default 1).
     integer, intent(out), optional :: stat
+    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
+    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
+    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     real(c_double) :: b
     b = 1.0_c_double
     if (present(beta)) b = beta
@@ -82,11 +107,20 @@ contains
   !> Huber loss with threshold `delta` (default 1).
   subroutine torch_loss_huber(loss_tensor, input_tensor, target_tensor, reduction_type, delta, stat, errmsg)
     type(torch_tensor), intent(inout) :: loss_tensor
+    !! Receives the loss (a one-element tensor, or per-element with `torch_kNone`); a tensor that
+    !! views an array gets the values in that array.
     type(torch_tensor), intent(in) :: input_tensor, target_tensor
+    !! The prediction and the target; shapes must match (`torch_stat_shape`), dtypes and devices
+    !! too.
     integer(c_int), intent(in), optional :: reduction_type
+    !! `torch_kMean` (default), `torch_kSum` or `torch_kNone`.
     real(real64), intent(in), optional :: delta
+    !! Threshold between the quadratic and the linear part (default 1).
     integer, intent(out), optional :: stat
+    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
+    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
+    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     real(c_double) :: d
     d = 1.0_c_double
     if (present(delta)) d = delta
@@ -99,11 +133,20 @@ contains
   subroutine torch_loss_cross_entropy(loss_tensor, input_tensor, target_tensor, reduction_type, label_smoothing, &
                                       stat, errmsg)
     type(torch_tensor), intent(inout) :: loss_tensor
+    !! Receives the loss (a one-element tensor, or per-element with `torch_kNone`); a tensor that
+    !! views an array gets the values in that array.
     type(torch_tensor), intent(in) :: input_tensor, target_tensor
+    !! Logits (batch, classes, ...) and targets: class indices (an int64 tensor without the class
+    !! dimension) or class probabilities (the logits' shape).
     integer(c_int), intent(in), optional :: reduction_type
+    !! `torch_kMean` (default), `torch_kSum` or `torch_kNone`.
     real(real64), intent(in), optional :: label_smoothing
+    !! Amount of label smoothing in [0, 1] (default 0).
     integer, intent(out), optional :: stat
+    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
+    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
+    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     real(c_double) :: smoothing
     smoothing = 0.0_c_double
     if (present(label_smoothing)) smoothing = label_smoothing
@@ -114,10 +157,17 @@ contains
   !> Binary cross-entropy of logits against targets in [0, 1].
   subroutine torch_loss_bce_with_logits(loss_tensor, input_tensor, target_tensor, reduction_type, stat, errmsg)
     type(torch_tensor), intent(inout) :: loss_tensor
+    !! Receives the loss (a one-element tensor, or per-element with `torch_kNone`); a tensor that
+    !! views an array gets the values in that array.
     type(torch_tensor), intent(in) :: input_tensor, target_tensor
+    !! Logits and targets in [0, 1], of the same shape (`torch_stat_shape` otherwise).
     integer(c_int), intent(in), optional :: reduction_type
+    !! `torch_kMean` (default), `torch_kSum` or `torch_kNone`.
     integer, intent(out), optional :: stat
+    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
+    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
+    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     call compute(bce_with_logits, 'torch_loss_bce_with_logits', loss_tensor, input_tensor, target_tensor, &
                  reduction_type, 0.0_c_double, stat, errmsg)
   end subroutine torch_loss_bce_with_logits

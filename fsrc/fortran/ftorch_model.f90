@@ -24,9 +24,13 @@ module ftorch_model
     type(c_ptr) :: p = c_null_ptr  !! library handle
   contains
     procedure :: print_parameters => torch_model_print_parameters
+    !! `call model%print_parameters()`: see `torch_model_print_parameters`.
     procedure :: is_training => torch_model_is_training
+    !! `model%is_training()`: see `torch_model_is_training`.
     procedure :: train => torch_model_train
+    !! `call model%train()`: see `torch_model_train`.
     procedure :: eval => torch_model_eval
+    !! `call model%eval()`: see `torch_model_eval`.
     final :: torch_model_finalise
   end type torch_model
 
@@ -43,12 +47,24 @@ contains
   subroutine torch_model_load(model, filename, device_type, device_index, requires_grad, is_training, &
                               stat, errmsg)
     type(torch_model), intent(inout) :: model
+    !! The model to construct; a model it already holds is released first.
     character(len=*), intent(in) :: filename
+    !! Path of a TorchScript file (`torch.jit.script(m).save(path)`); `torch_stat_io` if it cannot
+    !! be read, `torch_stat_model` if it is not TorchScript.
     integer(c_int), intent(in) :: device_type
+    !! The device, `torch_kCPU` or `torch_kCUDA` (`torch_stat_device_unavailable` when the device
+    !! cannot be used).
     integer, intent(in), optional :: device_index
+    !! Device number for `torch_kCUDA` (default 0; -1 for the CPU).
     logical, intent(in), optional :: requires_grad, is_training
+    !! `requires_grad`: `.true.` makes every parameter require gradients, `.false.` freezes them
+    !! all, absent keeps the file's setting. `is_training`: start in training mode (default
+    !! `.false.`: evaluation mode).
     integer, intent(out), optional :: stat
+    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
+    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
+    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     type(c_ptr) :: handle
     integer(c_int) :: status, index, grad, training
     integer(c_int) :: ignored
@@ -73,11 +89,22 @@ contains
   !> values in that array; with requires_grad=.true. they also keep the autograd graph).
   subroutine torch_model_forward(model, input_tensors, output_tensors, requires_grad, stat, errmsg)
     type(torch_model), intent(in) :: model
+    !! The model to run.
     type(torch_tensor), intent(in) :: input_tensors(:)
+    !! The inputs of the model's `forward`, in order.
     type(torch_tensor), intent(inout) :: output_tensors(:)
+    !! Receive the model's results (a tensor, or a tuple or list of tensors, one per element;
+    !! `torch_stat_model` when the number differs); a tensor that views an array gets the values in
+    !! that array.
     logical, intent(in), optional :: requires_grad
+    !! Record the forward pass for autograd, for training (default `.false.`).
     integer, intent(out), optional :: stat
+    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
+    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program. Errors raised
+    !! inside the model keep LibTorch's classification (`torch_stat_shape`, `torch_stat_device`,
+    !! `torch_stat_torch`).
     character(len=*), intent(inout), optional :: errmsg
+    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     type(c_ptr) :: inputs(size(input_tensors)), outputs(size(output_tensors))
     integer :: i
     integer(c_int) :: grad
@@ -99,6 +126,7 @@ contains
   !> Number of parameter tensors of the model.
   integer function torch_model_num_parameters(model) result(n)
     type(torch_model), intent(in) :: model
+    !! The model to query.
     integer(c_int) :: count, status
     count = 0
     status = ft_model_num_parameters(model%p, count)
@@ -130,25 +158,38 @@ contains
   !> Save the model (TorchScript, current weights).
   subroutine torch_model_save(model, filename, stat, errmsg)
     type(torch_model), intent(in) :: model
+    !! The model to save with its current weights.
     character(len=*), intent(in) :: filename
+    !! Path of the TorchScript file to write (written atomically; `torch_stat_io` on failure).
     integer, intent(out), optional :: stat
+    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
+    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
+    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     call ft_check(ft_model_save(model%p, c_string(filename)), 'torch_model_save', stat, errmsg)
   end subroutine torch_model_save
 
   !> Switch to training mode (dropout, batch-norm updates).
   subroutine torch_model_train(model, stat, errmsg)
     class(torch_model), intent(in) :: model
+    !! The model to switch to training mode.
     integer, intent(out), optional :: stat
+    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
+    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
+    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     call ft_check(ft_model_set_training(model%p, 1_c_int), 'torch_model_train', stat, errmsg)
   end subroutine torch_model_train
 
   !> Switch to evaluation mode.
   subroutine torch_model_eval(model, stat, errmsg)
     class(torch_model), intent(in) :: model
+    !! The model to switch to evaluation mode.
     integer, intent(out), optional :: stat
+    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
+    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
+    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     call ft_check(ft_model_set_training(model%p, 0_c_int), 'torch_model_eval', stat, errmsg)
   end subroutine torch_model_eval
 
@@ -174,8 +215,12 @@ contains
   !> Release the model (parameter tensors obtained from it stay valid).
   impure elemental subroutine torch_model_delete(model, stat, errmsg)
     type(torch_model), intent(inout) :: model
+    !! The model (or array of models) to release; an unconstructed model is left alone.
     integer, intent(out), optional :: stat
+    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
+    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
+    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     integer(c_int) :: status
     status = ft_model_delete(model%p)
     model%p = c_null_ptr

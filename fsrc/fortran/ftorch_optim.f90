@@ -40,9 +40,13 @@ module ftorch_optim
     type(c_ptr) :: p = c_null_ptr  !! library handle
   contains
     procedure :: step => torch_optim_step
+    !! `call optim%step()`: see `torch_optim_step`.
     procedure :: zero_grad => torch_optim_zero_grad
+    !! `call optim%zero_grad()`: see `torch_optim_zero_grad`.
     procedure :: get_lr => torch_optim_get_lr
+    !! `optim%get_lr()`: see `torch_optim_get_lr`.
     procedure :: set_lr => torch_optim_set_lr
+    !! `call optim%set_lr(lr)`: see `torch_optim_set_lr`.
     final :: torch_optim_finalise
   end type torch_optim
 
@@ -51,7 +55,9 @@ module ftorch_optim
     type(c_ptr) :: p = c_null_ptr  !! library handle
   contains
     procedure :: step => torch_lr_scheduler_advance
+    !! `call scheduler%step()`: advance one epoch and set the optimiser's learning rate.
     procedure :: get_last_lr => torch_lr_scheduler_get_last_lr
+    !! `scheduler%get_last_lr()`: the learning rate the last step set.
     final :: torch_lr_scheduler_finalise
   end type torch_lr_scheduler
 
@@ -108,11 +114,20 @@ contains
   subroutine torch_optim_SGD(optim, parameters, learning_rate, momentum, weight_decay, dampening, nesterov, &
                              maximize, stat, errmsg)
     type(torch_optim), intent(inout) :: optim
+    !! The optimiser to construct; one it already holds is released first.
     type(torch_tensor), intent(in) :: parameters(:)
+    !! The parameter tensors (from `torch_model_parameters`, or leaves with `requires_grad=.true.`).
     real(real64), intent(in), optional :: learning_rate, momentum, weight_decay, dampening
+    !! As `torch.optim.SGD`'s `lr` (default 1e-3), `momentum`, `weight_decay` and `dampening`
+    !! (default 0 each); `torch_stat_invalid_argument` when negative.
     logical, intent(in), optional :: nesterov, maximize
+    !! Nesterov momentum (needs momentum > 0 and dampening 0), and maximising instead of minimising
+    !! (defaults `.false.`).
     integer, intent(out), optional :: stat
+    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
+    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
+    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     type(optim_options) :: o
     call defaults(sgd, o)
     if (present(learning_rate)) o%lr = learning_rate
@@ -128,11 +143,19 @@ contains
   subroutine torch_optim_Adam(optim, parameters, learning_rate, beta_1, beta_2, eps, weight_decay, amsgrad, &
                               maximize, stat, errmsg)
     type(torch_optim), intent(inout) :: optim
+    !! The optimiser to construct; one it already holds is released first.
     type(torch_tensor), intent(in) :: parameters(:)
+    !! The parameter tensors (from `torch_model_parameters`, or leaves with `requires_grad=.true.`).
     real(real64), intent(in), optional :: learning_rate, beta_1, beta_2, eps, weight_decay
+    !! As `torch.optim.Adam`'s `lr` (default 1e-3), `betas` (0.9, 0.999), `eps` (1e-8) and
+    !! `weight_decay` (0); `torch_stat_invalid_argument` when out of range.
     logical, intent(in), optional :: amsgrad, maximize
+    !! The AMSGrad variant, and maximising instead of minimising (defaults `.false.`).
     integer, intent(out), optional :: stat
+    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
+    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
+    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     type(optim_options) :: o
     call defaults(adam, o)
     call adam_options(o, learning_rate, beta_1, beta_2, eps, weight_decay, amsgrad, maximize)
@@ -143,11 +166,19 @@ contains
   subroutine torch_optim_AdamW(optim, parameters, learning_rate, beta_1, beta_2, eps, weight_decay, amsgrad, &
                                maximize, stat, errmsg)
     type(torch_optim), intent(inout) :: optim
+    !! The optimiser to construct; one it already holds is released first.
     type(torch_tensor), intent(in) :: parameters(:)
+    !! The parameter tensors (from `torch_model_parameters`, or leaves with `requires_grad=.true.`).
     real(real64), intent(in), optional :: learning_rate, beta_1, beta_2, eps, weight_decay
+    !! As `torch.optim.AdamW`'s `lr` (default 1e-3), `betas` (0.9, 0.999), `eps` (1e-8) and
+    !! `weight_decay` (1e-2); `torch_stat_invalid_argument` when out of range.
     logical, intent(in), optional :: amsgrad, maximize
+    !! The AMSGrad variant, and maximising instead of minimising (defaults `.false.`).
     integer, intent(out), optional :: stat
+    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
+    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
+    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     type(optim_options) :: o
     call defaults(adamw, o)
     call adam_options(o, learning_rate, beta_1, beta_2, eps, weight_decay, amsgrad, maximize)
@@ -171,11 +202,20 @@ contains
   subroutine torch_optim_RMSprop(optim, parameters, learning_rate, alpha, eps, weight_decay, momentum, centered, &
                                  maximize, stat, errmsg)
     type(torch_optim), intent(inout) :: optim
+    !! The optimiser to construct; one it already holds is released first.
     type(torch_tensor), intent(in) :: parameters(:)
+    !! The parameter tensors (from `torch_model_parameters`, or leaves with `requires_grad=.true.`).
     real(real64), intent(in), optional :: learning_rate, alpha, eps, weight_decay, momentum
+    !! As `torch.optim.RMSprop`'s `lr` (default 1e-2), `alpha` (0.99), `eps` (1e-8), `weight_decay`
+    !! (0) and `momentum` (0); `torch_stat_invalid_argument` when out of range.
     logical, intent(in), optional :: centered, maximize
+    !! Normalise by the centred second moment, and maximise instead of minimising (defaults
+    !! `.false.`).
     integer, intent(out), optional :: stat
+    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
+    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
+    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     type(optim_options) :: o
     call defaults(rmsprop, o)
     if (present(learning_rate)) o%lr = learning_rate
@@ -192,11 +232,20 @@ contains
   subroutine torch_optim_Adagrad(optim, parameters, learning_rate, lr_decay, weight_decay, &
                                  initial_accumulator_value, eps, maximize, stat, errmsg)
     type(torch_optim), intent(inout) :: optim
+    !! The optimiser to construct; one it already holds is released first.
     type(torch_tensor), intent(in) :: parameters(:)
+    !! The parameter tensors (from `torch_model_parameters`, or leaves with `requires_grad=.true.`).
     real(real64), intent(in), optional :: learning_rate, lr_decay, weight_decay, initial_accumulator_value, eps
+    !! As `torch.optim.Adagrad`'s `lr` (default 1e-2), `lr_decay` (0), `weight_decay` (0),
+    !! `initial_accumulator_value` (0) and `eps` (1e-10); `torch_stat_invalid_argument` when out of
+    !! range.
     logical, intent(in), optional :: maximize
+    !! Maximise the objective instead of minimising it (default `.false.`).
     integer, intent(out), optional :: stat
+    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
+    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
+    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     type(optim_options) :: o
     call defaults(adagrad, o)
     if (present(learning_rate)) o%lr = learning_rate
@@ -211,8 +260,12 @@ contains
   !> One update of every parameter that has a gradient.
   subroutine torch_optim_step(optim, stat, errmsg)
     class(torch_optim), intent(in) :: optim
+    !! The optimiser: updates its parameters from their gradients.
     integer, intent(out), optional :: stat
+    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
+    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
+    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     call ft_check(ft_optim_step(optim%p), 'torch_optim_step', stat, errmsg)
   end subroutine torch_optim_step
 
@@ -220,14 +273,22 @@ contains
   !> `set_to_none=.false.`, zeroed in place.
   subroutine torch_optim_zero_grad(optim, set_to_none, stat, errmsg)
     class(torch_optim), intent(in) :: optim
+    !! The optimiser whose parameters' gradients are reset.
     logical, intent(in), optional :: set_to_none
+    !! Remove the gradients (default `.true.`, PyTorch's default) instead of zeroing them in place.
     integer, intent(out), optional :: stat
+    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
+    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
+    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     call ft_check(ft_optim_zero_grad(optim%p, c_flag(set_to_none, .true.)), 'torch_optim_zero_grad', stat, errmsg)
   end subroutine torch_optim_zero_grad
 
+  !> The optimiser's current learning rate.  A failure (an unconstructed optimiser) stops
+  !> the program, or is recorded after `torch_set_stop_on_error(.false.)`.
   function torch_optim_get_lr(optim) result(lr)
     class(torch_optim), intent(in) :: optim
+    !! The optimiser to query.
     real(real64) :: lr
     real(c_double) :: value
     integer(c_int) :: status
@@ -240,16 +301,26 @@ contains
   !> Set the learning rate (for a schedule computed by the caller).
   subroutine torch_optim_set_lr(optim, lr, stat, errmsg)
     class(torch_optim), intent(in) :: optim
+    !! The optimiser whose learning rate is set.
     real(real64), intent(in) :: lr
+    !! The new learning rate (non-negative; `torch_stat_invalid_argument` otherwise).
     integer, intent(out), optional :: stat
+    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
+    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
+    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     call ft_check(ft_optim_set_lr(optim%p, real(lr, c_double)), 'torch_optim_set_lr', stat, errmsg)
   end subroutine torch_optim_set_lr
 
+  !> Release an optimiser (elemental: also an array of them).  Its parameters are not affected.
   impure elemental subroutine torch_optim_delete(optim, stat, errmsg)
     type(torch_optim), intent(inout) :: optim
+    !! The optimiser (or array of them) to release; an unconstructed one is left alone.
     integer, intent(out), optional :: stat
+    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
+    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
+    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     integer(c_int) :: status
     status = ft_optim_delete(optim%p)
     optim%p = c_null_ptr
@@ -288,11 +359,18 @@ contains
   !> StepLR: multiply the learning rate by `gamma` (default 0.1) every `step_size` steps.
   subroutine torch_lr_scheduler_step(scheduler, optim, step_size, gamma, stat, errmsg)
     type(torch_lr_scheduler), intent(inout) :: scheduler
+    !! The scheduler to construct; one it already holds is released first.
     type(torch_optim), intent(in) :: optim
+    !! The optimiser whose learning rate the scheduler sets.
     integer, intent(in) :: step_size
+    !! Epochs between two decays (positive; `torch_stat_invalid_argument` otherwise).
     real(real64), intent(in), optional :: gamma
+    !! Factor of each decay (default 0.1).
     integer, intent(out), optional :: stat
+    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
+    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
+    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     real(c_double) :: g
     g = 0.1_c_double
     if (present(gamma)) g = gamma
@@ -302,10 +380,16 @@ contains
   !> ExponentialLR: multiply the learning rate by `gamma` every step.
   subroutine torch_lr_scheduler_exponential(scheduler, optim, gamma, stat, errmsg)
     type(torch_lr_scheduler), intent(inout) :: scheduler
+    !! The scheduler to construct; one it already holds is released first.
     type(torch_optim), intent(in) :: optim
+    !! The optimiser whose learning rate the scheduler sets.
     real(real64), intent(in) :: gamma
+    !! Factor applied at every epoch.
     integer, intent(out), optional :: stat
+    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
+    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
+    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     call attach(sched_exponential, 'torch_lr_scheduler_exponential', scheduler, optim, 0.0_c_double, &
                 real(gamma, c_double), stat, errmsg)
   end subroutine torch_lr_scheduler_exponential
@@ -313,11 +397,19 @@ contains
   !> CosineAnnealingLR: anneal from the initial rate to `eta_min` (default 0) over `t_max` steps.
   subroutine torch_lr_scheduler_cosine_annealing(scheduler, optim, t_max, eta_min, stat, errmsg)
     type(torch_lr_scheduler), intent(inout) :: scheduler
+    !! The scheduler to construct; one it already holds is released first.
     type(torch_optim), intent(in) :: optim
+    !! The optimiser whose learning rate the scheduler sets.
     integer, intent(in) :: t_max
+    !! Number of epochs of the half cosine period (positive; `torch_stat_invalid_argument`
+    !! otherwise).
     real(real64), intent(in), optional :: eta_min
+    !! Lowest learning rate (default 0).
     integer, intent(out), optional :: stat
+    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
+    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
+    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     real(c_double) :: e
     e = 0.0_c_double
     if (present(eta_min)) e = eta_min
@@ -344,10 +436,15 @@ contains
     lr = value
   end function torch_lr_scheduler_get_last_lr
 
+  !> Release a learning-rate scheduler (elemental: also an array of them).
   impure elemental subroutine torch_lr_scheduler_delete(scheduler, stat, errmsg)
     type(torch_lr_scheduler), intent(inout) :: scheduler
+    !! The scheduler (or array of them) to release; an unconstructed one is left alone.
     integer, intent(out), optional :: stat
+    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
+    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
+    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     integer(c_int) :: status
     status = ft_scheduler_delete(scheduler%p)
     scheduler%p = c_null_ptr
@@ -369,11 +466,18 @@ contains
   !> maximum norm) is at most `max_norm`.  `total_norm` receives the norm before clipping.
   subroutine torch_clip_grad_norm(parameters, max_norm, norm_type, total_norm, stat, errmsg)
     type(torch_tensor), intent(in) :: parameters(:)
+    !! The parameters whose gradients are scaled in place.
     real(real64), intent(in) :: max_norm
+    !! Largest allowed norm of all gradients together.
     real(real64), intent(in), optional :: norm_type
+    !! Order of the norm (default 2; zero or negative for the maximum norm).
     real(real64), intent(out), optional :: total_norm
+    !! Receives the norm of the gradients before clipping.
     integer, intent(out), optional :: stat
+    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
+    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
+    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     real(c_double) :: p, norm
     p = 2.0_c_double
     if (present(norm_type)) p = norm_type
@@ -386,9 +490,14 @@ contains
   !> Clamp every gradient element to [-clip_value, clip_value].
   subroutine torch_clip_grad_value(parameters, clip_value, stat, errmsg)
     type(torch_tensor), intent(in) :: parameters(:)
+    !! The parameters whose gradients are clipped in place.
     real(real64), intent(in) :: clip_value
+    !! Every gradient element is clipped to [-clip_value, clip_value].
     integer, intent(out), optional :: stat
+    !! Receives `torch_stat_ok` (0) on success, else the `torch_stat_*` code of the failure; when
+    !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
+    !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
     call ft_check(ft_clip_grad_value(handles(parameters), size(parameters, kind=c_int), real(clip_value, c_double)), &
                   'torch_clip_grad_value', stat, errmsg)
   end subroutine torch_clip_grad_value

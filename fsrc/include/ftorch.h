@@ -33,9 +33,8 @@
  *    tensors are independent (OpenMP threads each running forward, loss and backward on
  *    their own tensors are supported and tested).
  *  - On the *same* tensor handle, concurrent calls are safe only when all of them only
- *    read it: the queries (ft_tensor_ndim ... ft_tensor_copy_to; the shape and stride
- *    queries write identical values into the handle's buffer, safe for ranks up to 16)
- *    and use as an operand of an arithmetic function that creates a new result.  Anything that writes the tensor,
+ *    read it: the queries (ft_tensor_ndim ... ft_tensor_copy_to) and use as an operand of
+ *    an arithmetic function that creates a new result.  Anything that writes the tensor,
  *    its gradient or its handle -- ft_tensor_assign or ft_tensor_copy into it,
  *    ft_tensor_zero, ft_tensor_zero_grad, ft_tensor_set_requires_grad, a backward that
  *    accumulates into its .grad, ft_tensor_delete -- must not overlap any other call on
@@ -454,8 +453,9 @@ FT_API int ft_pending_error_length(void);
  * hang.  A rank that stops or fails makes the others' collectives fail with
  * FT_ERR_DISTRIBUTED within the timeout given to ft_distributed_init; the process group
  * must then be finalised.  Supported dtypes: FT_FLOAT32, FT_FLOAT64, FT_INT32, FT_INT64 on
- * the CPU.  A library built without the gloo headers keeps every function below; they
- * fail with FT_ERR_DISTRIBUTED (ft_distributed_available() says which build this is).
+ * the CPU (and on CUDA with NCCL).  A library built without the gloo headers or NCCL keeps
+ * every function below; they fail with FT_ERR_DISTRIBUTED (ft_distributed_available() says
+ * which build this is).
  * Threads: call these from one thread per process.
  * ------------------------------------------------------------------------------------- */
 /* Reductions of ft_distributed_all_reduce (torch_reduce_sum ... in Fortran). */
@@ -471,10 +471,13 @@ FT_API int ft_distributed_listen(int world_size, double timeout_seconds, int *po
  * rendezvous store on master_port (unless ft_distributed_listen opened it) and the others
  * connect to master_addr:master_port.  rank < 0, world_size < 1, master_addr NULL or "",
  * master_port < 0 are read from RANK, WORLD_SIZE, MASTER_ADDR (default 127.0.0.1) and
- * MASTER_PORT (the torchrun convention).  device_type: FT_CPU.  timeout_seconds <= 0 means
- * 300 s; it bounds the rendezvous and every later collective.  Returns when every rank
- * has joined.  FT_ERR_DISTRIBUTED if already initialised, if the port is in use or the
- * rendezvous times out; FT_ERR_INVALID_ARGUMENT for a missing or bad rank, size or port. */
+ * MASTER_PORT (the torchrun convention).  device_type: FT_CPU (gloo), or FT_CUDA to also
+ * reduce CUDA tensors with NCCL (builds with NCCL only; each rank uses GPU LOCAL_RANK, else
+ * its rank, modulo the number of GPUs; FT_ERR_DEVICE_UNAVAILABLE otherwise).
+ * timeout_seconds <= 0 means 300 s; it bounds the rendezvous and every later collective.
+ * Returns when every rank has joined.  FT_ERR_DISTRIBUTED if already initialised, if the
+ * port is in use or the rendezvous times out; FT_ERR_INVALID_ARGUMENT for a missing or bad
+ * rank, size or port. */
 FT_API int ft_distributed_init(int rank, int world_size, const char *master_addr, int master_port,
                                int device_type, double timeout_seconds);
 /* *flag = 1 if the process group is initialised, else 0. */

@@ -5,14 +5,27 @@
 // The gloo headers are not shipped in the torch wheel; CMake defines FTORCH_WITH_GLOO when
 // it finds them (Debian: libgloo-dev).  ProcessGroupGloo holds gloo objects only through
 // pointers, so the headers' version does not matter: the code that runs is the one inside
-// libtorch_cpu.  Without the headers every entry point exists and fails with
-// FT_ERR_DISTRIBUTED, so the ABI does not depend on the build.
+// libtorch_cpu.  FTORCH_WITH_NCCL (a CUDA torch and nccl.h found) adds ProcessGroupNCCL for
+// CUDA tensors.  Without either every entry point exists and fails with FT_ERR_DISTRIBUTED,
+// so the ABI does not depend on the build.
 #include "training.h"
 
-#ifdef FTORCH_WITH_GLOO
+#if defined(FTORCH_WITH_GLOO) || defined(FTORCH_WITH_NCCL)
+#define FTORCH_DISTRIBUTED 1
+#endif
+
+#ifdef FTORCH_DISTRIBUTED
 #include <c10/core/GradMode.h>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+#ifdef FTORCH_WITH_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
+#ifdef FTORCH_WITH_NCCL
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAFunctions.h>
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/distributed/c10d/comm.hpp>
 #include <torch/csrc/distributed/c10d/reducer.hpp>
@@ -34,7 +47,7 @@ extern "C" int ft_checkpoint_load(const char *filename, ft_model m, ft_optim o, 
 namespace ft {
 namespace {
 
-#ifdef FTORCH_WITH_GLOO
+#ifdef FTORCH_DISTRIBUTED
 
 constexpr double kDefaultTimeoutSeconds = 300.0;
 
@@ -46,6 +59,7 @@ struct State {
   int rank = -1;
   int world = 0;
   std::chrono::milliseconds timeout{0};
+  at::Device device{at::kCPU};  // where the small agreement collectives run
 };
 
 State &state() {
@@ -97,14 +111,29 @@ bool supported_dtype(at::ScalarType t) {
 // -s) tells every rank whether all signatures agree, so a mismatch becomes the same clear
 // error on every rank instead of a hang or garbage.
 bool all_agree(int64_t signature) {
-  at::Tensor sig = at::empty({2}, at::kLong);
-  sig[0] = signature;
-  sig[1] = -signature;
+  at::Tensor host = at::empty({2}, at::kLong);
+  host[0] = signature;
+  host[1] = -signature;
+  at::Tensor sig = host.to(state().device);
   c10d::AllreduceOptions opts;
   opts.reduceOp = c10d::ReduceOp::MAX;
   std::vector<at::Tensor> v{sig};
   wait(group().allreduce(v, opts));
-  return sig[0].item<int64_t>() == -sig[1].item<int64_t>();
+  host = sig.cpu();
+  return host[0].item<int64_t>() == -host[1].item<int64_t>();
+}
+
+// Whether this build's process group can move tensors on device d.
+void check_device(const at::Device &d, const std::string &what) {
+#ifdef FTORCH_WITH_GLOO
+  if (d.type() == at::kCPU) return;
+#endif
+#ifdef FTORCH_WITH_NCCL
+  if (d.type() == at::kCUDA && state().device.type() == at::kCUDA) return;
+#endif
+  fail(FT_ERR_DEVICE, what + ": tensors on " + describe_device(d) +
+                          " cannot be reduced by this process group (CPU tensors need gloo; CUDA tensors need NCCL "
+                          "and torch_distributed_init with device_type=torch_kCUDA)");
 }
 
 int64_t mix(int64_t h, int64_t v) {
@@ -128,9 +157,7 @@ void check_agreement(const at::Tensor &t, int64_t extra, const char *what) {
   if (!supported_dtype(t.scalar_type()))
     fail(FT_ERR_DTYPE, std::string(what) + ": dtype " + describe_dtype(t.scalar_type()) +
                            " is not supported; use real32, real64, int32 or int64");
-  if (t.device().type() != at::kCPU)
-    fail(FT_ERR_DEVICE, std::string(what) + ": only CPU tensors are supported by this build (gloo); tensor is on " +
-                            describe_device(t.device()));
+  check_device(t.device(), what);
 }
 
 // Run `op` on a contiguous, autograd-free alias of t (or a contiguous copy written back).
@@ -171,20 +198,46 @@ c10::intrusive_ptr<c10d::ProcessGroup> make_front_end(const c10::intrusive_ptr<c
 // Build the process group: ProcessGroup front end with a Gloo backend for CPU tensors, as
 // torch.distributed.init_process_group("gloo") does.
 c10::intrusive_ptr<c10d::ProcessGroup> make_group(const c10::intrusive_ptr<c10d::Store> &store, int rank, int world,
-                                                  const std::string &addr, std::chrono::milliseconds timeout) {
-  auto options = c10d::ProcessGroupGloo::Options::create(timeout);
-  const char *ifname = std::getenv("GLOO_SOCKET_IFNAME");
-  bool loopback = addr.rfind("127.", 0) == 0 || addr == "localhost" || addr == "::1";
-  if (ifname != nullptr && *ifname != '\0')
-    options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
-  else if (loopback)
-    options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
-  else
-    options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
-  auto gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world, options);
+                                                  const std::string &addr, std::chrono::milliseconds timeout,
+                                                  const at::Device &device) {
   c10::intrusive_ptr<c10d::ProcessGroup> pg = make_front_end(store, rank, world, timeout);
-  pg->setDefaultBackend(c10d::ProcessGroup::BackendType::GLOO);
-  pg->setBackend(at::kCPU, c10d::ProcessGroup::BackendType::GLOO, gloo);
+  bool have_default = false;
+#ifdef FTORCH_WITH_GLOO
+  {
+    auto options = c10d::ProcessGroupGloo::Options::create(timeout);
+    const char *ifname = std::getenv("GLOO_SOCKET_IFNAME");
+    bool loopback = addr.rfind("127.", 0) == 0 || addr == "localhost" || addr == "::1";
+    if (ifname != nullptr && *ifname != '\0')
+      options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
+    else if (loopback)
+      options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+    else
+      options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+    // Each backend gets its own key space in the store, as torch.distributed does.
+    auto gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(c10::make_intrusive<c10d::PrefixStore>("cpu/", store),
+                                                            rank, world, options);
+    pg->setDefaultBackend(c10d::ProcessGroup::BackendType::GLOO);
+    pg->setBackend(at::kCPU, c10d::ProcessGroup::BackendType::GLOO, gloo);
+    have_default = true;
+  }
+#else
+  (void)addr;
+#endif
+#ifdef FTORCH_WITH_NCCL
+  if (device.type() == at::kCUDA) {
+    c10::cuda::set_device(device.index());
+    auto options = c10d::ProcessGroupNCCL::Options::create();
+    options->timeout = timeout;
+    auto nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(c10::make_intrusive<c10d::PrefixStore>("cuda/", store),
+                                                            rank, world, options);
+    if (!have_default) pg->setDefaultBackend(c10d::ProcessGroup::BackendType::NCCL);
+    pg->setBackend(at::kCUDA, c10d::ProcessGroup::BackendType::NCCL, nccl);
+    have_default = true;
+  }
+#else
+  (void)device;
+#endif
+  if (!have_default) fail(FT_ERR_DEVICE_UNAVAILABLE, "this build has no backend for the requested device");
   return pg;
 }
 
@@ -321,13 +374,15 @@ size_t cap_bytes(double bucket_cap_mb) {
   return static_cast<size_t>(bucket_cap_mb * 1024.0 * 1024.0);
 }
 
-#endif  // FTORCH_WITH_GLOO
+#endif  // FTORCH_DISTRIBUTED
 
+#ifndef FTORCH_DISTRIBUTED
 [[noreturn]] void unavailable() {
   fail(FT_ERR_DISTRIBUTED,
        "libftorch was built without distributed support (the gloo headers were not found at build time: "
        "install libgloo-dev, e.g. `apt-get install libgloo-dev`, and rebuild)");
 }
+#endif
 
 }  // namespace
 }  // namespace ft
@@ -337,14 +392,14 @@ using namespace ft;
 extern "C" {
 
 int ft_distributed_available(void) {
-#ifdef FTORCH_WITH_GLOO
+#ifdef FTORCH_DISTRIBUTED
   return 1;
 #else
   return 0;
 #endif
 }
 
-#ifdef FTORCH_WITH_GLOO
+#ifdef FTORCH_DISTRIBUTED
 
 int ft_distributed_listen(int world_size, double timeout_seconds, int *port) {
   FT_GUARD({
@@ -366,9 +421,6 @@ int ft_distributed_init(int rank, int world_size, const char *master_addr, int m
     if (s.pg)
       fail(FT_ERR_DISTRIBUTED, "distributed training is already initialised (rank " + std::to_string(s.rank) + " of " +
                                    std::to_string(s.world) + "); call torch_distributed_finalize before initialising again");
-    if (device_type != FT_CPU)
-      fail(FT_ERR_DEVICE_UNAVAILABLE, "distributed training on device type " + std::to_string(device_type) +
-                                          " is not available in this build (gloo: CPU tensors only)");
     if (rank < 0) rank = parse_int(env_or("RANK", nullptr), "RANK");
     if (world_size < 1) world_size = parse_int(env_or("WORLD_SIZE", nullptr), "WORLD_SIZE");
     std::string addr = (master_addr != nullptr && *master_addr != '\0') ? master_addr : env_or("MASTER_ADDR", "127.0.0.1");
@@ -379,6 +431,30 @@ int ft_distributed_init(int rank, int world_size, const char *master_addr, int m
                                         std::to_string(world_size) + " (ranks count from 0)");
     if (master_port < 1 || master_port > 65535)
       fail(FT_ERR_INVALID_ARGUMENT, "master_port " + std::to_string(master_port) + " is not a TCP port (1..65535)");
+    at::Device device(at::kCPU);
+    if (device_type == FT_CUDA) {
+#ifdef FTORCH_WITH_NCCL
+      // One GPU per rank: the local rank's device (LOCAL_RANK as torchrun sets it, else the rank).
+      int local = rank;
+      if (const char *lr = std::getenv("LOCAL_RANK")) local = parse_int(lr, "LOCAL_RANK");
+      if (local < 0) local = 0;
+      int count = ft_cuda_device_count();
+      if (count < 1) fail(FT_ERR_DEVICE_UNAVAILABLE, "device_type=torch_kCUDA but no CUDA device is visible");
+      device = at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(local % count));
+#else
+      fail(FT_ERR_DEVICE_UNAVAILABLE,
+           "distributed training on CUDA tensors needs NCCL, and this libftorch was built without it (a CUDA torch "
+           "and nccl.h are needed at build time)");
+#endif
+    } else if (device_type != FT_CPU) {
+      fail(FT_ERR_DEVICE_UNAVAILABLE, "distributed training on device type " + std::to_string(device_type) +
+                                          " is not supported");
+    }
+#ifndef FTORCH_WITH_GLOO
+    if (device.type() == at::kCPU)
+      fail(FT_ERR_DISTRIBUTED, "distributed training on CPU tensors needs gloo, and this libftorch was built without "
+                               "it (install libgloo-dev and rebuild)");
+#endif
     auto timeout = to_timeout(timeout_seconds);
     c10::intrusive_ptr<c10d::Store> store;
     if (rank == 0 && s.listening && s.listening->getPort() == master_port) {
@@ -398,7 +474,7 @@ int ft_distributed_init(int rank, int world_size, const char *master_addr, int m
     s.listening.reset();
     c10::intrusive_ptr<c10d::ProcessGroup> pg;
     collective("rendezvous of the process group", [&] {
-      pg = make_group(store, rank, world_size, addr, timeout);
+      pg = make_group(store, rank, world_size, addr, timeout, device);
       wait(pg->barrier());  // everyone is connected before anyone returns (or finalises)
     });
     s.store = store;
@@ -406,6 +482,7 @@ int ft_distributed_init(int rank, int world_size, const char *master_addr, int m
     s.rank = rank;
     s.world = world_size;
     s.timeout = timeout;
+    s.device = device;
   });
 }
 
@@ -518,8 +595,8 @@ int ft_distributed_average_gradients(const ft_tensor *params, int n, double buck
         if (!at::isFloatingType(g.scalar_type()))
           fail(FT_ERR_DTYPE, "torch_distributed_average_gradients: gradient of dtype " + describe_dtype(g.scalar_type()) +
                                  " is not supported; use real32 or real64");
-        if (g.device().type() != at::kCPU || g.is_sparse())
-          fail(FT_ERR_DEVICE, "torch_distributed_average_gradients: only dense CPU gradients are supported by this build");
+        if (g.is_sparse()) fail(FT_ERR_DEVICE, "torch_distributed_average_gradients: sparse gradients are not supported");
+        check_device(g.device(), "torch_distributed_average_gradients");
       }
       c10::AutoGradMode no_grad(false);
       // As DDP's Reducer: scale by 1/world while flattening into the bucket, then sum.
@@ -551,8 +628,7 @@ int ft_model_distribute(ft_model m, double bucket_cap_mb) {
     size_t cap = cap_bytes(bucket_cap_mb);
     c10d::ProcessGroup &pgref = group();
     c10::intrusive_ptr<c10d::ProcessGroup> pg = state().pg;
-    if (model.device.type() != at::kCPU)
-      fail(FT_ERR_DEVICE, "torch_model_distribute: only CPU models are supported by this build (gloo)");
+    check_device(model.device, "torch_model_distribute");
     std::vector<at::Tensor> params;
     std::unordered_map<size_t, std::string> names;
     std::vector<at::Tensor> states;
@@ -614,12 +690,12 @@ int ft_distributed_checkpoint_save(const char *filename, ft_model m, ft_optim o,
       if (status != FT_OK) message = ft_last_error();
     }
     // Rank 0's status reaches everyone: all ranks return together, with the same status.
-    at::Tensor st = at::full({1}, static_cast<int64_t>(status), at::kLong);
+    at::Tensor st = at::full({1}, static_cast<int64_t>(status), at::kLong).to(state().device);
     collective("torch_distributed_checkpoint_save", [&] {
       std::vector<at::Tensor> v{st};
       wait(pg.broadcast(v));
     });
-    int root_status = static_cast<int>(st.item<int64_t>());
+    int root_status = static_cast<int>(st.cpu().item<int64_t>());
     if (root_status != FT_OK)
       fail(root_status, pg.getRank() == 0 ? message : "rank 0 failed to write the checkpoint '" +
                                                           std::string(filename ? filename : "") + "'");
@@ -631,14 +707,14 @@ int ft_distributed_checkpoint_load(const char *filename, ft_model m, ft_optim o,
     c10d::ProcessGroup &pg = group();
     int status = ft_checkpoint_load(filename, m, o, s);
     std::string message = status != FT_OK ? std::string(ft_last_error()) : std::string();
-    at::Tensor st = at::full({1}, static_cast<int64_t>(status), at::kLong);
+    at::Tensor st = at::full({1}, static_cast<int64_t>(status), at::kLong).to(state().device);
     collective("torch_distributed_checkpoint_load", [&] {
       c10d::AllreduceOptions opts;
       opts.reduceOp = c10d::ReduceOp::MAX;
       std::vector<at::Tensor> v{st};
       wait(pg.allreduce(v, opts));
     });
-    int any = static_cast<int>(st.item<int64_t>());
+    int any = static_cast<int>(st.cpu().item<int64_t>());
     if (status != FT_OK) fail(status, message);
     if (any != FT_OK) fail(any, "another rank failed to load the checkpoint '" + std::string(filename ? filename : "") + "'");
     // Rank 0's state everywhere, so all ranks resume identical even from differing files.
@@ -667,7 +743,7 @@ int ft_distributed_checkpoint_load(const char *filename, ft_model m, ft_optim o,
   });
 }
 
-#else  // !FTORCH_WITH_GLOO
+#else  // !FTORCH_DISTRIBUTED
 
 int ft_distributed_listen(int, double, int *) { FT_GUARD({ unavailable(); }); }
 int ft_distributed_init(int, int, const char *, int, int, double) { FT_GUARD({ unavailable(); }); }
@@ -688,6 +764,6 @@ int ft_model_distribute(ft_model, double) { FT_GUARD({ unavailable(); }); }
 int ft_distributed_checkpoint_save(const char *, ft_model, ft_optim, ft_scheduler) { FT_GUARD({ unavailable(); }); }
 int ft_distributed_checkpoint_load(const char *, ft_model, ft_optim, ft_scheduler) { FT_GUARD({ unavailable(); }); }
 
-#endif  // FTORCH_WITH_GLOO
+#endif  // FTORCH_DISTRIBUTED
 
 }  // extern "C"

@@ -156,6 +156,12 @@ void write_file_atomically(const std::string &path_in, const char *data, std::si
   };
 
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd < 0 && errno == EEXIST) {
+    // Left by a killed process that had our pid (pids are reused): no live writer can own
+    // this name, since our counter never repeats.
+    ::unlink(tmp.c_str());
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  }
   if (fd < 0) {
     int err = errno;
     fail(FT_ERR_IO, "cannot write " + kind + " file " + quoted(path_in) + ": " + cause(err) +

@@ -20,7 +20,8 @@ C parameter                    Fortran dummy
 =============================  ======================================================
 ``int``, ``unsigned``          ``integer(c_int), value`` (Fortran has no unsigned)
 ``int64_t``, ``uint64_t``      ``integer(c_int64_t), value``
-``double``                     ``real(c_double), value``
+``int32_t``, ``size_t``        ``integer(c_int32_t)``, ``integer(c_size_t)``, by value
+``float``, ``double``          ``real(c_float)``, ``real(c_double)``, by value
 handle (``ft_tensor`` ...)     ``type(c_ptr), value``
 ``void *``                     ``type(c_ptr), value`` (an address)
 ``const T *`` (T scalar/handle) ``T, intent(in) :: x(*)`` (an input array)
@@ -54,13 +55,18 @@ SCALARS = {
     "unsigned": ("integer(c_int)", "c_int"),
     "int64_t": ("integer(c_int64_t)", "c_int64_t"),
     "uint64_t": ("integer(c_int64_t)", "c_int64_t"),
+    "int32_t": ("integer(c_int32_t)", "c_int32_t"),
+    "size_t": ("integer(c_size_t)", "c_size_t"),
+    "float": ("real(c_float)", "c_float"),
     "double": ("real(c_double)", "c_double"),
 }
 #: struct field types
-FIELDS = {"int": ("integer(c_int)", "c_int"), "double": ("real(c_double)", "c_double"),
-          "int64_t": ("integer(c_int64_t)", "c_int64_t")}
+FIELDS = {name: SCALARS[name] for name in ("int", "int32_t", "int64_t", "size_t", "float", "double")}
 LINE = 100
 PROTOTYPE = re.compile(r"\bFT_API\b([^;{}()]*?)\b([A-Za-z_]\w*)\s*\(([^()]*)\)\s*;", flags=re.S)  # generated lines are wrapped below gfortran's 132-column limit
+
+
+_ISO_C = {kind for _, kind in SCALARS.values()} | {"c_char", "c_ptr"}
 
 
 class HeaderError(ValueError):
@@ -300,7 +306,7 @@ def generate(h: Header, sources: list[str]) -> str:
         "!> Interfaces to the C ABI of libftorch (`ftorch.h`), its enumerators, structs and version.",
         "!> Internal to the library: user code calls the Fortran API of module `ftorch` instead.",
         "module ftorch_cbind",
-        "  use, intrinsic :: iso_c_binding, only: c_char, c_double, c_int, c_int64_t, c_ptr",
+        "  use, intrinsic :: iso_c_binding, only: @KINDS@",
         "  implicit none",
         "  private",
         "",
@@ -348,7 +354,9 @@ def generate(h: Header, sources: list[str]) -> str:
         out.append(f"    end {kind} {f.name}")
         out.append("")
     out[-1:] = ["  end interface", "", "end module ftorch_cbind", ""]
-    return "\n".join(out)
+    text = "\n".join(out)
+    kinds = sorted({k for k in re.findall(r"\b(c_\w+)\b", text) if k in _ISO_C} | {"c_int"})
+    return text.replace("@KINDS@", ", ".join(kinds), 1)
 
 
 def main(argv: list[str]) -> int:

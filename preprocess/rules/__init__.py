@@ -10,7 +10,8 @@ _MODULES = (
     "ft004_unused_operator_import", "ft005_scalar_operand", "ft101_stale_gradient",
     "ft102_backward_without_retain_graph", "ft103_gradient_accumulation",
     "ft104_gradient_without_requires_grad", "ft105_tensor_reconstructed_in_loop",
-    "ft106_from_array_on_temporary", "ft107_from_array_on_copy", "ft900_parse_error",
+    "ft106_from_array_on_temporary", "ft107_from_array_on_copy", "ft108_temporary_used_twice",
+    "ft900_parse_error",
 )
 
 

@@ -4,11 +4,11 @@ The API table (preprocess/ftorch_api_table.py) says what ftorch exports, but a f
 written for another FTorch version (``torch_module_load``) or call names this ftorch does not
 have.  So besides the table's names, FT001 looks for every other name a scope references
 that nothing else explains: not declared in the scope or its hosts, not defined in the file,
-not an intrinsic procedure, not given by another ``use``.  Those names stay in the suggested
-``only:`` list; because nothing proves they come from ftorch, FT001 then offers no automatic
-fix (a fix must never turn a compiling file into one that does not compile).  The same holds
-when another bare ``use`` of a module with unknown exports, or implicit typing, could explain
-a name.
+not an intrinsic procedure, not given by another ``use`` (a bare ``use`` of a module whose
+exports are unknown counts as giving it), not an implicitly typed variable.  Those names stay
+in the suggested ``only:`` list; because nothing proves they come from ftorch (they may be
+external procedures), FT001 then offers no automatic fix: a fix must never turn a compiling
+file into one that does not compile.
 """
 from __future__ import annotations
 
@@ -179,7 +179,7 @@ def unexplained_names(ctx) -> dict[int, tuple[dict[str, str], bool]]:
                     elif exp is not None and exp.provides(low):
                         provided = True
                     else:
-                        ambiguous = True
+                        provided = True  # a module with unknown exports may give it
             if provided:
                 target = False
                 break
@@ -188,9 +188,9 @@ def unexplained_names(ctx) -> dict[int, tuple[dict[str, str], bool]]:
                 if hi is None or (hi != "all" and low not in hi):
                     break
             s = s.parent
-        if not target:
+        if not target or implicit_ok:
             continue
         names, amb = out.get(id(target), ({}, False))
         names.setdefault(low, str(node))
-        out[id(target)] = (names, amb or ambiguous or implicit_ok)
+        out[id(target)] = (names, amb or ambiguous)
     return out

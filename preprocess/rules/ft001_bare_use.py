@@ -49,7 +49,6 @@ from __future__ import annotations
 from .. import ftorch_api as api
 from ..diagnostics import Fix
 from . import Rule, ctx_cache, requirements_of
-from ._ft001_names import unexplained_names
 
 _LIMIT = {False: 100, True: 72}
 
@@ -66,6 +65,8 @@ class BareUse(Rule):
             yield from self._line_based(ctx)
             return
         req = requirements_of(ctx)
+        from ._ft001_names import unexplained_names  # imports fparser: not needed for a cached run
+
         unexplained = ctx_cache(ctx, "ft001_unexplained", unexplained_names)
         for scope in ctx.model.scopes:
             for use in scope.uses:

@@ -289,9 +289,11 @@ class StepResult:
 
     @property
     def failures(self) -> list[Check]:
+        """The checks of this step that failed."""
         return [c for c in self.checks if not c.ok]
 
     def to_dict(self) -> dict[str, Any]:
+        """The step as JSON-ready data (errors, number of checks, the failed checks)."""
         return {
             "index": self.index,
             "step": self.step,
@@ -321,18 +323,22 @@ class CaseResult:
 
     @property
     def ok(self) -> bool:
+        """False only for a failed case (a skipped case is not a failure)."""
         return self.status != "fail"
 
     @property
     def max_abs(self) -> float:
+        """The largest absolute error over all steps."""
         return max((s.max_abs for s in self.steps), default=0.0)
 
     @property
     def max_rel(self) -> float:
+        """The largest relative error over all steps."""
         return max((s.max_rel for s in self.steps), default=0.0)
 
     @property
     def checks(self) -> int:
+        """The number of comparisons made over all steps."""
         return sum(len(s.checks) for s in self.steps)
 
     def failure_summary(self) -> str:
@@ -348,6 +354,7 @@ class CaseResult:
         return "\n".join(lines)
 
     def to_dict(self, steps: bool = True) -> dict[str, Any]:
+        """The case as JSON-ready data; ``steps=False`` leaves out the per-step records."""
         out: dict[str, Any] = {
             "case": self.case,
             "device": self.device,

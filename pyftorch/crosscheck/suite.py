@@ -42,7 +42,7 @@ def positive(rng: np.random.Generator, shape: tuple[int, ...], low: float = 0.5,
 
 
 def signed(rng: np.random.Generator, shape: tuple[int, ...], low: float = 0.5, high: float = 2.0) -> np.ndarray:
-    """Values with |x| in [low, high] and random signs."""
+    """Values with ``|x|`` in [low, high] and random signs."""
     return rng.uniform(low, high, size=shape) * rng.choice([-1.0, 1.0], size=shape)
 
 

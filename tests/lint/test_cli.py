@@ -278,6 +278,6 @@ def test_pre_commit_hook_definition():
 
     m = re.search(r"files: '([^']+)'", text)
     rx = re.compile(m.group(1))
-    for name in ("a.f", "b.F", "c.for", "d.f90", "e.F90"):
+    for name in ("a.f", "b.F", "c.for", "d.f90", "e.F90", "f.fpp", "g.FPP"):
         assert rx.search(name), name
     assert not rx.search("notes.txt")

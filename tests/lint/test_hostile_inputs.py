@@ -165,3 +165,18 @@ def test_cpp_options(tmp_path):
     (tmp_path / "pyproject.toml").write_text("[tool.pyftorch.lint]\ncpp = false\n")
     assert codes(run_cli(["--no-cache", "upper.F90"], cwd=tmp_path)[1]) == ["FT900"]
     assert codes(run_cli(["--no-cache", "--cpp", "upper.F90"], cwd=tmp_path)[1]) == []
+
+
+def test_fpp_files_are_found_preprocessed_and_sniffed(tmp_path):
+    """``.fpp`` is preprocessed (as gfortran does) and its source form is sniffed: fixed
+    form for gfortran, but many projects compile it as free form."""
+    free = ("subroutine s(q, a)\n  use ftorch, only: torch_tensor, assignment(=)\n  implicit none\n"
+            "  type(torch_tensor) :: q, a\n  integer, parameter :: here = __LINE__\n  q = a * &\n      a\n"
+            "end subroutine s\n")
+    fixed = ("      subroutine s(q, a)\n      use ftorch, only: torch_tensor, assignment(=)\n"
+             "      type(torch_tensor) q, a\n      integer here\n      parameter (here = __LINE__)\n"
+             "      q = a *\n     &    a\n      end\n")
+    (tmp_path / "free.fpp").write_text(free)
+    (tmp_path / "fixed.FPP").write_text(fixed)
+    rc, out, err = run_cli(["--no-cache", "."], cwd=tmp_path)
+    assert sorted(concise(out)) == [("fixed.FPP", "FT003", 6, 13), ("free.fpp", "FT003", 6, 9)], out + err

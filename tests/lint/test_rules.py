@@ -35,14 +35,15 @@ EXPECTED = {
     "FT105_element_pos.f90": [("FT105", 11, 5)],
     "FT107_pos.f90": [("FT107", 12, 38), ("FT107", 13, 38), ("FT107", 14, 38), ("FT107", 15, 38),
                       ("FT107", 16, 38), ("FT107", 17, 38)],
+    "FT108_pos.f90": [("FT108", 11, 5), ("FT108", 12, 5), ("FT108", 13, 5)],
 }
 NEGATIVE = ["FT001_neg.f90", "FT002_neg.f90", "FT003_neg.f90", "FT004_neg.f90", "FT005_neg.f90",
             "FT101_neg.f90", "FT102_neg.f90", "FT103_neg.f90", "FT104_neg.f90", "FT105_neg.f90",
-            "FT106_neg.f90", "FT107_neg.f90", "FT900_neg.f90", "file_noqa.f90",
+            "FT106_neg.f90", "FT107_neg.f90", "FT108_neg.f90", "FT900_neg.f90", "file_noqa.f90",
             "FT004_cpp_neg.F90", "FT101_optim_neg.f90", "FT102_nosave_neg.f90", "FT103_expr_neg.f90",
             "FT103_optim_neg.f90", "FT104_scope_neg.f90", "FT105_element_neg.f90", "cpp_nodirective_neg.F90"]
 CODES = ["FT001", "FT002", "FT003", "FT004", "FT005", "FT101", "FT102", "FT103", "FT104", "FT105", "FT106",
-         "FT107", "FT900"]
+         "FT107", "FT108", "FT900"]
 
 
 def findings(*args):

@@ -23,7 +23,11 @@ def test_find_package_ftorch_builds_and_runs(install, tmp_path):
 def test_pkg_config_file_matches_pyftorch_config(install):
     from pyftorch import config
 
-    pc = (install.library.parent / "pkgconfig" / "ftorch.pc").read_text()
+    pc_dir = install.library.parent / "pkgconfig"
+    pc = (pc_dir / "ftorch.pc").read_text()
     assert "-lftorch" in pc
-    assert str(install.prefix) in pc
+    # The prefix is relative to the .pc file, so that a moved prefix (a wheel) stays valid.
+    prefix = pc.splitlines()[0]
+    assert prefix.startswith("prefix=${pcfiledir}/"), prefix
+    assert (pc_dir / prefix.removeprefix("prefix=${pcfiledir}/")).resolve() == install.prefix.resolve()
     assert f"-I{install.module_dir}" in config.cflags(install)

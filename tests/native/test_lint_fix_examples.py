@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, fortran_env
+from tests.native.test_distributed import distributed_build, mpi  # noqa: F401  (fixtures of the MPI example)
 
 EXAMPLES = sorted((ROOT / "examples").rglob("*.f90"))
 USE_ONLY = re.compile(r"^([ \t]*use[ \t]+(?:ftorch\w*))[ \t]*,[ \t]*only[ \t]*:(?:[^\n]*&[ \t]*\n)*[^\n]*\n",
@@ -23,7 +24,32 @@ def strip_only_lists(text: str) -> str:
     return USE_ONLY.sub(lambda m: m.group(1) + "\n", text)
 
 
+def _build(example: Path, source: Path, name: str, fortran, request) -> Path:
+    if example.name == "lorenz96_ensemble.f90":  # an MPI program: mpif90 and libftorch_mpi
+        from tests.native.test_distributed import MpiBuilder
+
+        request.getfixturevalue("mpi")  # skips, with the reason, without mpirun/mpif90/libftorch_mpi
+        builder = MpiBuilder(request.getfixturevalue("install"), source.parent / f"mpi-{name}")
+        return builder.build(source)
+    return fortran.build(source, name=name)
+
+
 def _run(exe: Path, example: Path, workdir: Path) -> str:
+    if example.name == "lorenz96_ensemble.f90":  # a short run on two ranks
+        pytest.importorskip("torch")
+        from pyftorch.demo import load_example
+        from tests.native.test_distributed import mpi_env
+
+        demo = load_example(example.parent / "distributed_training.py")
+        config = demo.Config(spinup=50, steps=20, log_every=5)
+        nml = config.write_namelist(workdir / "config.nml")
+        model = demo.make_initial_model(config, workdir / "model.pt")
+        out = workdir / "out"
+        out.mkdir()
+        proc = subprocess.run([*demo.mpirun_command(2), str(exe), str(nml), str(model), str(out)],
+                              capture_output=True, text=True, env=mpi_env(), timeout=600)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return proc.stdout + "".join(p.read_text() for p in sorted(out.glob("losses_rank*.dat")))
     if example.name == "lorenz96_online.f90":  # a short run of the online-training example
         pytest.importorskip("torch")
         from pyftorch.demo import load_example
@@ -51,7 +77,7 @@ def test_examples_are_covered():
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[p.name for p in EXAMPLES])
-def test_fix_of_bare_use_compiles_links_and_runs_identically(example, fortran, tmp_path):
+def test_fix_of_bare_use_compiles_links_and_runs_identically(example, fortran, tmp_path, request):
     if shutil.which("gfortran") is None:
         pytest.skip("gfortran is not installed")
     bare = strip_only_lists(example.read_text())
@@ -65,8 +91,11 @@ def test_fix_of_bare_use_compiles_links_and_runs_identically(example, fortran, t
     fixed = target.read_text()
     assert "Fixed" in proc.stderr, proc.stdout + proc.stderr
     assert re.search(r"use\s+ftorch\s*,\s*only\s*:", fixed, re.I), fixed
-    original_exe = fortran.build(example, name=example.stem + "-original")
-    fixed_exe = fortran.build(target, name=example.stem + "-fixed")
+    original = tmp_path / "original"
+    original.mkdir()
+    (original / example.name).write_text(example.read_text())
+    original_exe = _build(example, original / example.name, example.stem + "-original", fortran, request)
+    fixed_exe = _build(example, target, example.stem + "-fixed", fortran, request)
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     assert _run(fixed_exe, example, tmp_path / "b") == _run(original_exe, example, tmp_path / "a")

@@ -187,7 +187,7 @@ end program ok
     assert "torch_tensor_from_array" in text
 
 
-def test_a_second_bare_use_of_an_unknown_module_blocks_the_fix_for_unknown_names(tmp_path):
+def test_names_another_bare_use_may_give_stay_out_of_the_list(tmp_path):
     source = """\
 program amb
   use some_library
@@ -195,8 +195,23 @@ program amb
   implicit none
   type(torch_tensor) :: t
   call torch_tensor_print(t)
-  call library_routine(t)
+  call library_routine(t, LIBRARY_CONSTANT)
 end program amb
 """
     (d,) = lint(tmp_path, source)[0]
-    assert d["fix"] is None and "`library_routine`" in d["message"]
+    assert d["fix"] is not None and "library" not in d["message"].lower().replace("some_library", "")
+    _, text = lint(tmp_path, source, "--fix")
+    assert "use ftorch, only: torch_tensor, torch_tensor_print\n" in text
+
+
+def test_implicitly_typed_names_stay_out_of_the_list(tmp_path):
+    source = """\
+program imp
+  use ftorch
+  type(torch_tensor) :: t
+  n = 3
+  call torch_tensor_print(t)
+end program imp
+"""
+    (d,) = lint(tmp_path, source)[0]
+    assert d["fix"] is not None and "`n`" not in d["message"]

@@ -395,3 +395,27 @@ def test_completeness_checks_catch_a_changed_signature():
     protos = abi_header.prototypes(changed)
     assert protos["ft_optim_set_lr"][1] == ["ft_optim", "int64_t"]
     assert C_TO_CTYPES[protos["ft_optim_set_lr"][1][1]] != FUNCTIONS["ft_optim_set_lr"].argtypes[1]
+
+
+def test_fault_injection_before_core_import_reaches_operators():
+    """A Library attribute replaced before pyftorch.core is imported still receives the
+    operator calls: the hot path compares with the declared functions, not an import-time
+    snapshot (which once captured the replacement and bypassed it)."""
+    import subprocess
+    import sys
+
+    script = """
+from pyftorch import _lib
+lib = _lib.load()
+calls = []
+real = lib.ft_tensor_binary
+lib.ft_tensor_binary = lambda *a: (calls.append(1), real(*a))[1]
+import numpy as np
+from pyftorch.core import Tensor
+t = Tensor.from_numpy(np.ones(3), copy=True)
+u = t + t
+print(len(calls))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[-1] == "1"

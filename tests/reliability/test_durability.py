@@ -250,3 +250,44 @@ def test_model_save_to_a_full_tmpfs_keeps_the_previous_model(model_file, small_t
     torch.jit.load(str(target))
     assert temporaries(small_tmpfs, target.name) == []
 
+
+
+def _dead_pid() -> int:
+    pid = 4_000_000
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return pid
+        except PermissionError:
+            pass
+        pid -= 1
+
+
+def test_temporaries_of_dead_processes_are_removed_by_the_next_save(tmp_path):
+    path = tmp_path / "run.ckpt"
+    dead = tmp_path / f".run.ckpt.tmp-{_dead_pid()}-0"
+    alive = tmp_path / ".run.ckpt.tmp-1-0"  # pid 1 exists: maybe a save in progress, kept
+    unrelated = tmp_path / ".other.ckpt.tmp-999-0"
+    for p in (dead, alive, unrelated):
+        p.write_bytes(b"partial")
+    _sgd_checkpoint(path, 10, 1.0)
+    load_sgd_checkpoint(path, 10)
+    assert not dead.exists() and alive.exists() and unrelated.exists()
+
+
+def test_a_temporary_left_under_a_reused_pid_does_not_block_the_save(tmp_path):
+    """A killed process whose pid the saver now has left the saver's first temporary name."""
+    path = tmp_path / "run.ckpt"
+    code = (
+        "import os, pyftorch as ft\n"
+        f"path = {str(path)!r}\n"
+        "open(os.path.join(os.path.dirname(path), f'.run.ckpt.tmp-{os.getpid()}-0'), 'wb').write(b'partial')\n"
+        "w = ft.tensor([1.0, 2.0], requires_grad=True); opt = ft.SGD([w], lr=0.1)\n"
+        "ft.save_checkpoint(path, optimizer=opt)\n"
+        "print('saved')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=str(ROOT), timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "saved", proc.stderr[-2000:]
+    assert torch.load(str(path), weights_only=True)["optimizer"]["params"][0].tolist() == [1.0, 2.0]
+    assert temporaries(tmp_path, path.name) == []

@@ -15,8 +15,7 @@ program dist_train
                     torch_model_forward, torch_model_parameters, torch_model_num_parameters, torch_model_save, &
                     torch_loss_mse, torch_tensor_backward, torch_optim_Adam, torch_optim_step, torch_optim_zero_grad, &
                     torch_delete, torch_live_handles, torch_distributed_init, torch_distributed_rank, &
-                    torch_distributed_finalize, torch_distributed_average_gradients, torch_model_distribute, &
-                    assignment(=)
+                    torch_distributed_finalize, torch_distributed_average_gradients, torch_model_distribute
   implicit none
   integer, parameter :: batch = 8, n_in = 4, n_out = 2
   character(len=512) :: dir, arg

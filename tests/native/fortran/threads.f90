@@ -117,7 +117,7 @@ contains
       call torch_get_last_error(st, msg)
       if (st == 0) then
         lost = lost + 1
-      else if (len_trim(msg) == 0) then
+      else if (len_trim(msg) <= index(msg, ':')) then   ! nothing after "procedure:"
         empty = empty + 1
       else if (present(first)) then
         first = msg
@@ -149,7 +149,7 @@ contains
       call torch_tensor_to(a, b, stat=st, errmsg=msg)
       if (st == 0) then
         lost = lost + 1
-      else if (len_trim(msg) == 0) then
+      else if (len_trim(msg) <= index(msg, ':')) then   ! nothing after "procedure:"
         empty = empty + 1
       else if (present(first)) then
         first = msg
