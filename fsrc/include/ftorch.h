@@ -41,10 +41,12 @@
  *    that handle (or on a tensor sharing its storage or gradient); the caller
  *    synchronises.  An expression temporary belongs to the thread that created it.
  *    Models, optimisers and schedulers: one thread at a time per handle.
- *  - Deleting a handle while another thread uses it never crashes: a call in flight took
- *    its own reference to the tensor when it looked the handle up (under the slot's
- *    guard) and finishes on it; a call that starts after the delete reports
- *    FT_ERR_STALE_HANDLE.  (Python's close() racing a call is therefore safe.)
+ *  - Deleting (or releasing) a handle while another thread uses it never crashes: every
+ *    call takes its own reference to the objects behind its handles (under the handle's
+ *    lock) when it starts, so a call already running finishes on them, and a call that
+ *    starts after the delete fails with FT_ERR_STALE_HANDLE.  This holds for tensors,
+ *    models, optimisers and schedulers.  (Memory that a view aliases must of course stay
+ *    valid until such a call ends: the Python binding keeps the array alive.)
  *  - Errors are per thread: ft_last_error(), ft_last_status() and the Fortran module's
  *    recorded failure (ft_pending_error_*) are thread-local, so a thread never sees
  *    another thread's failure.  The stop-on-error setting (ft_set_stop_on_error) is one
