@@ -129,9 +129,11 @@ def run(fortran_exe: Path, out_dir: Path, ranks: int = 2, config: Config = Confi
     identical = all(np.array_equal(s[n].view(np.uint8), states[0][n].view(np.uint8)) for s in states for n in s)
     result = Result(ranks=ranks, identical_fortran=f"identical on all {ranks} ranks: T" in proc.stdout,
                     identical_files=identical, losses={r: d[:, 1] for r, d in data.items()}, steps=data[0][:, 0])
-    png = plot(result, out_dir / "loss_curves.png")
     echo(result.report())
-    echo(f"  plot: {png}")
+    try:
+        echo(f"  plot: {plot(result, out_dir / 'loss_curves.png')}")
+    except ImportError:  # matplotlib is optional: pip install 'pyftorch[plot]'
+        echo("  plot: skipped, matplotlib is not installed (pip install 'pyftorch[plot]')")
     return result
 
 
