@@ -383,14 +383,15 @@ class Tensor:
 
         Thread-safe: a call running on this tensor in another thread finishes on its own
         reference to the values (or raises ClosedTensorError if it starts after the close);
-        it never crashes.  The array a view was built on stays referenced until the Tensor
-        object itself is freed, so such a call never reads freed memory.
+        it never crashes; an operator in flight holds the viewed arrays it reads.
         """
         with _CLOSE_LOCK:
             handle = getattr(self, "_handle", None)
             if handle is None:
                 return
             self._handle = None
+            # Operators hold the arrays they read in their own frame, so dropping ours is safe.
+            self._keep = None
         _L.ft_tensor_delete(handle)
 
     def __enter__(self) -> "Tensor":
