@@ -12,10 +12,11 @@ class otherwise, so the variant measures the real binding as soon as it is there
 :func:`get_gradient_into` calls the C function directly in both cases: ``pyftorch.Tensor``
 has no form of ``get_gradient`` that writes into an existing holder.
 """
+
 from __future__ import annotations
 
 import ctypes
-from ctypes import POINTER, byref, c_double, c_int, c_int64, c_uint, c_void_p
+from ctypes import POINTER, byref, c_int, c_int64, c_uint, c_void_p
 from typing import Any
 
 import numpy as np
@@ -89,18 +90,28 @@ class Tensor:
         raise TypeError("use Tensor.from_numpy")
 
     @classmethod
-    def _wrap(cls, handle: int | None, keep: Any = None) -> "Tensor":
+    def _wrap(cls, handle: int | None, keep: Any = None) -> Tensor:
         self = object.__new__(cls)
         self._handle = handle
         self._keep = keep
         return self
 
     @classmethod
-    def from_numpy(cls, array: np.ndarray, *, copy: bool, requires_grad: bool = False) -> "Tensor":
+    def from_numpy(cls, array: np.ndarray, *, copy: bool, requires_grad: bool = False) -> Tensor:
         shape = (c_int64 * array.ndim)(*array.shape)
         out = c_void_p()
-        _lib.ft_tensor_from_blob(array.ctypes.data, array.ndim, shape, None, _DTYPE_CODES[array.dtype], 0, -1,
-                                 int(requires_grad), 1 if copy else 0, byref(out))
+        _lib.ft_tensor_from_blob(
+            array.ctypes.data,
+            array.ndim,
+            shape,
+            None,
+            _DTYPE_CODES[array.dtype],
+            0,
+            -1,
+            int(requires_grad),
+            1 if copy else 0,
+            byref(out),
+        )
         return cls._wrap(out.value, None if copy else (array,))
 
     def close(self) -> None:
@@ -116,7 +127,7 @@ class Tensor:
             self._handle = None
             _lib.ft_tensor_release(handle)
 
-    def _binary(self, op: int, other: "Tensor") -> "Tensor":
+    def _binary(self, op: int, other: Tensor) -> Tensor:
         if not isinstance(other, Tensor):
             return NotImplemented
         out = c_void_p()
@@ -124,22 +135,22 @@ class Tensor:
         k1, k2 = self._keep, other._keep  # the arrays that viewed operands alias
         return Tensor._wrap(out.value, k1 if k2 is None or k2 is k1 else (k2 if k1 is None else k1 + k2))
 
-    def __add__(self, other: "Tensor") -> "Tensor":
+    def __add__(self, other: Tensor) -> Tensor:
         return self._binary(FT_ADD, other)
 
-    def __sub__(self, other: "Tensor") -> "Tensor":
+    def __sub__(self, other: Tensor) -> Tensor:
         return self._binary(FT_SUB, other)
 
-    def __mul__(self, other: "Tensor") -> "Tensor":
+    def __mul__(self, other: Tensor) -> Tensor:
         return self._binary(FT_MUL, other)
 
-    def __truediv__(self, other: "Tensor") -> "Tensor":
+    def __truediv__(self, other: Tensor) -> Tensor:
         return self._binary(FT_DIV, other)
 
-    def backward(self, gradient: "Tensor | None" = None, retain_graph: bool = False) -> None:
+    def backward(self, gradient: Tensor | None = None, retain_graph: bool = False) -> None:
         _lib.ft_tensor_backward(self._handle, None if gradient is None else gradient._handle, int(retain_graph))
 
-    def get_gradient(self) -> "Tensor":
+    def get_gradient(self) -> Tensor:
         out = c_void_p()
         _lib.ft_tensor_get_gradient(self._handle, byref(out))
         return Tensor._wrap(out.value)

@@ -5,6 +5,7 @@ rebuilt incrementally, so a session after the first costs a no-op ninja run.  Th
 installed ``.mod`` files are not tracked by CMake's dependency scan, so when they change
 the Fortran kernel's object is removed to force its recompilation.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,7 +28,9 @@ class KernelLibraries:
 def _run(cmd: list[str]) -> None:
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise RuntimeError(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+        raise RuntimeError(
+            f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+        )
 
 
 def _modules_digest(install) -> str:
@@ -52,8 +55,18 @@ def build(install, build_dir: Path = BUILD) -> KernelLibraries:
             shutil.rmtree(build_dir)
         build_dir.mkdir(parents=True)
         generator = ["-G", "Ninja"] if shutil.which("ninja") else []
-        _run(["cmake", "-S", str(SOURCE), "-B", str(build_dir), *generator, "-DCMAKE_BUILD_TYPE=Release",
-              f"-DCMAKE_PREFIX_PATH={prefix}"])
+        _run(
+            [
+                "cmake",
+                "-S",
+                str(SOURCE),
+                "-B",
+                str(build_dir),
+                *generator,
+                "-DCMAKE_BUILD_TYPE=Release",
+                f"-DCMAKE_PREFIX_PATH={prefix}",
+            ]
+        )
         stamp.write_text(prefix)
     mods = build_dir / "ftorch-modules.sha1"
     digest = _modules_digest(install)

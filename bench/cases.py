@@ -5,10 +5,11 @@ language and :mod:`bench.test_ops_bench` measures them.  The report
 (:mod:`pyftorch.bench`) reads everything it needs from ``extra_info`` in pytest-benchmark's
 JSON, so adding a case here (plus one kernel per language) is all a new benchmark needs.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -42,8 +43,8 @@ OUT_C, OUT_T, OUT_GRAD, OUT_HOLDER, OUT_WEIGHT = 0, 1, 2, 3, 4
 OUT_Q = 5
 
 # Graph set-up before the loop (same codes in the kernels):
-GRAD_NONE = 0      # plain tensors a, b
-GRAD_GRAPH = 1     # a requires gradients; q = a*b + a/b is built
+GRAD_NONE = 0  # plain tensors a, b
+GRAD_GRAPH = 1  # a requires gradients; q = a*b + a/b is built
 GRAD_BACKWARD = 2  # as GRAD_GRAPH, plus one backward(q, ones) so that a has a gradient
 
 #: Target wall time of one measured call, in seconds.  The operation count per call is
@@ -80,7 +81,7 @@ class Case:
 
     def iterations(self, size: int) -> int:
         """Operations per measured call."""
-        return max(1, int(round(TARGET_CALL_S / self.cost(size))))
+        return max(1, round(TARGET_CALL_S / self.cost(size)))
 
 
 def _not_elementwise() -> np.ndarray:
@@ -118,11 +119,15 @@ def _view(name: str, symbol: str, fn: Callable[[np.ndarray, np.ndarray], np.ndar
 
 
 #: The view_* cases (issue 13), without and with gradients.
-VIEW_CASES = [_view(name, symbol, fn, grad) for grad in (False, True) for name, symbol, fn in (
-    ("view_mul", "a*b", lambda a, b: a * b),
-    ("view_muladd", "a*b + a", lambda a, b: a * b + a),
-    ("view_scale", "2.0*a", lambda a, b: 2.0 * a),
-)]
+VIEW_CASES = [
+    _view(name, symbol, fn, grad)
+    for grad in (False, True)
+    for name, symbol, fn in (
+        ("view_mul", "a*b", lambda a, b: a * b),
+        ("view_muladd", "a*b + a", lambda a, b: a * b + a),
+        ("view_scale", "2.0*a", lambda a, b: 2.0 * a),
+    )
+]
 
 CASES: dict[str, Case] = {
     c.name: c
@@ -173,9 +178,11 @@ CASES: dict[str, Case] = {
         ),
         Case(
             name=TRAIN_CASE,
-            description=(f"one training step of an MLP {training.N_IN}-{training.HIDDEN}-{training.HIDDEN}-"
-                         f"{training.N_OUT} (Tanh, ReLU), batch {training.BATCH}: forward, MSE loss, backward, "
-                         "Adam step, zero_grad"),
+            description=(
+                f"one training step of an MLP {training.N_IN}-{training.HIDDEN}-{training.HIDDEN}-"
+                f"{training.N_OUT} (Tanh, ReLU), batch {training.BATCH}: forward, MSE loss, backward, "
+                "Adam step, zero_grad"
+            ),
             grad_mode=GRAD_NONE,
             output=OUT_WEIGHT,
             cost=lambda n: 300e-6,
@@ -184,14 +191,20 @@ CASES: dict[str, Case] = {
             variants=VARIANTS + (EAGER,),
             training=True,
         ),
-    ] + VIEW_CASES
+    ]
+    + VIEW_CASES
 }
 
 
 def parameters() -> list[tuple[str, int, str, str]]:
     """Every benchmark: (case, size, dtype, variant), in report order."""
-    return [(case, size, dtype, variant) for case, spec in CASES.items() for size in spec.sizes
-            for dtype in DTYPES for variant in spec.variants]
+    return [
+        (case, size, dtype, variant)
+        for case, spec in CASES.items()
+        for size in spec.sizes
+        for dtype in DTYPES
+        for variant in spec.variants
+    ]
 
 
 def case_inputs(case: Case, size: int, dtype: str) -> tuple[np.ndarray, np.ndarray]:

@@ -3,6 +3,7 @@
 The kernels are built on first use into build/bench-kernels (see bench/build_kernels.py).
 Every variant runs LibTorch with one intra-op thread.
 """
+
 from __future__ import annotations
 
 import sys
@@ -38,8 +39,9 @@ def variants(bench_install):
     lib = _ftshim.load(str(bench_install.library))
     built = lib.ft_torch_version().decode()
     if built != torch.__version__.split("+")[0]:
-        pytest.fail(f"libftorch was built against torch {built}, but torch {torch.__version__} is running",
-                    pytrace=False)
+        pytest.fail(
+            f"libftorch was built against torch {built}, but torch {torch.__version__} is running", pytrace=False
+        )
     try:
         kernels = build_kernels.build(bench_install)
     except RuntimeError as exc:

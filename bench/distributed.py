@@ -15,6 +15,7 @@
 Timings are wall clock on this machine (2 cores: the 2 ranks share them), so they are
 indicative; no test asserts them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,13 @@ WORLD = 2
 
 
 def mpi_env() -> dict[str, str]:
-    return dict(os.environ, OMP_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-                OMPI_MCA_rmaps_base_oversubscribe="1")
+    return dict(
+        os.environ,
+        OMP_NUM_THREADS="1",
+        OMPI_ALLOW_RUN_AS_ROOT="1",
+        OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+        OMPI_MCA_rmaps_base_oversubscribe="1",
+    )
 
 
 def build_kernel(out_dir: Path) -> Path:
@@ -51,8 +57,21 @@ def build_kernel(out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     if not exe.exists() or exe.stat().st_mtime < source.stat().st_mtime:
         libdir = install.prefix / "lib"
-        subprocess.run(["mpif90", "-O2", f"-J{out_dir}", *config.cflags(install).split(), str(source),
-                        f"-L{libdir}", "-lftorch_mpi", *config.libs(install).split(), "-o", str(exe)], check=True)
+        subprocess.run(
+            [
+                "mpif90",
+                "-O2",
+                f"-J{out_dir}",
+                *config.cflags(install).split(),
+                str(source),
+                f"-L{libdir}",
+                "-lftorch_mpi",
+                *config.libs(install).split(),
+                "-o",
+                str(exe),
+            ],
+            check=True,
+        )
     return exe
 
 
@@ -64,8 +83,9 @@ def gloo_worker(rank: int, port: int, max_bytes: int) -> None:
     import torch.distributed as dist
 
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=WORLD,
-                            timeout=timedelta(seconds=120))
+    dist.init_process_group(
+        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=WORLD, timeout=timedelta(seconds=120)
+    )
     nbytes = 1024
     while nbytes <= max_bytes:
         t = torch.zeros(nbytes // 4)
@@ -87,9 +107,16 @@ def gloo_worker(rank: int, port: int, max_bytes: int) -> None:
 def torch_allreduce(max_bytes: int) -> dict[int, float]:
     port = free_port()
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
-    procs = [subprocess.Popen([sys.executable, "-m", "bench.distributed", "--gloo-worker", str(r), str(port),
-                               str(max_bytes)], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
-             for r in range(WORLD)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bench.distributed", "--gloo-worker", str(r), str(port), str(max_bytes)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for r in range(WORLD)
+    ]
     outs = [p.communicate(timeout=1200)[0] for p in procs]
     if any(p.returncode for p in procs):
         raise RuntimeError(f"the torch.distributed reference failed:\n{outs}")
@@ -106,8 +133,9 @@ def ddp_worker(rank: int, port: int, steps: int, warmup: int) -> None:
     from bench import training
 
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=WORLD,
-                            timeout=timedelta(seconds=120))
+    dist.init_process_group(
+        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=WORLD, timeout=timedelta(seconds=120)
+    )
     model = training.load_scripted("float32")
     ddp = torch.nn.parallel.DistributedDataParallel(model)
     opt = torch.optim.Adam(ddp.parameters(), lr=1e-3)
@@ -135,9 +163,16 @@ def free_port() -> int:
 def train_ddp(steps: int, warmup: int) -> float:
     port = free_port()
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
-    procs = [subprocess.Popen([sys.executable, "-m", "bench.distributed", "--ddp-worker", str(r), str(port),
-                               str(steps), str(warmup)], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
-             for r in range(WORLD)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bench.distributed", "--ddp-worker", str(r), str(port), str(steps), str(warmup)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for r in range(WORLD)
+    ]
     outs = [p.communicate(timeout=600)[0] for p in procs]
     if any(p.returncode for p in procs):
         raise RuntimeError(f"the DDP reference failed:\n{outs}")
@@ -150,15 +185,37 @@ def train_fortran(exe: Path, work: Path, steps: int, warmup: int) -> float:
     x, y = training.data("float32")
     data = work / "train_data.bin"
     np.concatenate([x.ravel(order="F"), y.ravel(order="F")]).astype(np.float32).tofile(data)
-    proc = subprocess.run(["mpirun", "-np", str(WORLD), "--oversubscribe", str(exe), "train",
-                           str(training.model_file("float32")), str(data), str(steps), str(warmup)],
-                          capture_output=True, text=True, env=mpi_env(), timeout=600, check=True)
+    proc = subprocess.run(
+        [
+            "mpirun",
+            "-np",
+            str(WORLD),
+            "--oversubscribe",
+            str(exe),
+            "train",
+            str(training.model_file("float32")),
+            str(data),
+            str(steps),
+            str(warmup),
+        ],
+        capture_output=True,
+        text=True,
+        env=mpi_env(),
+        timeout=600,
+        check=True,
+    )
     return float(next(line for line in proc.stdout.splitlines() if line.startswith("train")).split()[-1])
 
 
 def allreduce(exe: Path, max_bytes: int) -> list[dict[str, float]]:
-    proc = subprocess.run(["mpirun", "-np", str(WORLD), "--oversubscribe", str(exe), "allreduce", str(max_bytes)],
-                          capture_output=True, text=True, env=mpi_env(), timeout=1200, check=True)
+    proc = subprocess.run(
+        ["mpirun", "-np", str(WORLD), "--oversubscribe", str(exe), "allreduce", str(max_bytes)],
+        capture_output=True,
+        text=True,
+        env=mpi_env(),
+        timeout=1200,
+        check=True,
+    )
     rows = []
     for line in proc.stdout.splitlines():
         if line.startswith("allreduce"):
@@ -177,18 +234,26 @@ def us(t: float) -> str:
 
 def report(result: dict) -> str:
     t = result["train"]
-    lines = ["Distributed training step, world size 2 (bench MLP, batch 32 per rank, float32, Adam):", "",
-             "| variant | time per step (µs) |", "|---|---:|",
-             f"| Fortran `torch_model_distribute` | {us(t['fortran_s'])} |",
-             f"| PyTorch `DistributedDataParallel` | {us(t['ddp_s'])} |",
-             f"| ratio Fortran / DDP (goal ≤ 1.1) | {t['fortran_s'] / t['ddp_s']:.2f} |", "",
-             "All-reduce (sum) of N bytes of float32, world size 2, time per call (µs):", "",
-             "| N | `MPI_Allreduce` | `torch_distributed_all_reduce` | ratio | `torch_distributed_average_gradients` | ratio "
-             "| PyTorch `dist.all_reduce` (gloo) |",
-             "|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "Distributed training step, world size 2 (bench MLP, batch 32 per rank, float32, Adam):",
+        "",
+        "| variant | time per step (µs) |",
+        "|---|---:|",
+        f"| Fortran `torch_model_distribute` | {us(t['fortran_s'])} |",
+        f"| PyTorch `DistributedDataParallel` | {us(t['ddp_s'])} |",
+        f"| ratio Fortran / DDP (goal ≤ 1.1) | {t['fortran_s'] / t['ddp_s']:.2f} |",
+        "",
+        "All-reduce (sum) of N bytes of float32, world size 2, time per call (µs):",
+        "",
+        "| N | `MPI_Allreduce` | `torch_distributed_all_reduce` | ratio | `torch_distributed_average_gradients` | ratio "
+        "| PyTorch `dist.all_reduce` (gloo) |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in result["allreduce"]:
-        lines.append(f"| {human(r['bytes'])} | {us(r['mpi_s'])} | {us(r['ftorch_s'])} | {r['ftorch_s'] / r['mpi_s']:.2f} "
-                     f"| {us(r['grad_s'])} | {r['grad_s'] / r['mpi_s']:.2f} | {us(r['torch_gloo_s'])} |")
+        lines.append(
+            f"| {human(r['bytes'])} | {us(r['mpi_s'])} | {us(r['ftorch_s'])} | {r['ftorch_s'] / r['mpi_s']:.2f} "
+            f"| {us(r['grad_s'])} | {r['grad_s'] / r['mpi_s']:.2f} | {us(r['torch_gloo_s'])} |"
+        )
     return "\n".join(lines)
 
 
@@ -217,9 +282,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     work = ROOT / "build" / "bench-distributed"
     exe = build_kernel(work)
-    result = {"train": {"fortran_s": train_fortran(exe, work, opts.steps, opts.warmup),
-                        "ddp_s": train_ddp(opts.steps, opts.warmup)},
-              "allreduce": allreduce(exe, opts.max_bytes)}
+    result = {
+        "train": {
+            "fortran_s": train_fortran(exe, work, opts.steps, opts.warmup),
+            "ddp_s": train_ddp(opts.steps, opts.warmup),
+        },
+        "allreduce": allreduce(exe, opts.max_bytes),
+    }
     gloo = torch_allreduce(opts.max_bytes)
     for row in result["allreduce"]:
         row["torch_gloo_s"] = gloo.get(row["bytes"], float("nan"))

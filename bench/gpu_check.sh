@@ -120,7 +120,7 @@ case "$GPU_BUILD" in
   gxx) build_gxx || { fail "g++ build"; finish; } ;;
   *) build_cmake || { echo "CMake build failed; falling back to g++"; build_gxx || { fail "build"; finish; }; } ;;
 esac
-LIB=$(ls "$PREFIX"/lib*/libftorch.so 2>/dev/null | head -1)
+LIB=$(find "$PREFIX" -maxdepth 2 -path "$PREFIX/lib*/libftorch.so" 2>/dev/null | head -1)
 [ -n "$LIB" ] || { fail "no libftorch.so under $PREFIX"; finish; }
 export PYFTORCH_LIB=$LIB
 export PYTHONPATH=$REPO${PYTHONPATH:+:$PYTHONPATH}

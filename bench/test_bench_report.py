@@ -1,5 +1,6 @@
 """The report side of `pyftorch bench` (table, ratios, targets, comparison, plot), on a
 synthetic pytest-benchmark JSON: fast, and needs neither torch nor the library."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -23,12 +24,21 @@ def write(path, times, scale=1.0):
     benchmarks = []
     for (case, size, dtype), values in times.items():
         for variant, t in zip(report.VARIANTS, values):
-            benchmarks.append({
-                "name": f"{case}[{size}-{dtype}-{variant}]",
-                "stats": {"median": t * OPS * scale},
-                "extra_info": {"case": case, "size": size, "dtype": dtype, "variant": variant,
-                               "ops_per_call": OPS, "operator": case == "mul", "description": case},
-            })
+            benchmarks.append(
+                {
+                    "name": f"{case}[{size}-{dtype}-{variant}]",
+                    "stats": {"median": t * OPS * scale},
+                    "extra_info": {
+                        "case": case,
+                        "size": size,
+                        "dtype": dtype,
+                        "variant": variant,
+                        "ops_per_call": OPS,
+                        "operator": case == "mul",
+                        "description": case,
+                    },
+                }
+            )
     benchmarks.append({"name": "unrelated", "stats": {"median": 1.0}, "extra_info": {}})
     path.write_text(json.dumps({"benchmarks": benchmarks, "machine_info": {}}))
     return path

@@ -14,6 +14,7 @@ which prints, per input, the best of three wall times of each command in a fresh
 (interpreter start-up included, as a user sees it), its CPU time and its peak RSS, and the
 ratio to fortitude.  ``PYFTORCH_LINT_BENCH_LINES`` overrides the size of the mixed tree.
 """
+
 from __future__ import annotations
 
 import os
@@ -117,8 +118,9 @@ def test_fortitude(trees, which):
     exe = _fortitude()
     if exe is None:
         pytest.skip("fortitude-lint is not installed (it is in requirements-dev.txt)")
-    wall, cpu, rss, proc = _timed([exe, "check", "--output-format", "concise", "--statistics", "."],
-                                  trees[which]["path"])
+    wall, cpu, rss, proc = _timed(
+        [exe, "check", "--output-format", "concise", "--statistics", "."], trees[which]["path"]
+    )
     TIMES.setdefault(which, {})["fortitude"] = (wall, cpu, rss)
     assert proc.returncode in (0, 1), proc.stderr
 
@@ -135,8 +137,10 @@ def test_report(trees):
             if key in t:
                 wall, cpu, rss = t[key]
                 name = "fortitude check" if key == "fortitude" else f"pyftorch lint, {key}"
-                report.append(f"  {name:22s} {wall:6.2f} s wall {cpu:6.2f} s cpu {rss:7.1f} MiB "
-                              f"({tree['lines'] / wall:,.0f} lines/s)")
+                report.append(
+                    f"  {name:22s} {wall:6.2f} s wall {cpu:6.2f} s cpu {rss:7.1f} MiB "
+                    f"({tree['lines'] / wall:,.0f} lines/s)"
+                )
         if "fortitude" in t:
             f = t["fortitude"][0]
             report.append(f"  ratio lint/fortitude: cold {t['cold'][0] / f:.2f}x, cached {t['cached'][0] / f:.2f}x")

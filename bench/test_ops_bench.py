@@ -8,6 +8,7 @@ the reference: the benchmarks cannot rot silently.  No test asserts a time.  A t
 step is checked after CHECK_RUNS steps from a fresh load: the first layer's weight must
 equal Python PyTorch's (bench.training.reference).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,8 +21,10 @@ from bench.cases import CASES, case_inputs, expected, parameters, size_label, to
 CHECK_RUNS = 2
 
 
-@pytest.mark.parametrize("case, size, dtype, variant", [
-    pytest.param(*p, id=f"{p[0]}-{size_label(p[1])}-{p[2]}-{p[3]}") for p in parameters()])
+@pytest.mark.parametrize(
+    "case, size, dtype, variant",
+    [pytest.param(*p, id=f"{p[0]}-{size_label(p[1])}-{p[2]}-{p[3]}") for p in parameters()],
+)
 def test_ops(benchmark, variants, case, size, dtype, variant):
     spec = CASES[case]
     impl = variants[variant]
@@ -51,9 +54,19 @@ def test_ops(benchmark, variants, case, size, dtype, variant):
         initial, want = training.reference(dtype, CHECK_RUNS)
         # The reference did train: each Adam step moves most weights by about LR.
         assert np.median(np.abs(want - initial)) > 0.5 * CHECK_RUNS * training.LR
-        np.testing.assert_allclose(got, want, rtol=0, atol=training.tolerance(dtype),
-                                   err_msg=f"{variant} {case} batch={size} {dtype}: first-layer weight")
+        np.testing.assert_allclose(
+            got,
+            want,
+            rtol=0,
+            atol=training.tolerance(dtype),
+            err_msg=f"{variant} {case} batch={size} {dtype}: first-layer weight",
+        )
     else:
-        np.testing.assert_allclose(got, expected(spec, a, b, CHECK_RUNS), rtol=tolerance(dtype), atol=0,
-                                   err_msg=f"{variant} {case} size={size} {dtype}")
+        np.testing.assert_allclose(
+            got,
+            expected(spec, a, b, CHECK_RUNS),
+            rtol=tolerance(dtype),
+            atol=0,
+            err_msg=f"{variant} {case} size={size} {dtype}",
+        )
     assert _ftshim.library().ft_live_tensors() == live, f"{variant} {case}: live tensor handles changed"

@@ -15,6 +15,7 @@ Python PyTorch (``torch.jit.load`` plus ``torch.optim.Adam``).
 (``build/bench-kernels/bench_driver fortran|cxx train_step 32 float32 N REPEAT MODEL``
 needs them.)
 """
+
 from __future__ import annotations
 
 import functools
@@ -45,8 +46,9 @@ def eager_module(dtype: str):
 
     with torch.random.fork_rng():
         torch.manual_seed(SEED)
-        module = nn.Sequential(nn.Linear(N_IN, HIDDEN), nn.Tanh(), nn.Linear(HIDDEN, HIDDEN), nn.ReLU(),
-                               nn.Linear(HIDDEN, N_OUT))
+        module = nn.Sequential(
+            nn.Linear(N_IN, HIDDEN), nn.Tanh(), nn.Linear(HIDDEN, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, N_OUT)
+        )
     return module.to(getattr(torch, dtype)).train()
 
 
@@ -105,7 +107,7 @@ def first_weight(module) -> np.ndarray:
     return next(iter(module.parameters())).detach().double().numpy().reshape(-1).copy()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def reference(dtype: str, steps: int) -> tuple[np.ndarray, np.ndarray]:
     """(initial, trained) first-layer weight after `steps` steps in Python PyTorch."""
     import torch

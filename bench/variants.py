@@ -18,18 +18,32 @@ A training case (``case.training``) gets the batch as ``a`` (inputs) and ``b`` (
 flattened in C order; the variant loads bench.training's TorchScript file, builds an Adam
 optimiser over the model's parameters and runs ``n`` steps per call of ``run(n)``.
 """
+
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Callable
 from ctypes import c_char_p, c_double, c_int, c_int64, c_void_p
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from bench import _ftshim, training
-from bench.cases import (CASES, CXX_COPY, DTYPES, EAGER, GRAD_BACKWARD, GRAD_NONE, OUT_C, OUT_GRAD, OUT_HOLDER,
-                         OUT_T, OUT_WEIGHT, Case)
+from bench.cases import (
+    CASES,
+    CXX_COPY,
+    DTYPES,
+    EAGER,
+    GRAD_BACKWARD,
+    GRAD_NONE,
+    OUT_C,
+    OUT_GRAD,
+    OUT_HOLDER,
+    OUT_T,
+    OUT_WEIGHT,
+    Case,
+)
 
 Loop = Callable[[int], None]
 
@@ -53,6 +67,7 @@ class Variant:
 # ------------------------------------------------------------------------------------------
 # Compiled kernels (Fortran and C++), driven through ctypes
 # ------------------------------------------------------------------------------------------
+
 
 class KernelError(RuntimeError):
     pass
@@ -93,8 +108,18 @@ class CompiledVariant(Variant):
         if case.training:
             self.size = training.WEIGHT_ELEMENTS
             path = str(training.model_file(dtype)).encode()
-            self._call("train_setup", path, len(path), size, training.N_IN, training.N_OUT, DTYPES[dtype],
-                       a.ctypes.data, b.ctypes.data, training.LR)
+            self._call(
+                "train_setup",
+                path,
+                len(path),
+                size,
+                training.N_IN,
+                training.N_OUT,
+                DTYPES[dtype],
+                a.ctypes.data,
+                b.ctypes.data,
+                training.LR,
+            )
             return
         self.size = size
         self._call("setup", size, DTYPES[dtype], a.ctypes.data, b.ctypes.data, case.grad_mode)
@@ -129,6 +154,7 @@ class CopyVariant(CompiledVariant):
 # ------------------------------------------------------------------------------------------
 # Python PyTorch
 # ------------------------------------------------------------------------------------------
+
 
 class TorchVariant(Variant):
     """Python PyTorch; a training step runs the TorchScript file (torch.jit.load)."""
@@ -249,7 +275,9 @@ class TorchVariant(Variant):
         st = self.st
         if output == OUT_WEIGHT:
             return training.first_weight(st.model)
-        value = {OUT_C: lambda: st.c, OUT_T: lambda: st.t, OUT_GRAD: lambda: st.a.grad, OUT_HOLDER: lambda: st.g}[output]()
+        value = {OUT_C: lambda: st.c, OUT_T: lambda: st.t, OUT_GRAD: lambda: st.a.grad, OUT_HOLDER: lambda: st.g}[
+            output
+        ]()
         return value.detach().to(self.torch.float64).numpy().copy()
 
     def teardown(self):
@@ -268,6 +296,7 @@ class EagerTorchVariant(TorchVariant):
 # ------------------------------------------------------------------------------------------
 # pyftorch (ctypes)
 # ------------------------------------------------------------------------------------------
+
 
 class PyftorchVariant(Variant):
     name = "pyftorch"

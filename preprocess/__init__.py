@@ -2,5 +2,6 @@
 
 Public entry point: :func:`preprocess.cli.main` (``pyftorch lint ...``).
 """
+
 __version__ = "0.1.0"
 TOOL_NAME = "pyftorch-lint"

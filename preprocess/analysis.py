@@ -5,19 +5,40 @@ fparser parsed; fparser statements are matched to lexed statements by their firs
 their order on that line (``;``).  Operators are matched by their in-order position among
 operators of the same symbol in the statement.
 """
+
 from __future__ import annotations
 
 import os
 
 from fparser.two import Fortran2003 as F03
 
-from . import ftorch_api as api
-from .diagnostics import Diagnostic, Edit, Fix
+from .diagnostics import Diagnostic, Edit
 from .lexer import Stmt, Token, lex
 from .model import FileModel, children, iter_nodes, stmt_of
 from .prescan import parse_use_tokens
 
-_UNARY_PREV = {"(", ",", "=", "(/", "[", "=>", ":", "::", "**", "*", "/", "+", "-", "//", "==", "/=", "<", ">", "<=", ">="}
+_UNARY_PREV = {
+    "(",
+    ",",
+    "=",
+    "(/",
+    "[",
+    "=>",
+    ":",
+    "::",
+    "**",
+    "*",
+    "/",
+    "+",
+    "-",
+    "//",
+    "==",
+    "/=",
+    "<",
+    ">",
+    "<=",
+    ">=",
+}
 _ARITH = {"+", "-", "*", "/", "**"}
 
 
@@ -47,7 +68,8 @@ def op_tokens(stmt: Stmt) -> dict:
         if t.text == "*" and (prev is None or prev.text in ("(", ",") or nxt is None or nxt.text in (")", ",")):
             continue
         unary = t.text in "+-" and (
-            prev is None or prev.text in _UNARY_PREV
+            prev is None
+            or prev.text in _UNARY_PREV
             or (prev.kind == "dotop" and prev.low not in (".true.", ".false."))
             or (prev.kind == "name" and i == 1 and prev.low in ("return", "stop", "print"))
         )
@@ -110,8 +132,9 @@ def match_paren_fwd(toks, j):
 
 
 class FileContext:
-    def __init__(self, path, display, text, fixed, tree, exports, settings, line_map=None, original_text=None,
-                 lexed=None):
+    def __init__(
+        self, path, display, text, fixed, tree, exports, settings, line_map=None, original_text=None, lexed=None
+    ):
         self.path = path
         self.display = display
         self.text = text
@@ -182,13 +205,13 @@ class FileContext:
     def stmt_range(self, node):
         src, st = self.lexed(node)
         if st is None or not st.tokens:
-            a, b = self.span_of(node)
+            a, _b = self.span_of(node)
             return src, (a, 0), (a, len(src.lines[a - 1]) if a - 1 < len(src.lines) else 0)
         t0 = st.tokens[1] if st.tokens[0].kind == "number" and len(st.tokens) > 1 else st.tokens[0]
         return src, (t0.line, t0.col), (st.tokens[-1].end_line, st.tokens[-1].end_col)
 
     def op_token(self, opnode) -> Token | None:
-        src, st = self.lexed(opnode)
+        _src, st = self.lexed(opnode)
         if st is None:
             return None
         s = stmt_of(opnode)
@@ -209,7 +232,7 @@ class FileContext:
 
     def operand_range(self, opnode, side: str):
         """Token range of the left/right operand of a binary op (simple operands)."""
-        src, st = self.lexed(opnode)
+        _src, st = self.lexed(opnode)
         tok = self.op_token(opnode)
         if st is None or tok is None:
             return None
@@ -241,7 +264,7 @@ class FileContext:
 
     def assignment_tokens(self, assign):
         """(lhs first token, '=' token, last token) of an Assignment_Stmt."""
-        src, st = self.lexed(assign)
+        _src, st = self.lexed(assign)
         if st is None:
             return None
         toks = st.tokens
@@ -281,7 +304,16 @@ class FileContext:
         if noqa_lines is None and node is not None:
             noqa_lines = self.span_of(node)
         return Diagnostic(
-            rule.code, rule.name, message, rule.severity, src.path, l1, c1 + 1, l2, c2 + 1, fix,
+            rule.code,
+            rule.name,
+            message,
+            rule.severity,
+            src.path,
+            l1,
+            c1 + 1,
+            l2,
+            c2 + 1,
+            fix,
             tuple(noqa_lines) if noqa_lines else (l1, l2),
         )
 

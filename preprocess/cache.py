@@ -5,6 +5,7 @@ re-export table), the displayed path, the file's bytes and the bytes of the file
 includes.  One JSON file per settings fingerprint under the cache directory (default
 ``.pyftorch_cache/`` in the project root), written atomically.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -68,7 +69,11 @@ class Cache:
                     fh.write("Signature: 8a477f597d28d172789f06886806bc55\n# pyftorch lint cache\n")
                 with open(os.path.join(self.dir, ".gitignore"), "w") as fh:
                     fh.write("*\n")
-            keep = {k: v for k, v in self.entries.items() if k in self.used} if len(self.entries) > 4 * max(len(self.used), 1000) else self.entries
+            keep = (
+                {k: v for k, v in self.entries.items() if k in self.used}
+                if len(self.entries) > 4 * max(len(self.used), 1000)
+                else self.entries
+            )
             fd, tmp = tempfile.mkstemp(dir=base, suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump({"version": __version__, "entries": keep}, fh)

@@ -1,5 +1,6 @@
 """``pyftorch lint``: command-line front end.  :func:`main` returns the exit code and never
 raises: 0 clean, 1 findings (parse errors included), 2 usage or configuration error."""
+
 from __future__ import annotations
 
 import argparse
@@ -34,11 +35,17 @@ class _Usage(Exception):
 
 
 def build_parser():
-    p = _Parser(prog="pyftorch lint", description="Check Fortran code that uses ftorch.",
-                epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = _Parser(
+        prog="pyftorch lint",
+        description="Check Fortran code that uses ftorch.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("paths", nargs="*", help="files or directories (default: .)")
     p.add_argument("--output-format", choices=FORMATS, help="output format (default: concise)")
-    p.add_argument("--select", action="append", help="comma-separated codes, names or prefixes to enable (replaces config)")
+    p.add_argument(
+        "--select", action="append", help="comma-separated codes, names or prefixes to enable (replaces config)"
+    )
     p.add_argument("--extend-select", action="append", help="codes, names or prefixes to enable in addition")
     p.add_argument("--ignore", action="append", help="codes, names or prefixes to disable")
     p.add_argument("--exclude", action="append", help="comma-separated gitignore-style patterns (replace the defaults)")
@@ -51,19 +58,44 @@ def build_parser():
     p.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
     p.add_argument("--cache-dir", help="cache directory (default: <project root>/.pyftorch_cache)")
     p.add_argument("--jobs", "-j", type=int, help="worker processes for parsing (default: CPU count)")
-    p.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME[=VALUE]",
-                   help="cpp define used when a file needs preprocessing")
-    p.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR",
-                   help="include directory for cpp and Fortran include")
+    p.add_argument(
+        "-D",
+        dest="defines",
+        action="append",
+        default=[],
+        metavar="NAME[=VALUE]",
+        help="cpp define used when a file needs preprocessing",
+    )
+    p.add_argument(
+        "-I",
+        dest="include_dirs",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="include directory for cpp and Fortran include",
+    )
     cpp = p.add_mutually_exclusive_group()
-    cpp.add_argument("--cpp", dest="cpp", action="store_const", const=True, default=None,
-                     help="run the C preprocessor on every file (default: like gfortran, on .F90/.F/.fpp... "
-                          "and on files with # directives)")
-    cpp.add_argument("--no-cpp", dest="cpp", action="store_const", const=False,
-                     help="never run the C preprocessor (directives are parsed, both branches)")
-    p.add_argument("--max-file-size", metavar="SIZE",
-                   help="files larger than this are reported (FT900), not parsed: bytes, or with a K/M/G "
-                        "suffix (default: 4M)")
+    cpp.add_argument(
+        "--cpp",
+        dest="cpp",
+        action="store_const",
+        const=True,
+        default=None,
+        help="run the C preprocessor on every file (default: like gfortran, on .F90/.F/.fpp... "
+        "and on files with # directives)",
+    )
+    cpp.add_argument(
+        "--no-cpp",
+        dest="cpp",
+        action="store_const",
+        const=False,
+        help="never run the C preprocessor (directives are parsed, both branches)",
+    )
+    p.add_argument(
+        "--max-file-size",
+        metavar="SIZE",
+        help="files larger than this are reported (FT900), not parsed: bytes, or with a K/M/G suffix (default: 4M)",
+    )
     p.add_argument("--config", help="path to a pyproject.toml, setup.cfg or standalone TOML file")
     p.add_argument("--no-respect-gitignore", action="store_true", help="lint files that .gitignore excludes")
     p.add_argument("--version", action="version", version=f"pyftorch lint {__version__}")
@@ -106,7 +138,7 @@ def main(argv=None) -> int:
         return code if isinstance(code, int) else (0 if code is None else 2)
     except KeyboardInterrupt:
         return 2
-    except BaseException as exc:  # never a traceback
+    except BaseException as exc:  # noqa: BLE001 -- never a traceback: exit 2 with the cause
         print(f"pyftorch lint: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
 
@@ -246,8 +278,13 @@ def _choose_fixes(diags):
             continue
         chosen = by_file.setdefault(d.path, [])
         spans = [((e.line, e.column), (e.end_line, e.end_column)) for e in d.fix.edits]
-        clash = any(not (b2 <= a1 or b1 <= a2) for f in chosen for e in f.edits
-                    for (a1, b1) in [((e.line, e.column), (e.end_line, e.end_column))] for (a2, b2) in spans)
+        clash = any(
+            not (b2 <= a1 or b1 <= a2)
+            for f in chosen
+            for e in f.edits
+            for (a1, b1) in [((e.line, e.column), (e.end_line, e.end_column))]
+            for (a2, b2) in spans
+        )
         if not clash:
             chosen.append(d.fix)
     return by_file
@@ -255,7 +292,7 @@ def _choose_fixes(diags):
 
 def _fixed_text(path, fixes):
     from .fixes import apply_edits
-    from .source import decode, newline_of
+    from .source import decode
 
     with open(path, "rb") as fh:
         data = fh.read()
@@ -296,8 +333,11 @@ def _diff(result) -> int:
             continue
         changed += 1
         nfix += len(fixes)
-        sys.stdout.writelines(difflib.unified_diff(
-            text.splitlines(keepends=True), new.splitlines(keepends=True), f"a/{path}", f"b/{path}"))
+        sys.stdout.writelines(
+            difflib.unified_diff(
+                text.splitlines(keepends=True), new.splitlines(keepends=True), f"a/{path}", f"b/{path}"
+            )
+        )
     if nfix:
         print(f"Would fix {nfix} error{'s' if nfix != 1 else ''}.", file=sys.stderr)
     return 1 if changed else 0

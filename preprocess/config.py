@@ -1,4 +1,5 @@
 """Configuration: ``[tool.pyftorch.lint]`` in pyproject.toml or ``[pyftorch.lint]`` in setup.cfg."""
+
 from __future__ import annotations
 
 import configparser
@@ -13,17 +14,43 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     except ModuleNotFoundError:
         tomllib = None
 
-LIST_KEYS = ("select", "ignore", "extend-select", "extend-ignore", "exclude", "extend-exclude",
-             "reexport-modules", "defines", "include-dirs")
+LIST_KEYS = (
+    "select",
+    "ignore",
+    "extend-select",
+    "extend-ignore",
+    "exclude",
+    "extend-exclude",
+    "reexport-modules",
+    "defines",
+    "include-dirs",
+)
 STR_KEYS = ("output-format", "cache-dir")
 BOOL_KEYS = ("respect-gitignore", "cpp")
 SIZE_KEYS = ("max-file-size",)
 KNOWN = set(LIST_KEYS) | set(STR_KEYS) | set(BOOL_KEYS) | set(SIZE_KEYS)
 FORMATS = ("concise", "full", "json", "sarif", "github")
 DEFAULT_EXCLUDE = [
-    ".bzr", ".direnv", ".eggs", ".git", ".hg", ".mypy_cache", ".nox", ".pants.d", ".pytype",
-    ".ruff_cache", ".svn", ".tox", ".venv", "__pypackages__", "_build", "buck-out", "dist",
-    "node_modules", "venv", ".pyftorch_cache",
+    ".bzr",
+    ".direnv",
+    ".eggs",
+    ".git",
+    ".hg",
+    ".mypy_cache",
+    ".nox",
+    ".pants.d",
+    ".pytype",
+    ".ruff_cache",
+    ".svn",
+    ".tox",
+    ".venv",
+    "__pypackages__",
+    "_build",
+    "buck-out",
+    "dist",
+    "node_modules",
+    "venv",
+    ".pyftorch_cache",
 ]
 
 

@@ -1,4 +1,5 @@
 """Diagnostics and fixes as plain data."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -49,7 +50,7 @@ class Diagnostic:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Diagnostic":
+    def from_dict(cls, d: dict) -> Diagnostic:
         d = dict(d)
         fx = d.get("fix")
         if fx:

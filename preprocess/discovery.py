@@ -1,4 +1,5 @@
 """Finding the Fortran files to lint: recursion, .gitignore and exclude patterns."""
+
 from __future__ import annotations
 
 import os

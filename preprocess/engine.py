@@ -1,4 +1,5 @@
 """Whole-run orchestration: pre-scan, export table, cache, parallel workers."""
+
 from __future__ import annotations
 
 import os
@@ -60,8 +61,9 @@ def _progress(done, total, enabled):
     sys.stderr.flush()
 
 
-def run(files: list, settings: Settings, cache_dir: str | None, jobs: int | None = None,
-        progress: bool = False) -> RunResult:
+def run(
+    files: list, settings: Settings, cache_dir: str | None, jobs: int | None = None, progress: bool = False
+) -> RunResult:
     res = RunResult(files=len(files))
     datas: dict = {}
     texts: dict = {}
@@ -77,17 +79,23 @@ def run(files: list, settings: Settings, cache_dir: str | None, jobs: int | None
             too_large.append((p, disp, exc.size))
             continue
         except OSError as exc:
-            res.diagnostics.append(Diagnostic("FT900", "parse-error", f"cannot read file: {exc.strerror or exc}",
-                                              "error", disp, 1, 1, 1, 1))
+            res.diagnostics.append(
+                Diagnostic(
+                    "FT900", "parse-error", f"cannot read file: {exc.strerror or exc}", "error", disp, 1, 1, 1, 1
+                )
+            )
             continue
         datas[p] = (disp, data)
         texts[p] = decode(data)
     if settings.fixed_form is None:
+
         def fixed_of(path):
             return is_fixed_form(path, texts.get(path))
     else:
+
         def fixed_of(_path):
             return settings.fixed_form
+
     exports, rx = compute_exports(texts, fixed_of, settings.reexport_modules)
     if too_large:
         words = {"ftorch"} | set(exports) | set(settings.reexport_modules)
@@ -95,11 +103,21 @@ def run(files: list, settings: Settings, cache_dir: str | None, jobs: int | None
             # only a file that would be checked is reported (a big generated file that does
             # not use ftorch is not this tool's business)
             if mentions_any(p, words):
-                res.diagnostics.append(Diagnostic(
-                    "FT900", "parse-error",
-                    f"file not checked: it is {_size(size)}, above the size limit of "
-                    f"{_size(settings.max_file_size)}; raise `max-file-size` (or --max-file-size) to "
-                    f"check it, or exclude it", "error", disp, 1, 1, 1, 1))
+                res.diagnostics.append(
+                    Diagnostic(
+                        "FT900",
+                        "parse-error",
+                        f"file not checked: it is {_size(size)}, above the size limit of "
+                        f"{_size(settings.max_file_size)}; raise `max-file-size` (or --max-file-size) to "
+                        f"check it, or exclude it",
+                        "error",
+                        disp,
+                        1,
+                        1,
+                        1,
+                        1,
+                    )
+                )
     fingerprint = settings.key() + repr(sorted(v.key() for v in exports.values()))
     cache = Cache(cache_dir, fingerprint) if cache_dir else None
     todo = []
@@ -133,7 +151,9 @@ def run(files: list, settings: Settings, cache_dir: str | None, jobs: int | None
         import multiprocessing  # only when there is parallel work (a cached run skips it)
         from concurrent.futures import ProcessPoolExecutor
 
-        method = "fork" if ("fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1) else "spawn"
+        method = (
+            "fork" if ("fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1) else "spawn"
+        )
         if method == "fork":
             # import fparser and build its parser class once, so that every worker inherits
             # them instead of paying for them again
@@ -144,18 +164,20 @@ def run(files: list, settings: Settings, cache_dir: str | None, jobs: int | None
             _parser()
             _rules.all_rules()
         try:
-            with ProcessPoolExecutor(max_workers=min(njobs, len(todo)), mp_context=multiprocessing.get_context(method)) as ex:
+            with ProcessPoolExecutor(
+                max_workers=min(njobs, len(todo)), mp_context=multiprocessing.get_context(method)
+            ) as ex:
                 args = [(p, disp, data, settings, exports) for p, disp, data, _k in todo]
                 # biggest first for better balance
                 order = sorted(range(len(args)), key=lambda i: -len(args[i][2]))
                 futs = {i: ex.submit(_work, args[i]) for i in order}
                 done = 0
                 for i in order:
-                    display, dd, parsed = futs[i].result()
+                    _display, dd, parsed = futs[i].result()
                     results.append((todo[i], dd, parsed))
                     done += 1
                     _progress(done, len(todo), show)
-        except Exception:
+        except Exception:  # noqa: BLE001 -- any pool failure: lint the files serially instead
             parallel = False
             results = []
     if not parallel:
@@ -164,7 +186,7 @@ def run(files: list, settings: Settings, cache_dir: str | None, jobs: int | None
             _d, dd, parsed = _work((p, disp, data, settings, exports))
             results.append((item, dd, parsed))
             _progress(n, len(todo), show)
-    for (p, disp, data, key), dd, parsed in results:
+    for (_p, _disp, _data, key), dd, parsed in results:
         res.parsed += 1 if parsed else 0
         res.diagnostics.extend(Diagnostic.from_dict(d) for d in dd)
         if cache is not None and key is not None:

@@ -1,8 +1,7 @@
 """Text edits: removing an item from a ``use`` list while keeping valid syntax, and
 applying non-overlapping edits to a text."""
-from __future__ import annotations
 
-from .diagnostics import Edit
+from __future__ import annotations
 
 
 def _line_left_empty(src, line: int, cut_from: int, cut_to: int) -> bool:
@@ -43,7 +42,11 @@ def remove_list_item(src, st, items, i) -> list:
             end = comma.end_col
             while end < len(text) and text[end] in " \t":
                 end += 1
-            if first.line == comma.line and _line_left_empty(src, first.line, first.col, end) and first.line != st.first_line:
+            if (
+                first.line == comma.line
+                and _line_left_empty(src, first.line, first.col, end)
+                and first.line != st.first_line
+            ):
                 edits.append(((first.line, 0), (first.line + 1, 0), ""))
             else:
                 edits.append(((first.line, first.col), (comma.line, end), ""))

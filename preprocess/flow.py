@@ -7,6 +7,7 @@ constructs are part of their procedure; internal procedures get their own graph.
 statement is reduced to a list of events (reads, writes, tensor constructions, backward,
 zero_grad, get_gradient, ...) that the rules run small forward data-flow analyses over.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -18,12 +19,18 @@ from fparser.two.utils import Base
 from . import ftorch_api as api
 from .model import LITERALS, SCOPE_CLASSES, children, iter_nodes
 
-DO_CONSTRUCTS = tuple(c for c in (getattr(F03, "Block_Nonlabel_Do_Construct", None),
-                                  getattr(F03, "Block_Label_Do_Construct", None),
-                                  getattr(F03, "Action_Term_Do_Construct", None),
-                                  getattr(F03, "Outer_Shared_Do_Construct", None),
-                                  getattr(F08, "Block_Nonlabel_Do_Construct", None),
-                                  getattr(F08, "Block_Label_Do_Construct", None)) if c is not None)
+DO_CONSTRUCTS = tuple(
+    c
+    for c in (
+        getattr(F03, "Block_Nonlabel_Do_Construct", None),
+        getattr(F03, "Block_Label_Do_Construct", None),
+        getattr(F03, "Action_Term_Do_Construct", None),
+        getattr(F03, "Outer_Shared_Do_Construct", None),
+        getattr(F08, "Block_Nonlabel_Do_Construct", None),
+        getattr(F08, "Block_Label_Do_Construct", None),
+    )
+    if c is not None
+)
 EXEC_SCOPES = (F03.Main_Program, F03.Main_Program0, F03.Subroutine_Subprogram, F03.Function_Subprogram)
 
 
@@ -195,8 +202,11 @@ def events_of(stmt, model, scope):
         if name is None:
             if method == "zero_grad" and obj:
                 v = model.lookup_var(scope, obj.split("%")[0]) if "%" not in obj else None
-                kind = "tensor" if (v is not None and v.category == "tensor") else (
-                    "optim" if (v is not None and v.category == "optim") else "unknown")
+                kind = (
+                    "tensor"
+                    if (v is not None and v.category == "tensor")
+                    else ("optim" if (v is not None and v.category == "optim") else "unknown")
+                )
                 ev.append(("zerograd", obj if kind == "tensor" else None, kind, f"{obj}%zero_grad()", obj))
             elif obj:
                 ev.append(("read", obj, stmt))
@@ -234,9 +244,15 @@ def events_of(stmt, model, scope):
                     retain = True  # a variable: cannot tell, assume retained
             else:
                 lits = [logical_value(a) for a in pos[1:3] if logical_value(a) is not None]
-                non_lit_logical = [a for a in pos[1:3] if logical_value(a) is None and model.type_of(a, scope) != "tensor"
-                                   and isinstance(a, F03.Name) and (model.lookup_var(scope, str(a)) or None) is not None
-                                   and model.lookup_var(scope, str(a)).category == "logical"]
+                non_lit_logical = [
+                    a
+                    for a in pos[1:3]
+                    if logical_value(a) is None
+                    and model.type_of(a, scope) != "tensor"
+                    and isinstance(a, F03.Name)
+                    and (model.lookup_var(scope, str(a)) or None) is not None
+                    and model.lookup_var(scope, str(a)).category == "logical"
+                ]
                 retain = lits[-1] if lits else (True if non_lit_logical else False)
             for a in pos[1:]:
                 ev.extend(("read", k, n) for k, n in reads_of(a))
@@ -260,8 +276,11 @@ def events_of(stmt, model, scope):
             model_k = key_of(arg(pos, kw, 0, "model"))
             ins = key_of(arg(pos, kw, 1, "input_tensors"))
             outs = key_of(arg(pos, kw, 2, "output_tensors"))
-            rg = logical_value(kw["requires_grad"]) if "requires_grad" in kw else (
-                logical_value(pos[3]) if len(pos) > 3 else False)
+            rg = (
+                logical_value(kw["requires_grad"])
+                if "requires_grad" in kw
+                else (logical_value(pos[3]) if len(pos) > 3 else False)
+            )
             srcs = [ins] if ins else []
             if outs:
                 ev.append(("derive", outs, srcs, ("model:" + model_k) if (rg and model_k) else None, True))
@@ -271,7 +290,9 @@ def events_of(stmt, model, scope):
                 out, in_args = key_of(arg(pos, kw, 1, "target_tensor")), [arg(pos, kw, 0, "source_tensor")]
             else:
                 out = key_of(arg(pos, kw, 0))
-                in_args = list(pos[1:3]) + [v for k, v in kw.items() if k in ("input_tensor", "target_tensor", "tensor")]
+                in_args = list(pos[1:3]) + [
+                    v for k, v in kw.items() if k in ("input_tensor", "target_tensor", "tensor")
+                ]
             # an expression argument (``torch_tensor_mean(loss, (out - tgt)**2)``) is computed
             # from the tensors it reads
             srcs = [k for a in in_args for k in tensor_keys(a, model, scope)]
@@ -329,8 +350,12 @@ class _Builder:
         self.loop_stack = []  # (loop construct, head idx, exit list)
 
     def node(self, stmt, events=None):
-        n = Node(len(self.g.nodes), stmt, events if events is not None else events_of(stmt, self.model, self.scope),
-                 loops=tuple(l[0] for l in self.loop_stack))
+        n = Node(
+            len(self.g.nodes),
+            stmt,
+            events if events is not None else events_of(stmt, self.model, self.scope),
+            loops=tuple(loop[0] for loop in self.loop_stack),
+        )
         self.g.nodes.append(n)
         return n.idx
 
@@ -347,13 +372,25 @@ class _Builder:
     def stmt(self, it, preds):
         if isinstance(it, SCOPE_CLASSES) and not isinstance(it, F08.Block_Construct):
             return preds
-        if isinstance(it, (F03.Specification_Part, F03.Internal_Subprogram_Part, F03.Contains_Stmt,
-                           F03.Implicit_Part, F03.Use_Stmt, F03.Type_Declaration_Stmt)):
+        if isinstance(
+            it,
+            (
+                F03.Specification_Part,
+                F03.Internal_Subprogram_Part,
+                F03.Contains_Stmt,
+                F03.Implicit_Part,
+                F03.Use_Stmt,
+                F03.Type_Declaration_Stmt,
+            ),
+        ):
             return preds
         if isinstance(it, F03.Execution_Part):
             return self.seq(it.content, preds)
-        if isinstance(it, F08.Block_Construct) or isinstance(it, getattr(F03, "Associate_Construct", ())) \
-                or isinstance(it, getattr(F08, "Critical_Construct", ())):
+        if (
+            isinstance(it, F08.Block_Construct)
+            or isinstance(it, getattr(F03, "Associate_Construct", ()))
+            or isinstance(it, getattr(F08, "Critical_Construct", ()))
+        ):
             body = [c for c in it.content[1:-1] if not isinstance(c, F03.Specification_Part)]
             head = self.node(it.content[0], [])
             self.link(preds, head)
@@ -403,8 +440,17 @@ class _Builder:
             if self.loop_stack:
                 self.link([n], self.loop_stack[-1][1])
             return []
-        if isinstance(it, (F03.End_Do_Stmt, F03.End_If_Stmt, F03.End_Select_Stmt, F03.Continue_Stmt,
-                           F03.End_Where_Stmt, F03.End_Forall_Stmt)):
+        if isinstance(
+            it,
+            (
+                F03.End_Do_Stmt,
+                F03.End_If_Stmt,
+                F03.End_Select_Stmt,
+                F03.Continue_Stmt,
+                F03.End_Where_Stmt,
+                F03.End_Forall_Stmt,
+            ),
+        ):
             return preds
         if getattr(it, "item", None) is None and hasattr(it, "content"):
             return self.seq(it.content, preds)
@@ -445,8 +491,11 @@ class _Builder:
             flush()
         if not has_else:
             # the last condition may be false
-            last_cond = [n.idx for n in self.g.nodes if isinstance(n.stmt, (F03.If_Then_Stmt, F03.Else_If_Stmt))
-                         and n.stmt in it.content]
+            last_cond = [
+                n.idx
+                for n in self.g.nodes
+                if isinstance(n.stmt, (F03.If_Then_Stmt, F03.Else_If_Stmt)) and n.stmt in it.content
+            ]
             if last_cond:
                 exits.append(last_cond[-1])
         return exits

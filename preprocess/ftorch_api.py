@@ -6,6 +6,7 @@ nor the native library; ``tests/python/test_api_table.py`` fails when the table 
 sources differ in any name.  Names are stored in their documented spelling; lookups are
 case-insensitive through :data:`CANONICAL`.
 """
+
 from __future__ import annotations
 
 from .ftorch_api_table import MODULES as _MODULES
@@ -20,8 +21,11 @@ ALIASES = frozenset(
 _FTORCH = _MODULES[MODULE]
 TYPES = tuple(n for n, k in _FTORCH.items() if k == "type")
 DEVICES = ("torch_kCPU", "torch_kCUDA", "torch_kHIP", "torch_kXPU", "torch_kMPS")
-DTYPES = tuple(n for n in _FTORCH if n.startswith("torch_k") and n not in DEVICES
-               and n not in ("torch_kNone", "torch_kMean", "torch_kSum"))
+DTYPES = tuple(
+    n
+    for n in _FTORCH
+    if n.startswith("torch_k") and n not in DEVICES and n not in ("torch_kNone", "torch_kMean", "torch_kSum")
+)
 REDUCTIONS = ("torch_kNone", "torch_kMean", "torch_kSum")
 #: Every other named constant (status codes, ftorch_int, version constants).
 CONSTANTS = tuple(n for n, k in _FTORCH.items() if k == "constant" and n not in DEVICES + DTYPES + REDUCTIONS)
@@ -35,8 +39,9 @@ CANONICAL = {n.lower(): n for mod in sorted(ALIASES) for n, k in _MODULES.get(mo
 CANONICAL.update({n.lower(): n for n in NAMES})
 PUBLIC = frozenset(CANONICAL) | frozenset(OPERATORS)
 #: module -> the lower-case names and operator specs it makes public
-_PROVIDES = {mod: frozenset(n.lower() if k != "generic" else n for n, k in names.items())
-             for mod, names in _MODULES.items()}
+_PROVIDES = {
+    mod: frozenset(n.lower() if k != "generic" else n for n, k in names.items()) for mod, names in _MODULES.items()
+}
 
 
 def provides(module: str, spec: str) -> bool:
@@ -47,19 +52,40 @@ def provides(module: str, spec: str) -> bool:
 
 #: Constructors: the first argument is the tensor being (re)built.
 CONSTRUCTORS = frozenset(
-    {"torch_tensor_from_array", "torch_tensor_from_blob", "torch_tensor_empty", "torch_tensor_zeros", "torch_tensor_ones"}
+    {
+        "torch_tensor_from_array",
+        "torch_tensor_from_blob",
+        "torch_tensor_empty",
+        "torch_tensor_zeros",
+        "torch_tensor_ones",
+    }
 )
 DELETERS = frozenset({"torch_delete", "torch_tensor_delete"})
 #: Optimiser constructors (torch_optim_* names that build an optimiser, not its methods).
-OPTIMIZERS = frozenset({"torch_optim_sgd", "torch_optim_adam", "torch_optim_adamw", "torch_optim_rmsprop",
-                        "torch_optim_adagrad"})
+OPTIMIZERS = frozenset(
+    {"torch_optim_sgd", "torch_optim_adam", "torch_optim_adamw", "torch_optim_rmsprop", "torch_optim_adagrad"}
+)
 LOSSES = frozenset(n for n in CANONICAL if n.startswith("torch_loss_"))
 #: Procedures writing a result tensor (first argument) computed from the other tensor arguments.
 DERIVED_RESULT = frozenset({"torch_tensor_sum", "torch_tensor_mean"}) | LOSSES
 #: Inquiry-like procedures and intrinsics whose arguments are not value reads.
 INQUIRY_INTRINSICS = frozenset(
-    {"size", "shape", "lbound", "ubound", "allocated", "associated", "present", "kind", "len", "rank",
-     "storage_size", "c_loc", "loc", "is_contiguous"}
+    {
+        "size",
+        "shape",
+        "lbound",
+        "ubound",
+        "allocated",
+        "associated",
+        "present",
+        "kind",
+        "len",
+        "rank",
+        "storage_size",
+        "c_loc",
+        "loc",
+        "is_contiguous",
+    }
 )
 #: Tensor-valued operators overloaded by ftorch: ``op symbol -> spec``.
 OPERATOR_SPEC = {"+": "operator(+)", "-": "operator(-)", "*": "operator(*)", "/": "operator(/)", "**": "operator(**)"}

@@ -8,6 +8,7 @@ literals with doubled quotes, numbers with exponents and kinds, dotted operators
 operators: ``*`` from ``**``, ``/`` from ``/=``, ``//`` and ``(/ /)``, and ``=`` from ``==``
 and ``=>``.  It never raises: unknown characters become one-character ``other`` tokens.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,9 +17,7 @@ from dataclasses import dataclass, field
 __all__ = ["Token", "Stmt", "lex"]
 
 _DOTWORDS = r"(?:eq|ne|lt|le|gt|ge|and|or|not|eqv|neqv|true|false)"
-_NUMBER = re.compile(
-    r"(?:\d+(?:\.(?![a-z]+\.)\d*)?|\.\d+)(?:[edq][+-]?\d+)?(?:_[a-z0-9_]+)?", re.I
-)
+_NUMBER = re.compile(r"(?:\d+(?:\.(?![a-z]+\.)\d*)?|\.\d+)(?:[edq][+-]?\d+)?(?:_[a-z0-9_]+)?", re.I)
 _NAME = re.compile(r"[a-z_$][a-z0-9_$]*", re.I)
 _DOTOP = re.compile(r"\.[a-z]+\.", re.I)
 _MULTI = ("**", "//", "/=", "==", "=>", "<=", ">=", "::")
@@ -94,7 +93,6 @@ def lex(text_or_lines, fixed: bool = False) -> tuple[list[Stmt], dict[int, str],
                 st.end()
                 st.stmts.append(Stmt([Token("other", line, lineno, 0, lineno, len(line))], lineno, lineno, cpp=True))
                 continue
-            lead = line[:6].expandtabs(6) if "\t" in line[:6] else line[:6]
             if "\t" in line[:6]:
                 # tab-format: a tab in the label field means code starts after it
                 tpos = line.index("\t")
@@ -172,7 +170,7 @@ def _lex_free_line(st: _State, line: str, lineno: int, start: int, open_string):
             if rest == "" or rest.startswith("!"):
                 st.amp_lines.setdefault(lineno, []).append(i)
                 if rest:
-                    st.comments[lineno] = line[line.index("!", i):]
+                    st.comments[lineno] = line[line.index("!", i) :]
                 return None, True
             st.add(Token("other", "&", lineno, i, lineno, i + 1))
             i += 1

@@ -10,6 +10,7 @@ Type inference is three-valued: :data:`TENSOR`, :data:`NOT_TENSOR` and :data:`UN
 a *missing* import need ``TENSOR``; rules that report an *unused* import treat ``UNKNOWN`` as
 a possible use, so uncertainty never produces a finding.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -23,21 +24,41 @@ from . import ftorch_api as api
 TENSOR, NOT_TENSOR, UNKNOWN = "tensor", "not-tensor", "unknown"
 
 SCOPE_CLASSES = (
-    F03.Main_Program, F03.Main_Program0, F03.Module, F08.Submodule,
-    F03.Subroutine_Subprogram, F03.Function_Subprogram, F03.Subroutine_Body, F03.Function_Body,
+    F03.Main_Program,
+    F03.Main_Program0,
+    F03.Module,
+    F08.Submodule,
+    F03.Subroutine_Subprogram,
+    F03.Function_Subprogram,
+    F03.Subroutine_Body,
+    F03.Function_Body,
     F08.Block_Construct,
 )
 BINARY_ARITH = (F03.Level_2_Expr, F03.Add_Operand, F03.Mult_Operand)
 UNARY_ARITH = (F03.Level_2_Unary_Expr,)
 OP_CLASSES = (
-    F03.Level_2_Expr, F03.Add_Operand, F03.Mult_Operand, F03.Level_3_Expr, F03.Level_4_Expr,
-    F03.Or_Operand, F03.Equiv_Operand, F03.Level_5_Expr, F03.Expr, F03.Level_2_Unary_Expr,
-    F03.And_Operand, F03.Level_1_Expr,
+    F03.Level_2_Expr,
+    F03.Add_Operand,
+    F03.Mult_Operand,
+    F03.Level_3_Expr,
+    F03.Level_4_Expr,
+    F03.Or_Operand,
+    F03.Equiv_Operand,
+    F03.Level_5_Expr,
+    F03.Expr,
+    F03.Level_2_Unary_Expr,
+    F03.And_Operand,
+    F03.Level_1_Expr,
 )
 LITERALS = (
-    F03.Int_Literal_Constant, F03.Real_Literal_Constant, F03.Logical_Literal_Constant,
-    F03.Char_Literal_Constant, F03.Complex_Literal_Constant, F03.Boz_Literal_Constant,
-    F03.Signed_Int_Literal_Constant, F03.Signed_Real_Literal_Constant,
+    F03.Int_Literal_Constant,
+    F03.Real_Literal_Constant,
+    F03.Logical_Literal_Constant,
+    F03.Char_Literal_Constant,
+    F03.Complex_Literal_Constant,
+    F03.Boz_Literal_Constant,
+    F03.Signed_Int_Literal_Constant,
+    F03.Signed_Real_Literal_Constant,
 )
 _DOT_TO_SYM = {".eq.": "==", ".ne.": "/=", ".lt.": "<", ".le.": "<=", ".gt.": ">", ".ge.": ">="}
 
@@ -103,7 +124,7 @@ class UseInfo:
     wildcard: bool  # no ONLY (a rename-only list counts as bare)
     names: dict = field(default_factory=dict)  # local name -> use name
     specs: set = field(default_factory=set)  # operator(..)/assignment(=) imported
-    scope: "Scope" = None
+    scope: Scope = None
 
 
 @dataclass
@@ -111,7 +132,7 @@ class Scope:
     node: object
     kind: str
     name: str | None
-    parent: "Scope | None"
+    parent: Scope | None
     interface_body: bool = False
     host_import: object = None  # None (no import), "all", or set of names
     uses: list = field(default_factory=list)
@@ -171,10 +192,15 @@ class FileModel:
     def _new_scope(self, node, parent):
         head = node.content[0] if getattr(node, "content", None) else None
         kinds = {
-            F03.Main_Program: "program", F03.Main_Program0: "program", F03.Module: "module",
-            F08.Submodule: "submodule", F03.Subroutine_Subprogram: "subroutine",
-            F03.Function_Subprogram: "function", F03.Subroutine_Body: "interface body",
-            F03.Function_Body: "interface body", F08.Block_Construct: "block",
+            F03.Main_Program: "program",
+            F03.Main_Program0: "program",
+            F03.Module: "module",
+            F08.Submodule: "submodule",
+            F03.Subroutine_Subprogram: "subroutine",
+            F03.Function_Subprogram: "function",
+            F03.Subroutine_Body: "interface body",
+            F03.Function_Body: "interface body",
+            F08.Block_Construct: "block",
         }
         kind = next(v for k, v in kinds.items() if isinstance(node, k))
         name = None
@@ -182,7 +208,7 @@ class FileModel:
             try:
                 nm = head.get_name()
                 name = str(nm) if nm is not None else None
-            except Exception:
+            except Exception:  # noqa: BLE001 -- fparser nodes without a usable name: anonymous scope
                 name = None
         s = Scope(node, kind, name, parent, interface_body=isinstance(node, (F03.Subroutine_Body, F03.Function_Body)))
         if parent is not None:
@@ -233,7 +259,11 @@ class FileModel:
                 elif isinstance(n, F03.Data_Component_Def_Stmt):
                     spec, attrs, decls = n.items
                     cat = _category(spec)
-                    arr = any(isinstance(a, F03.Dimension_Component_Attr_Spec) for a in iter_nodes(attrs)) if attrs else False
+                    arr = (
+                        any(isinstance(a, F03.Dimension_Component_Attr_Spec) for a in iter_nodes(attrs))
+                        if attrs
+                        else False
+                    )
                     for d in children(decls):
                         if isinstance(d, F03.Component_Decl):
                             nm = str(d.items[0]).lower()
@@ -260,7 +290,7 @@ class FileModel:
                     scope.host_import.update(_spec_or_name(i) for i in children(lst))
 
     def _use(self, node, scope):
-        nature, _colons, name, only_kw, lst = node.items
+        _nature, _colons, name, only_kw, lst = node.items
         mod = str(name).lower()
         is_only = "only" in (only_kw or "").lower()
         u = UseInfo(mod, node, mod in api.ALIASES, not is_only, scope=scope)
@@ -302,7 +332,6 @@ class FileModel:
 
     def provider(self, scope: Scope, spec: str):
         """The ``use`` statement that makes ``spec`` visible in ``scope`` (or None)."""
-        first = True
         s = scope
         while s is not None:
             for u in s.uses:
@@ -313,7 +342,6 @@ class FileModel:
                 if hi is None or (hi != "all" and spec not in hi):
                     return None
             s = s.parent
-            first = False
         return None
 
     def lookup_var(self, scope: Scope, name: str) -> Var | None:
@@ -372,8 +400,10 @@ class _TypeInfer:
             return UNKNOWN
         if isinstance(e, F03.Level_2_Unary_Expr):
             return self.infer(e.items[1])
-        if isinstance(e, (F03.Level_3_Expr, F03.Level_4_Expr, F03.Or_Operand, F03.Equiv_Operand,
-                          F03.Level_5_Expr, F03.And_Operand)):
+        if isinstance(
+            e,
+            (F03.Level_3_Expr, F03.Level_4_Expr, F03.Or_Operand, F03.Equiv_Operand, F03.Level_5_Expr, F03.And_Operand),
+        ):
             return NOT_TENSOR
         if isinstance(e, F03.Intrinsic_Function_Reference):
             return NOT_TENSOR

@@ -6,6 +6,7 @@ one file at a time and clears the symbol tables between files.  fparser's matche
 on a thread whose stack is large enough.  Every exception is turned into a
 :class:`ParseFailure`; nothing escapes.
 """
+
 from __future__ import annotations
 
 import logging
@@ -57,7 +58,7 @@ def parse_text(text: str, fixed: bool, include_dirs: list[str], reader_id: str):
         raise _failure_from(str(exc), "syntax") from None
     except RecursionError:
         raise ParseFailure(None, "expression or nesting too deep for fparser", "recursion") from None
-    except Exception as exc:  # fparser InternalError, reader errors, anything else
+    except Exception as exc:  # noqa: BLE001 -- fparser InternalError, reader errors: a diagnostic
         msg = str(exc).strip() or type(exc).__name__
         fail = _failure_from(msg, "internal")
         if fail.line is None:
@@ -92,7 +93,7 @@ def run_big_stack(func, *args, **kwargs):
     def target():
         try:
             result["value"] = func(*args, **kwargs)
-        except BaseException as exc:  # re-raised in the caller's thread
+        except BaseException as exc:  # noqa: BLE001 -- re-raised in the caller's thread
             result["error"] = exc
 
     with _lock:

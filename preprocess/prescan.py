@@ -6,6 +6,7 @@ read with the lexer (no fparser) to build an export table: module -> the ftorch 
 operator specs it makes public.  The table is iterated to a fixed point so that chains of
 re-exporting modules are found.
 """
+
 from __future__ import annotations
 
 import re
@@ -149,14 +150,22 @@ def module_exports(text: str, fixed: bool, exporters: dict, stmts=None) -> dict:
         if not toks:
             continue
         w = [t.low for t in toks[:3]]
-        if w[0] == "module" and len(w) > 1 and w[1] not in ("procedure", "function", "subroutine") and toks[1].kind == "name" and len(toks) == 2:
+        if (
+            w[0] == "module"
+            and len(w) > 1
+            and w[1] not in ("procedure", "function", "subroutine")
+            and toks[1].kind == "name"
+            and len(toks) == 2
+        ):
             finish()
             cur = ExportInfo(w[1])
             imported_wild, imported, default_private, public, depth = False, set(), False, set(), 0
             continue
         if cur is None:
             continue
-        if w[0] == "contains" or (w[0] in ("end", "endmodule") and (len(w) == 1 and depth == 0 or "module" in w[:2] or w[0] == "endmodule")):
+        if w[0] == "contains" or (
+            w[0] in ("end", "endmodule") and ((len(w) == 1 and depth == 0) or "module" in w[:2] or w[0] == "endmodule")
+        ):
             finish()
             cur = None
             continue
@@ -209,7 +218,9 @@ def module_exports(text: str, fixed: bool, exporters: dict, stmts=None) -> dict:
 
 def compute_exports(texts: dict, fixed_of, configured=()) -> tuple[dict, re.Pattern]:
     """Fixed-point export table over ``texts`` (path -> text); returns (table, use regex)."""
-    exporters: dict[str, ExportInfo] = {m.lower(): ExportInfo(m.lower(), wildcard=True, configured=True) for m in configured}
+    exporters: dict[str, ExportInfo] = {
+        m.lower(): ExportInfo(m.lower(), wildcard=True, configured=True) for m in configured
+    }
     seen_keys = None
     lowered = {p: t.lower() for p, t in texts.items()}
     lexed: dict = {}
@@ -233,4 +244,6 @@ def compute_exports(texts: dict, fixed_of, configured=()) -> tuple[dict, re.Patt
     names = set(api.ALIASES) | set(exporters)
     rx = use_regex(names)
     quick = {"ftorch"} | set(exporters)
-    return exporters, (lambda text, low=None: mentions(low if low is not None else text.lower(), quick) and rx.search(text) is not None)
+    return exporters, (
+        lambda text, low=None: mentions(low if low is not None else text.lower(), quick) and rx.search(text) is not None
+    )

@@ -24,6 +24,7 @@ one line is padded with blanks so that every later column is unchanged, and a re
 that spans lines leaves the same number of lines, so fparser's line numbers and the
 lexer's columns still index the original file.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -40,15 +41,90 @@ _INTRINSIC_TYPES = {"real", "integer", "logical", "character", "complex", "doubl
 _OPEN = {"(": ")", "[": "]", "(/": "/)"}
 _CLOSE = {")", "]", "/)"}
 _NOT_ASSIGN_HEADS = {
-    "do", "if", "elseif", "else", "where", "forall", "select", "case", "call", "print", "write", "read",
-    "open", "close", "inquire", "allocate", "deallocate", "nullify", "return", "stop", "format", "data",
-    "use", "module", "program", "subroutine", "function", "end", "interface", "contains", "type", "class",
-    "implicit", "import", "entry", "public", "private", "procedure", "generic", "common", "equivalence",
-    "namelist", "parameter", "dimension", "save", "external", "intrinsic", "block", "associate", "critical",
-    "include", "rewind", "backspace", "endfile", "flush", "wait", "pointer", "target", "allocatable",
-    "optional", "intent", "value", "volatile", "protected", "bind", "enum", "enumerator", "sequence",
-    "final", "exit", "cycle", "goto", "go", "continue", "pause", "assign", "elsewhere", "submodule",
-    "recursive", "pure", "elemental", "impure", "abstract", "non_intrinsic",
+    "do",
+    "if",
+    "elseif",
+    "else",
+    "where",
+    "forall",
+    "select",
+    "case",
+    "call",
+    "print",
+    "write",
+    "read",
+    "open",
+    "close",
+    "inquire",
+    "allocate",
+    "deallocate",
+    "nullify",
+    "return",
+    "stop",
+    "format",
+    "data",
+    "use",
+    "module",
+    "program",
+    "subroutine",
+    "function",
+    "end",
+    "interface",
+    "contains",
+    "type",
+    "class",
+    "implicit",
+    "import",
+    "entry",
+    "public",
+    "private",
+    "procedure",
+    "generic",
+    "common",
+    "equivalence",
+    "namelist",
+    "parameter",
+    "dimension",
+    "save",
+    "external",
+    "intrinsic",
+    "block",
+    "associate",
+    "critical",
+    "include",
+    "rewind",
+    "backspace",
+    "endfile",
+    "flush",
+    "wait",
+    "pointer",
+    "target",
+    "allocatable",
+    "optional",
+    "intent",
+    "value",
+    "volatile",
+    "protected",
+    "bind",
+    "enum",
+    "enumerator",
+    "sequence",
+    "final",
+    "exit",
+    "cycle",
+    "goto",
+    "go",
+    "continue",
+    "pause",
+    "assign",
+    "elsewhere",
+    "submodule",
+    "recursive",
+    "pure",
+    "elemental",
+    "impure",
+    "abstract",
+    "non_intrinsic",
 }
 
 
@@ -114,7 +190,7 @@ def _declared_plain(toks) -> list[str]:
     rest = toks[i:]
     dc = next((k for k, t in enumerate(rest) if t.text == "::"), None)
     if dc is not None:
-        rest = rest[dc + 1:]
+        rest = rest[dc + 1 :]
     elif rest and rest[0].text == ",":
         return []  # attributes without '::' is not valid Fortran
     out, depth, expect = [], 0, True
@@ -150,8 +226,13 @@ def classify(stmts: list, ft_names: set) -> tuple[set, set]:
         names = _declared_plain(toks)
         if names:
             declared.update(names)
-        elif toks and toks[0].kind == "name" and toks[0].low in ("type", "class") and len(toks) > 1 \
-                and toks[1].text == "(":
+        elif (
+            toks
+            and toks[0].kind == "name"
+            and toks[0].low in ("type", "class")
+            and len(toks) > 1
+            and toks[1].text == "("
+        ):
             # a derived-type declaration shadows an intrinsic of the same name
             other_decl.update(t.low for t in toks if t.kind == "name")
     plain = (declared | intrinsic_module_names(stmts) | (_intrinsics() - other_decl)) - relevant
@@ -236,7 +317,7 @@ def _ranges_for(toks, plain, relevant_stmt: bool) -> list:
         if close is None:
             return []
         out += _cond(_group_ranges(toks, 1, close, plain), 1, close)
-        rest = toks[close + 1:]
+        rest = toks[close + 1 :]
         if rest and not (len(rest) == 1 and rest[0].low == "then"):
             sub = _ranges_for(rest, plain, relevant_stmt)
             out += [(a + close + 1, b + close + 1, r) for a, b, r in sub]
@@ -299,7 +380,7 @@ def _group_ranges(toks, a, b, plain, inner_only=False):
     wins).  With ``inner_only`` the group a..b itself is never replaced as a whole (an
     argument list keeps its arity), only the groups nested in it."""
     out = []
-    sub = toks[a:b + 1]
+    sub = toks[a : b + 1]
     taken_until = -1
     for ga, gb in _groups(sub):
         ga, gb = ga + a, gb + a
@@ -314,7 +395,7 @@ def _group_ranges(toks, a, b, plain, inner_only=False):
 
 
 def _kind_of(toks) -> str | None:
-    """"assign", "io" or "decl" for the statements that may be dropped whole."""
+    """ "assign", "io" or "decl" for the statements that may be dropped whole."""
     if not toks or toks[0].kind != "name":
         return None
     head = toks[0].low
@@ -338,7 +419,8 @@ def _blankable(stmts, plain, relevant, by_line, cpp_lines) -> set:
         toks = st.tokens
         kind = _kind_of(toks)
         single = all(by_line.get(ln, 0) == 1 for ln in range(st.first_line, st.last_line + 1)) and not any(
-            st.first_line < ln < st.last_line for ln in cpp_lines)
+            st.first_line < ln < st.last_line for ln in cpp_lines
+        )
         if kind is None or not single or st.label or toks[0].kind == "number":
             kept_names.update(t.low for t in toks if t.kind == "name")
             continue
@@ -347,8 +429,13 @@ def _blankable(stmts, plain, relevant, by_line, cpp_lines) -> set:
             continue
         # calls are never dropped: the procedure's name is not plain, and a name that may come
         # from a bare `use ftorch` must stay visible to FT001
-        if all(t.kind != "other" for t in toks) and len(toks) > 1 and toks[1].low not in relevant \
-                and _plain_range(toks, 1, len(toks) - 1, plain) and (kind != "assign" or toks[0].low in plain):
+        if (
+            all(t.kind != "other" for t in toks)
+            and len(toks) > 1
+            and toks[1].low not in relevant
+            and _plain_range(toks, 1, len(toks) - 1, plain)
+            and (kind != "assign" or toks[0].low in plain)
+        ):
             cands.add(id(st))
         else:
             kept_names.update(t.low for t in toks if t.kind == "name")
@@ -359,11 +446,55 @@ def _blankable(stmts, plain, relevant, by_line, cpp_lines) -> set:
 
 
 _KEYWORDS = {
-    "do", "end", "if", "then", "else", "elseif", "endif", "enddo", "while", "select", "case", "default",
-    "exit", "cycle", "return", "continue", "stop", "implicit", "none", "intent", "in", "out", "inout",
-    "dimension", "parameter", "allocatable", "target", "pointer", "save", "optional", "value", "kind", "len",
-    "contiguous", "volatile", "asynchronous", "protected", "precision", "subroutine", "function", "result",
-    "pure", "elemental", "impure", "recursive", "module", "concurrent", "selectcase", "endselect",
+    "do",
+    "end",
+    "if",
+    "then",
+    "else",
+    "elseif",
+    "endif",
+    "enddo",
+    "while",
+    "select",
+    "case",
+    "default",
+    "exit",
+    "cycle",
+    "return",
+    "continue",
+    "stop",
+    "implicit",
+    "none",
+    "intent",
+    "in",
+    "out",
+    "inout",
+    "dimension",
+    "parameter",
+    "allocatable",
+    "target",
+    "pointer",
+    "save",
+    "optional",
+    "value",
+    "kind",
+    "len",
+    "contiguous",
+    "volatile",
+    "asynchronous",
+    "protected",
+    "precision",
+    "subroutine",
+    "function",
+    "result",
+    "pure",
+    "elemental",
+    "impure",
+    "recursive",
+    "module",
+    "concurrent",
+    "selectcase",
+    "endselect",
 } | _INTRINSIC_TYPES
 _UNIT_END = {"endsubroutine", "endfunction"}
 
@@ -378,8 +509,11 @@ def _is_unit_head(toks) -> bool:
         elif t.text in _CLOSE:
             depth -= 1
         elif depth == 0 and t.kind == "name" and t.low in ("subroutine", "function"):
-            return k + 1 < len(toks) and toks[k + 1].kind == "name" and all(
-                x.kind == "name" or x.text in ("(", ")", "*", ",") or x.kind == "number" for x in toks[:k])
+            return (
+                k + 1 < len(toks)
+                and toks[k + 1].kind == "name"
+                and all(x.kind == "name" or x.text in ("(", ")", "*", ",") or x.kind == "number" for x in toks[:k])
+            )
     return False
 
 
@@ -409,15 +543,24 @@ def _plain_units(stmts, plain, relevant, blank) -> list:
             continue
         if _is_unit_end(toks) and stack:
             head, ok = stack.pop()
-            if ok and i - head > 1 and stmts[head + 1].first_line > stmts[head].last_line \
-                    and stmts[i - 1].last_line < st.first_line:
+            if (
+                ok
+                and i - head > 1
+                and stmts[head + 1].first_line > stmts[head].last_line
+                and stmts[i - 1].last_line < st.first_line
+            ):
                 out.append((head + 1, i - 1))
             continue
         if not stack or not stack[-1][1] or id(st) in blank:
             continue
-        if st.label or (st.tokens and st.tokens[0].kind == "number") or any(
-                t.kind == "other" or (t.kind == "name" and t.low not in plain and t.low not in _KEYWORDS)
-                for t in toks) or (toks and toks[0].low in ("contains", "entry", "format", "data", "include")):
+        if (
+            st.label
+            or (st.tokens and st.tokens[0].kind == "number")
+            or any(
+                t.kind == "other" or (t.kind == "name" and t.low not in plain and t.low not in _KEYWORDS) for t in toks
+            )
+            or (toks and toks[0].low in ("contains", "entry", "format", "data", "include"))
+        ):
             stack[-1][1] = False
     return out
 
@@ -443,8 +586,10 @@ def _duplicate_terms(toks) -> list:
             depth += 1
         elif t.text in _CLOSE:
             depth -= 1
-        elif depth == 0 and ((t.kind == "dotop" and t.low not in (".true.", ".false.")) or t.text in (
-                "==", "/=", "<", ">", "<=", ">=", "//")):
+        elif depth == 0 and (
+            (t.kind == "dotop" and t.low not in (".true.", ".false."))
+            or t.text in ("==", "/=", "<", ">", "<=", ">=", "//")
+        ):
             return []
         if depth == 0 and t.text in ("+", "-") and cur and (cur[-1].kind in _TERM_END or cur[-1].text in _CLOSE):
             terms.append((op, cur))
@@ -465,8 +610,9 @@ def _duplicate_terms(toks) -> list:
     return out
 
 
-def reduce_text(text: str, stmts: list, fixed: bool, relevant: set, plain: set,
-                long_statement: int = LONG_STATEMENT) -> Reduction:
+def reduce_text(
+    text: str, stmts: list, fixed: bool, relevant: set, plain: set, long_statement: int = LONG_STATEMENT
+) -> Reduction:
     """Return the text with plain sub-expressions replaced (see the module documentation)."""
     lines = text.split("\n")
     cpp_lines = {st.first_line for st in stmts if st.cpp}
@@ -479,7 +625,7 @@ def reduce_text(text: str, stmts: list, fixed: bool, relevant: set, plain: set,
                 by_line[ln] = by_line.get(ln, 0) + 1
     blank = _blankable(stmts, plain, relevant, by_line, cpp_lines)
     for a, b in _plain_units(stmts, plain, relevant, blank):
-        for st in stmts[a:b + 1]:
+        for st in stmts[a : b + 1]:
             blank.add(id(st))
     for st in stmts:
         if id(st) in blank:
@@ -490,8 +636,11 @@ def reduce_text(text: str, stmts: list, fixed: bool, relevant: set, plain: set,
             continue
         rel = any(t.kind == "name" and t.low in relevant for t in st.tokens)
         if rel:
-            size = st.tokens[-1].end_col + sum(len(lines[ln - 1]) for ln in range(st.first_line, st.last_line)) \
-                if st.last_line > st.first_line else st.tokens[-1].end_col - st.tokens[0].col
+            size = (
+                st.tokens[-1].end_col + sum(len(lines[ln - 1]) for ln in range(st.first_line, st.last_line))
+                if st.last_line > st.first_line
+                else st.tokens[-1].end_col - st.tokens[0].col
+            )
             if size < long_statement:
                 continue
         if any(by_line.get(ln, 0) > 1 for ln in range(st.first_line, st.last_line + 1)):
@@ -513,7 +662,11 @@ def reduce_text(text: str, stmts: list, fixed: bool, relevant: set, plain: set,
             t0, t1 = toks[a], toks[b]
             if t0.line == t1.end_line and t1.end_col - t0.col <= len(repl):
                 continue
-            if fixed and t0.line != t1.end_line and any("\t" in lines[ln - 1][:6] for ln in range(t0.line, t1.end_line + 1)):
+            if (
+                fixed
+                and t0.line != t1.end_line
+                and any("\t" in lines[ln - 1][:6] for ln in range(t0.line, t1.end_line + 1))
+            ):
                 continue
             ok.append((t0.line, t0.col, t1.end_line, t1.end_col, repl))
         if ok:
@@ -574,7 +727,10 @@ def ftorch_names(stmts: list, modules: set) -> set:
     for st in stmts:
         toks = _body(st)
         if toks and toks[0].low == "use" and any(t.kind == "name" and t.low in modules for t in toks):
-            names.update(t.low for t in toks if t.kind == "name" and t.low not in ("use", "only", "operator",
-                                                                                  "assignment", "intrinsic",
-                                                                                  "non_intrinsic"))
+            names.update(
+                t.low
+                for t in toks
+                if t.kind == "name"
+                and t.low not in ("use", "only", "operator", "assignment", "intrinsic", "non_intrinsic")
+            )
     return names

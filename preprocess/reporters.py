@@ -1,4 +1,5 @@
 """Output formats: concise, full, json, sarif (2.1.0), github."""
+
 from __future__ import annotations
 
 import json
@@ -75,23 +76,28 @@ def as_json(diags):
                 "applicability": d.fix.applicability,
                 "message": d.fix.message,
                 "edits": [
-                    {"content": e.content, "location": {"row": e.line, "column": e.column},
-                     "end_location": {"row": e.end_line, "column": e.end_column}}
+                    {
+                        "content": e.content,
+                        "location": {"row": e.line, "column": e.column},
+                        "end_location": {"row": e.end_line, "column": e.end_column},
+                    }
                     for e in d.fix.edits
                 ],
             }
-        items.append({
-            "code": d.code,
-            "name": d.name,
-            "message": d.message,
-            "severity": d.severity,
-            "filename": _abs(d.path),
-            "location": {"row": d.line, "column": d.column},
-            "end_location": {"row": d.end_line, "column": d.end_column},
-            "fix": fix,
-            "noqa_row": d.line,
-            "url": None,
-        })
+        items.append(
+            {
+                "code": d.code,
+                "name": d.name,
+                "message": d.message,
+                "severity": d.severity,
+                "filename": _abs(d.path),
+                "location": {"row": d.line, "column": d.column},
+                "end_location": {"row": d.end_line, "column": d.end_column},
+                "fix": fix,
+                "noqa_row": d.line,
+                "url": None,
+            }
+        )
     return json.dumps(items, indent=2) + "\n"
 
 
@@ -108,15 +114,17 @@ def sarif(diags, rules):
     for r in rules:
         doc = r.doc()
         first = doc.splitlines()[0] if doc else r.name
-        rule_objs.append({
-            "id": r.code,
-            "name": r.name,
-            "shortDescription": {"text": first.split(": ", 1)[-1] if ": " in first else first},
-            "fullDescription": {"text": doc},
-            "help": {"text": doc, "markdown": doc},
-            "defaultConfiguration": {"level": _SARIF_LEVEL[r.severity]},
-            "properties": {"fixable": bool(r.fixable)},
-        })
+        rule_objs.append(
+            {
+                "id": r.code,
+                "name": r.name,
+                "shortDescription": {"text": first.split(": ", 1)[-1] if ": " in first else first},
+                "fullDescription": {"text": doc},
+                "help": {"text": doc, "markdown": doc},
+                "defaultConfiguration": {"level": _SARIF_LEVEL[r.severity]},
+                "properties": {"fixable": bool(r.fixable)},
+            }
+        )
     results = []
     for d in diags:
         region = {"startLine": d.line, "startColumn": d.column, "endLine": d.end_line, "endColumn": d.end_column}
@@ -131,30 +139,48 @@ def sarif(diags, rules):
         if d.code in rule_index:
             res["ruleIndex"] = rule_index[d.code]
         if d.fix is not None:
-            res["fixes"] = [{
-                "description": {"text": d.fix.message},
-                "artifactChanges": [{
-                    "artifactLocation": loc,
-                    "replacements": [
-                        {"deletedRegion": {"startLine": e.line, "startColumn": e.column,
-                                           "endLine": e.end_line, "endColumn": e.end_column},
-                         "insertedContent": {"text": e.content}}
-                        for e in d.fix.edits
+            res["fixes"] = [
+                {
+                    "description": {"text": d.fix.message},
+                    "artifactChanges": [
+                        {
+                            "artifactLocation": loc,
+                            "replacements": [
+                                {
+                                    "deletedRegion": {
+                                        "startLine": e.line,
+                                        "startColumn": e.column,
+                                        "endLine": e.end_line,
+                                        "endColumn": e.end_column,
+                                    },
+                                    "insertedContent": {"text": e.content},
+                                }
+                                for e in d.fix.edits
+                            ],
+                        }
                     ],
-                }],
-            }]
+                }
+            ]
         results.append(res)
     root = os.getcwd().replace(os.sep, "/").rstrip("/") + "/"
     log = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": TOOL_NAME, "version": __version__, "semanticVersion": __version__,
-                                "rules": rule_objs}},
-            "originalUriBaseIds": {"%SRCROOT%": {"uri": "file://" + root}},
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": TOOL_NAME,
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "rules": rule_objs,
+                    }
+                },
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": "file://" + root}},
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }
+        ],
     }
     return json.dumps(log, indent=2) + "\n"
 
@@ -171,8 +197,10 @@ def github(diags):
     out = []
     for d in diags:
         level = _GH_LEVEL.get(d.severity, "warning")
-        props = (f"title={_gh_prop(f'pyftorch lint ({d.code})')},file={_gh_prop(d.path)},line={d.line},"
-                 f"col={d.column},endLine={d.end_line},endColumn={d.end_column}")
+        props = (
+            f"title={_gh_prop(f'pyftorch lint ({d.code})')},file={_gh_prop(d.path)},line={d.line},"
+            f"col={d.column},endLine={d.end_line},endColumn={d.end_column}"
+        )
         out.append(f"::{level} {props}::{_gh_data(f'{d.path}:{d.line}:{d.column}: {d.code} {d.message}')}")
     return "\n".join(out) + ("\n" if out else "")
 

@@ -1,4 +1,5 @@
 """Linting one file: load, parse (with the cpp retry), run the rules, map lines, noqa."""
+
 from __future__ import annotations
 
 import re
@@ -10,7 +11,9 @@ from .lexer import lex
 from .source import DEFAULT_MAX_FILE_SIZE, decode, is_fixed_form, neutralise, run_cpp, wants_cpp
 
 _NOQA = re.compile(r"\bnoqa\b(?:\s*:\s*(?P<codes>[A-Za-z0-9_\-]+(?:\s*,\s*[A-Za-z0-9_\-]+)*))?", re.I)
-_FILE_NOQA = re.compile(r"^!\s*pyftorch\s*:\s*noqa\b(?:\s*:\s*(?P<codes>[A-Za-z0-9_\-]+(?:\s*,\s*[A-Za-z0-9_\-]+)*))?", re.I)
+_FILE_NOQA = re.compile(
+    r"^!\s*pyftorch\s*:\s*noqa\b(?:\s*:\s*(?P<codes>[A-Za-z0-9_\-]+(?:\s*,\s*[A-Za-z0-9_\-]+)*))?", re.I
+)
 
 
 @dataclass
@@ -24,8 +27,16 @@ class Settings:
     max_file_size: int | None = DEFAULT_MAX_FILE_SIZE
 
     def key(self) -> str:
-        return repr((sorted(self.select), self.defines, self.include_dirs, sorted(self.reexport_modules),
-                     self.cpp, self.max_file_size))
+        return repr(
+            (
+                sorted(self.select),
+                self.defines,
+                self.include_dirs,
+                sorted(self.reexport_modules),
+                self.cpp,
+                self.max_file_size,
+            )
+        )
 
 
 @dataclass
@@ -101,10 +112,14 @@ def _relex(lexed, text, changed, fixed):
         dirty.update(range(a, b + 1))
     s2, c2, a2 = lex([ln if i in dirty else "" for i, ln in enumerate(lines, 1)], fixed=fixed)
     merged = [st for st in stmts if st.first_line not in dirty] + s2
-    merged.sort(key=lambda st: (st.first_line, st.tokens[0].line if st.tokens else 0,
-                                st.tokens[0].col if st.tokens else 0))
-    return (merged, {**{k: v for k, v in comments.items() if k not in dirty}, **c2},
-            {**{k: v for k, v in amps.items() if k not in dirty}, **a2})
+    merged.sort(
+        key=lambda st: (st.first_line, st.tokens[0].line if st.tokens else 0, st.tokens[0].col if st.tokens else 0)
+    )
+    return (
+        merged,
+        {**{k: v for k, v in comments.items() if k not in dirty}, **c2},
+        {**{k: v for k, v in amps.items() if k not in dirty}, **a2},
+    )
 
 
 def _attempt(text, fixed, settings, path, modules, lexed=None):
@@ -173,8 +188,7 @@ def _lint_text(path, display, data, settings, exports):
     from .analysis import FileContext
 
     try:
-        ctx = FileContext(path, display, parsed_text, fixed, tree, exports, settings, line_map, original,
-                          parsed_lexed)
+        ctx = FileContext(path, display, parsed_text, fixed, tree, exports, settings, line_map, original, parsed_lexed)
         ctx.cpp_state = cpp_state
         ctx.cpp_text = cpp_text if line_map is not None else None
         ctx.original_stmts = stmts
@@ -222,8 +236,18 @@ def _safe(rule, ctx, display):
 def _internal(display, exc, code=""):
     tb = traceback.extract_tb(exc.__traceback__)
     where = f" at {tb[-1].name}:{tb[-1].lineno}" if tb else ""
-    return Diagnostic("FT900", "parse-error", f"internal error while checking{(' ' + code) if code else ''}: "
-                      f"{type(exc).__name__}: {exc}{where} (please report)"[:300], "error", display, 1, 1, 1, 1)
+    return Diagnostic(
+        "FT900",
+        "parse-error",
+        f"internal error while checking{(' ' + code) if code else ''}: "
+        f"{type(exc).__name__}: {exc}{where} (please report)"[:300],
+        "error",
+        display,
+        1,
+        1,
+        1,
+        1,
+    )
 
 
 def _parse_diag(display, text, fail):

@@ -21,6 +21,7 @@
   -nostdinc`` with the configured ``-D``/``-I``; linemarkers are kept and mapped back to the
   original lines with :class:`LineMap`.
 """
+
 from __future__ import annotations
 
 import os
@@ -74,8 +75,9 @@ def wants_cpp(path: str, text: str, force: bool | None) -> bool:
     return os.path.splitext(path)[1] in CPP_EXTS or _CPP_DIRECTIVE.search(text) is not None
 
 
-_CPP_DIRECTIVE = re.compile(r"^[ \t]*#[ \t]*(?:if|ifdef|ifndef|elif|else|endif|define|undef|include|line|error|pragma|\d)",
-                            re.M)
+_CPP_DIRECTIVE = re.compile(
+    r"^[ \t]*#[ \t]*(?:if|ifdef|ifndef|elif|else|endif|define|undef|include|line|error|pragma|\d)", re.M
+)
 
 
 def _utf16_without_bom(data: bytes) -> str | None:
@@ -95,8 +97,13 @@ def _utf16_without_bom(data: bytes) -> str | None:
 
 def encoding_of(data: bytes) -> tuple[str, bytes]:
     """(codec, byte-order mark) used to decode ``data`` and to write a fix back."""
-    for bom, codec in ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
-                       (b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+    for bom, codec in (
+        (b"\xff\xfe\x00\x00", "utf-32-le"),
+        (b"\x00\x00\xfe\xff", "utf-32-be"),
+        (b"\xef\xbb\xbf", "utf-8"),
+        (b"\xff\xfe", "utf-16-le"),
+        (b"\xfe\xff", "utf-16-be"),
+    ):
         if data.startswith(bom):
             return codec, bom
     codec = _utf16_without_bom(data)
@@ -112,7 +119,7 @@ def encoding_of(data: bytes) -> tuple[str, bytes]:
 def decode(data: bytes) -> str:
     """Decode source bytes; never raises.  Newlines are normalised to ``\\n``."""
     codec, bom = encoding_of(data)
-    text = data[len(bom):].decode(codec, errors="replace")
+    text = data[len(bom) :].decode(codec, errors="replace")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     # NUL and other C0 controls confuse fparser's reader; blank them (keeps columns).
@@ -151,8 +158,13 @@ class TooLarge(Exception):
 
 
 def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory")):
+    for test, name in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a directory"),
+    ):
         if test(mode):
             return name
     return "not a regular file"
@@ -210,6 +222,7 @@ def mentions_any(path: str, words, chunk: int = 1 << 20) -> bool:
     except OSError:
         return False
 
+
 _IMPLICIT_F2018 = re.compile(
     r"^(?P<head>[ \t]*(?:\d+[ \t]+)?implicit[ \t]+none)(?P<spec>[ \t]*\([^)!]*\))", re.I | re.M
 )
@@ -252,9 +265,7 @@ def run_cpp(text: str, path: str, defines: list[str], include_dirs: list[str], t
     for inc in [os.path.dirname(os.path.abspath(path))] + list(include_dirs):
         args.append("-I" + inc)
     try:
-        proc = subprocess.run(
-            args, input=text.encode("utf-8", "surrogateescape"), capture_output=True, timeout=timeout
-        )
+        proc = subprocess.run(args, input=text.encode("utf-8", "surrogateescape"), capture_output=True, timeout=timeout)
     except (OSError, subprocess.SubprocessError) as exc:
         raise RuntimeError(f"cpp failed: {exc}") from exc
     if proc.returncode != 0:

@@ -4,6 +4,7 @@ Shared by the import rules (FT001-FT005).  Every *site* is resolved to the ``use
 statement that provides it (nearest in the scope chain), so "which names does this bare
 ``use`` need" and "is this imported operator used" are both simple groupings.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from fparser.two import Fortran2003 as F03
 
 from . import ftorch_api as api
-from .model import NOT_TENSOR, TENSOR, UNKNOWN, iter_nodes, SCOPE_CLASSES
+from .model import NOT_TENSOR, SCOPE_CLASSES, TENSOR, iter_nodes
 
 
 @dataclass
@@ -86,8 +87,17 @@ def collect(ctx) -> Usage:
                 sc = m.scope_of(node)
                 if sc is None:
                     continue
-                u.ops.append(OpSite(node, "bin", sym, api.OPERATOR_SPEC[sym], sc,
-                                    m.type_of(node.items[0], sc), m.type_of(node.items[2], sc)))
+                u.ops.append(
+                    OpSite(
+                        node,
+                        "bin",
+                        sym,
+                        api.OPERATOR_SPEC[sym],
+                        sc,
+                        m.type_of(node.items[0], sc),
+                        m.type_of(node.items[2], sc),
+                    )
+                )
         elif isinstance(node, F03.Level_2_Unary_Expr):
             sym = str(node.items[0])
             if sym == "-":
@@ -134,7 +144,11 @@ def name_provider(m, scope, local):
                     return use
             else:
                 exp = m.exports.get(use.module)
-                if exp is not None and (local in use.names or use.wildcard) and exp.provides(use.names.get(local, local)):
+                if (
+                    exp is not None
+                    and (local in use.names or use.wildcard)
+                    and exp.provides(use.names.get(local, local))
+                ):
                     return use
         if s.interface_body:
             hi = s.host_import

@@ -27,6 +27,7 @@ Training (the same library functions Fortran's ``torch_model_*``, ``torch_loss_*
     loss = ft.mse_loss(model(x, requires_grad=True), y)
     loss.backward(); ft.clip_grad_norm_(params, 1.0); opt.step(); sched.step()
 """
+
 from __future__ import annotations
 
 import importlib
@@ -55,21 +56,44 @@ from pyftorch.errors import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pyftorch.runtime import (
-        cuda_available, cuda_device_count, is_grad_enabled, library_info, live_handles, live_tensors,
-        manual_seed, no_grad, set_grad_enabled, set_num_threads,
-    )
-    from pyftorch.core import Tensor, from_numpy, ones, tensor, zeros
     from pyftorch.checkpoint import load_checkpoint, save_checkpoint
+    from pyftorch.core import Tensor, from_numpy, ones, tensor, zeros
     from pyftorch.losses import (
-        binary_cross_entropy_with_logits, cross_entropy, huber_loss, l1_loss, mse_loss, smooth_l1_loss,
+        binary_cross_entropy_with_logits,
+        cross_entropy,
+        huber_loss,
+        l1_loss,
+        mse_loss,
+        smooth_l1_loss,
     )
     from pyftorch.model import Model
-    from pyftorch.torchscript import save_torchscript
     from pyftorch.optim import (
-        SGD, Adagrad, Adam, AdamW, CosineAnnealingLR, ExponentialLR, LRScheduler, Optimizer, RMSprop, StepLR,
-        clip_grad_norm_, clip_grad_value_,
+        SGD,
+        Adagrad,
+        Adam,
+        AdamW,
+        CosineAnnealingLR,
+        ExponentialLR,
+        LRScheduler,
+        Optimizer,
+        RMSprop,
+        StepLR,
+        clip_grad_norm_,
+        clip_grad_value_,
     )
+    from pyftorch.runtime import (
+        cuda_available,
+        cuda_device_count,
+        is_grad_enabled,
+        library_info,
+        live_handles,
+        live_tensors,
+        manual_seed,
+        no_grad,
+        set_grad_enabled,
+        set_num_threads,
+    )
+    from pyftorch.torchscript import save_torchscript
 
 from pyftorch._version import __version__  # the repository's VERSION file
 
@@ -115,8 +139,16 @@ _LAZY: dict[str, str] = {
 }
 
 #: Submodules that load the library, reachable as attributes (``pyftorch.optim.Adam``) on first use.
-_LAZY_MODULES: tuple[str, ...] = ("core", "runtime", "model", "losses", "optim", "checkpoint", "torchscript",
-                                  "distributed")
+_LAZY_MODULES: tuple[str, ...] = (
+    "core",
+    "runtime",
+    "model",
+    "losses",
+    "optim",
+    "checkpoint",
+    "torchscript",
+    "distributed",
+)
 
 
 def __getattr__(name: str) -> Any:
@@ -135,8 +167,24 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "AutogradError", "ClosedHandleError", "ClosedTensorError", "DeviceError", "DeviceUnavailableError", "DTypeError",
-    "FTorchError", "InternalError", "InvalidArgumentError", "LibraryIOError", "LibraryLoadError",
-    "LibraryOutOfMemoryError", "ModelError", "NoGradientError", "NullHandleError", "ShapeError", "StaleHandleError",
-    "TorchError", "TorchVersionMismatch", *_LAZY,
+    "AutogradError",
+    "ClosedHandleError",
+    "ClosedTensorError",
+    "DeviceError",
+    "DeviceUnavailableError",
+    "DTypeError",
+    "FTorchError",
+    "InternalError",
+    "InvalidArgumentError",
+    "LibraryIOError",
+    "LibraryLoadError",
+    "LibraryOutOfMemoryError",
+    "ModelError",
+    "NoGradientError",
+    "NullHandleError",
+    "ShapeError",
+    "StaleHandleError",
+    "TorchError",
+    "TorchVersionMismatch",
+    *_LAZY,
 ]

@@ -4,6 +4,7 @@ ctypes converts a Python int to a C integer by masking it (``2**64 + 3`` becomes
 ``int()`` truncates floats (3.7 becomes 3); both would silently change what the caller asked
 for.  Every integer a user passes to the library goes through :func:`checked_int` first.
 """
+
 from __future__ import annotations
 
 import operator

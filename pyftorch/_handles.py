@@ -8,10 +8,12 @@ never fails), so ``__del__`` is safe at interpreter shutdown.  Any use after ``c
 raises :class:`~pyftorch.errors.ClosedHandleError`; copying or pickling is refused, because
 it would give one handle two owners.
 """
+
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from pyftorch.errors import ClosedHandleError
 
@@ -85,8 +87,10 @@ class HandleOwner:
                 pass
 
     def __reduce_ex__(self, protocol: Any) -> Any:
-        raise TypeError(f"a pyftorch {self._what} owns a library handle and cannot be pickled or copied; "
-                        "use save_checkpoint/load_checkpoint to persist its state")
+        raise TypeError(
+            f"a pyftorch {self._what} owns a library handle and cannot be pickled or copied; "
+            "use save_checkpoint/load_checkpoint to persist its state"
+        )
 
 
 __all__ = ["HandleOwner"]

@@ -17,16 +17,18 @@ Adding a C function to the binding is one line in :data:`FUNCTIONS`.  Only decla
 functions are reachable: :class:`Library` raises ``AttributeError`` for any other name, so
 no call can go out with ctypes' default (``int``) conversions.
 """
+
 from __future__ import annotations
 
 import ctypes
 import os
 import threading
 import warnings
+from collections.abc import Callable
 from ctypes import POINTER, c_char_p, c_double, c_int, c_int64, c_uint, c_uint64, c_void_p
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from pyftorch.errors import (
     FT_OK,
@@ -119,8 +121,9 @@ FUNCTIONS: dict[str, Signature] = {
     "ft_set_grad_enabled": _sig(STATUS, c_int, INT_OUT),
     "ft_manual_seed": _sig(STATUS, c_uint64),
     # --- construction and destruction ---------------------------------------------------------
-    "ft_tensor_from_blob": _sig(STATUS, c_void_p, c_int, I64_ARRAY, I64_ARRAY, c_int, c_int, c_int, c_int,
-                                c_uint, HANDLE_OUT),
+    "ft_tensor_from_blob": _sig(
+        STATUS, c_void_p, c_int, I64_ARRAY, I64_ARRAY, c_int, c_int, c_int, c_int, c_uint, HANDLE_OUT
+    ),
     "ft_tensor_new": _sig(STATUS, c_int, c_int, I64_ARRAY, c_int, c_int, c_int, c_int, HANDLE_OUT),
     "ft_tensor_delete": _sig(STATUS, HANDLE),
     # Always FT_OK, even for stale handles: no errcheck, so __del__ never raises.
@@ -210,8 +213,12 @@ FUNCTIONS: dict[str, Signature] = {
 }
 
 #: Functions that return ``int`` but always FT_OK (finaliser-safe releases): no errcheck.
-RELEASE_FUNCTIONS: tuple[str, ...] = ("ft_tensor_release", "ft_model_release", "ft_optim_release",
-                                      "ft_scheduler_release")
+RELEASE_FUNCTIONS: tuple[str, ...] = (
+    "ft_tensor_release",
+    "ft_model_release",
+    "ft_optim_release",
+    "ft_scheduler_release",
+)
 
 #: Functions of ftorch.h that Python deliberately does not bind, and why.
 NOT_BOUND: dict[str, str] = {
@@ -305,7 +312,7 @@ class Library:
 # the raw object only while the attribute is still the declared function.
 
 
-def raw_function(lib: "Library", name: str, hold_gil: bool) -> Any:
+def raw_function(lib: Library, name: str, hold_gil: bool) -> Any:
     """A new ctypes function object for ``name`` with its declared argtypes, ``int`` restype
     and no errcheck.  ``hold_gil``: call it without releasing the GIL (short calls only)."""
     sig = FUNCTIONS[name]
@@ -342,8 +349,9 @@ def base_version(version: str) -> str:
     return version.split("+", 1)[0].strip()
 
 
-def check_torch_version(library_torch: str, running_torch: str, library_path: Path | str = "libftorch",
-                        allow: bool | None = None) -> None:
+def check_torch_version(
+    library_torch: str, running_torch: str, library_path: Path | str = "libftorch", allow: bool | None = None
+) -> None:
     """Raise TorchVersionMismatch if the two torch versions differ (ignoring ``+local`` parts).
 
     ``allow`` defaults to the ``PYFTORCH_ALLOW_TORCH_MISMATCH`` environment variable; when
@@ -379,7 +387,7 @@ def load() -> Library:
         if _LIBRARY is not None:
             return _LIBRARY
         try:
-            import torch  # noqa: F401  -- must precede the CDLL: one LibTorch per process
+            import torch
         except ImportError as exc:
             raise LibraryLoadError(
                 "pyftorch needs torch: libftorch links LibTorch, and Python's torch must be imported first so "
@@ -408,6 +416,19 @@ def loaded() -> Library | None:
 
 
 __all__ = [
-    "ALLOW_MISMATCH_ENV", "FUNCTIONS", "NOT_BOUND", "NOT_MIRRORED", "RELEASE_FUNCTIONS", "STATUS", "Signature", "OptimOptions",
-    "Library", "load", "loaded", "base_version", "check_torch_version", "raw_function", "raise_status",
+    "ALLOW_MISMATCH_ENV",
+    "FUNCTIONS",
+    "NOT_BOUND",
+    "NOT_MIRRORED",
+    "RELEASE_FUNCTIONS",
+    "STATUS",
+    "Signature",
+    "OptimOptions",
+    "Library",
+    "load",
+    "loaded",
+    "base_version",
+    "check_torch_version",
+    "raw_function",
+    "raise_status",
 ]

@@ -10,6 +10,7 @@ Search order (the first hit wins):
    (``<checkout>/build/install``);
 5. the prefix the package was installed next to (``sys.prefix``).
 """
+
 from __future__ import annotations
 
 import json
@@ -101,7 +102,8 @@ def find_install() -> Install:
         if origin == "PYFTORCH_LIB":
             break  # an explicit choice must not silently fall back to another copy
     raise LibraryNotFound(
-        "libftorch was not found. Looked in:\n" + "\n".join(tried) +
-        "\nInstall torch==2.13.0 and then pyftorch (pip install 'pyftorch[torch]' builds it into the package), "
+        "libftorch was not found. Looked in:\n"
+        + "\n".join(tried)
+        + "\nInstall torch==2.13.0 and then pyftorch (pip install 'pyftorch[torch]' builds it into the package), "
         "or in a checkout build it with `make build`, or set PYFTORCH_LIB to the path of libftorch.so."
     )

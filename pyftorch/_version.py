@@ -5,6 +5,7 @@ CMake reads the same file for libftorch (``ft_version()``, ``FT_VERSION_*`` in f
 distribution (``version = file: VERSION``).  In a source checkout the file is read directly,
 so an edited VERSION shows without reinstalling; an installed wheel uses its metadata.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -14,6 +14,7 @@ Python/Fortran and pyftorch/Fortran.  The training step (``train_step``) has a f
 variant, Python PyTorch with a plain eager nn.Module ("Py eager"); its "Python" column is
 the TorchScript file that every other variant loads, run with ``torch.jit.load``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,20 +24,36 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 #: Variants in table order, with their column labels; "cxx" is the floor.
 VARIANTS = ("fortran", "cxx", "torch", "pyftorch", "eager", "cxx_copy")
-LABELS = {"fortran": "Fortran", "cxx": "C++", "torch": "Python", "pyftorch": "pyftorch", "eager": "Py eager",
-          "cxx_copy": "C++ copy_"}
-LONG_LABELS = {"fortran": "Fortran ftorch", "cxx": "C++ LibTorch (floor)", "torch": "Python PyTorch",
-               "pyftorch": "pyftorch ctypes", "eager": "Python PyTorch, eager nn.Module",
-               "cxx_copy": "C++ LibTorch, view.copy_(fresh result)"}
+LABELS = {
+    "fortran": "Fortran",
+    "cxx": "C++",
+    "torch": "Python",
+    "pyftorch": "pyftorch",
+    "eager": "Py eager",
+    "cxx_copy": "C++ copy_",
+}
+LONG_LABELS = {
+    "fortran": "Fortran ftorch",
+    "cxx": "C++ LibTorch (floor)",
+    "torch": "Python PyTorch",
+    "pyftorch": "pyftorch ctypes",
+    "eager": "Python PyTorch, eager nn.Module",
+    "cxx_copy": "C++ LibTorch, view.copy_(fresh result)",
+}
 #: Ratios printed in the table: (numerator, denominator).
-RATIOS = (("fortran", "cxx"), ("torch", "fortran"), ("pyftorch", "fortran"), ("eager", "fortran"),
-          ("fortran", "cxx_copy"))
+RATIOS = (
+    ("fortran", "cxx"),
+    ("torch", "fortran"),
+    ("pyftorch", "fortran"),
+    ("eager", "fortran"),
+    ("fortran", "cxx_copy"),
+)
 
 #: Targets of issue 13: Fortran `Q = a*b` into a tensor viewing an array, relative to C++
 #: at::mul_out into a from_blob view (no gradients), by size; and with gradients, relative
@@ -46,11 +63,11 @@ VIEW_TARGETS = {1: 1.2, 1_000: 1.15}
 VIEW_GRAD_TARGET = 1.1
 
 #: Targets of issue 6.
-OPERATOR_TARGET = 1.15   # Fortran operator at size 1, relative to C++
-FLOOR_TARGET = 1.02      # every binding at the largest size, relative to C++
+OPERATOR_TARGET = 1.15  # Fortran operator at size 1, relative to C++
+FLOOR_TARGET = 1.02  # every binding at the largest size, relative to C++
 TRAIN_CASE = "train_step"
-TRAIN_VS_PYTHON = 0.7    # Fortran training step, relative to Python PyTorch
-TRAIN_VS_CXX = 1.1       # Fortran training step, relative to C++
+TRAIN_VS_PYTHON = 0.7  # Fortran training step, relative to Python PyTorch
+TRAIN_VS_CXX = 1.1  # Fortran training step, relative to C++
 
 #: glibc malloc settings of the measuring process.  By default glibc serves a large block
 #: (a 10^6-element result) with mmap or from the heap depending on the allocation history,
@@ -112,6 +129,7 @@ def load(path: str | os.PathLike) -> Results:
 # Reporting: table, comparison, targets, plot
 # ==========================================================================================
 
+
 def format_time(seconds: float | None) -> str:
     if seconds is None:
         return "-"
@@ -142,8 +160,12 @@ def size_label(size: int) -> str:
 def _render(header: Sequence[str], rows: Iterable[Sequence[str]], left: int = 3) -> str:
     rows = [list(r) for r in rows]
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)] if rows else [len(h) for h in header]
+
     def line(cells):
-        return "  ".join(str(c).ljust(w) if i < left else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+        return "  ".join(
+            str(c).ljust(w) if i < left else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
+        )
+
     out = [line(header), "  ".join("-" * w for w in widths)]
     out += [line(r) for r in rows]
     return "\n".join(out)
@@ -157,8 +179,11 @@ def table(results: Results) -> str:
     rows = []
     for key in results.keys():
         t = results.times[key]
-        rows.append([key[0], size_label(key[1]), key[2]] + [format_time(t.get(v)) for v in variants] +
-                    [format_ratio(ratio(t, n, d)) for n, d in ratios])
+        rows.append(
+            [key[0], size_label(key[1]), key[2]]
+            + [format_time(t.get(v)) for v in variants]
+            + [format_ratio(ratio(t, n, d)) for n, d in ratios]
+        )
     return _render(header, rows)
 
 
@@ -198,10 +223,13 @@ def targets(results: Results) -> list[TargetCheck]:
     small = [(k, r) for k, r in small if r is not None]
     if small:
         worst = max(small, key=lambda kr: kr[1])
-        checks.append(TargetCheck(
-            f"Fortran operator at size 1 <= {OPERATOR_TARGET:.2f}x C++",
-            all(r <= OPERATOR_TARGET for _, r in small),
-            ", ".join(f"{k[0]}/{k[2]} {r:.2f}" for k, r in small) + f" (worst {worst[0][0]} {worst[0][2]})"))
+        checks.append(
+            TargetCheck(
+                f"Fortran operator at size 1 <= {OPERATOR_TARGET:.2f}x C++",
+                all(r <= OPERATOR_TARGET for _, r in small),
+                ", ".join(f"{k[0]}/{k[2]} {r:.2f}" for k, r in small) + f" (worst {worst[0][0]} {worst[0][2]})",
+            )
+        )
     else:
         checks.append(TargetCheck(f"Fortran operator at size 1 <= {OPERATOR_TARGET:.2f}x C++", None, "not measured"))
     sizes = [k[1] for k in results.times]
@@ -235,21 +263,30 @@ def targets(results: Results) -> list[TargetCheck]:
             detail += f"; over: {', '.join(misses)}"
         if estimates:
             worst = max(estimates)
-            detail += (f"; from the size-{size_label(small)} overhead, the ratios would be at most {worst[0]:.4f} "
-                       f"({worst[1][0]}/{worst[1][2]}/{LABELS[worst[2]]})")
+            detail += (
+                f"; from the size-{size_label(small)} overhead, the ratios would be at most {worst[0]:.4f} "
+                f"({worst[1][0]}/{worst[1][2]}/{LABELS[worst[2]]})"
+            )
         if fixed:
             detail += f"; size-independent, so nothing is copied: {', '.join(sorted(set(fixed)))}"
-        checks.append(TargetCheck(
-            f"size {size_label(big)}: every binding within {100 * (FLOOR_TARGET - 1):.0f}% of C++", not misses, detail))
+        checks.append(
+            TargetCheck(
+                f"size {size_label(big)}: every binding within {100 * (FLOOR_TARGET - 1):.0f}% of C++",
+                not misses,
+                detail,
+            )
+        )
     checks += view_targets(results)
     train = [k for k in results.keys() if k[0] == TRAIN_CASE]
-    name = (f"Fortran training step <= {TRAIN_VS_PYTHON:.1f}x Python and <= {TRAIN_VS_CXX:.1f}x C++")
+    name = f"Fortran training step <= {TRAIN_VS_PYTHON:.1f}x Python and <= {TRAIN_VS_CXX:.1f}x C++"
     if train:
         details, met = [], True
         for key in train:
             vs_py = ratio(results.times[key], "fortran", "torch")
             vs_cxx = ratio(results.times[key], "fortran", "cxx")
-            met = met and vs_py is not None and vs_py <= TRAIN_VS_PYTHON and vs_cxx is not None and vs_cxx <= TRAIN_VS_CXX
+            met = (
+                met and vs_py is not None and vs_py <= TRAIN_VS_PYTHON and vs_cxx is not None and vs_cxx <= TRAIN_VS_CXX
+            )
             text = f"{size_label(key[1])}/{key[2]}: {format_ratio(vs_py)}x Python, {format_ratio(vs_cxx)}x C++"
             vs_eager = ratio(results.times[key], "fortran", "eager")
             if vs_eager is not None:  # informative: the target is against the TorchScript run
@@ -265,18 +302,29 @@ def view_targets(results: Results) -> list[TargetCheck]:
     """Issue 13's targets for `Q = a*b` into a tensor viewing an array."""
     checks = []
     for size, limit in VIEW_TARGETS.items():
-        found = [(k, ratio(results.times[k], "fortran", "cxx")) for k in results.keys()
-                 if k[0] == "view_mul" and k[1] == size]
+        found = [
+            (k, ratio(results.times[k], "fortran", "cxx"))
+            for k in results.keys()
+            if k[0] == "view_mul" and k[1] == size
+        ]
         found = [(k, r) for k, r in found if r is not None]
         name = f"Fortran Q = a*b into a view, size {size_label(size)}: <= {limit:.2f}x C++ at::mul_out"
-        checks.append(TargetCheck(name, all(r <= limit for _, r in found) if found else None,
-                                  ", ".join(f"{k[2]} {r:.3f}" for k, r in found) or "not measured"))
+        checks.append(
+            TargetCheck(
+                name,
+                all(r <= limit for _, r in found) if found else None,
+                ", ".join(f"{k[2]} {r:.3f}" for k, r in found) or "not measured",
+            )
+        )
     found = [(k, ratio(results.times[k], "fortran", "cxx_copy")) for k in results.keys() if k[0] == "view_mul_grad"]
     found = [(k, r) for k, r in found if r is not None]
-    checks.append(TargetCheck(
-        f"Fortran Q = a*b into a view, a requires grad: <= {VIEW_GRAD_TARGET:.2f}x C++ copy_ of a fresh result",
-        all(r <= VIEW_GRAD_TARGET for _, r in found) if found else None,
-        ", ".join(f"{size_label(k[1])}/{k[2]} {r:.3f}" for k, r in found) or "not measured"))
+    checks.append(
+        TargetCheck(
+            f"Fortran Q = a*b into a view, a requires grad: <= {VIEW_GRAD_TARGET:.2f}x C++ copy_ of a fresh result",
+            all(r <= VIEW_GRAD_TARGET for _, r in found) if found else None,
+            ", ".join(f"{size_label(k[1])}/{k[2]} {r:.3f}" for k, r in found) or "not measured",
+        )
+    )
     return checks
 
 
@@ -297,8 +345,14 @@ def plot(results: Results, path: str | os.PathLike) -> None:
     variants = [v for v in VARIANTS if any(v in t for t in results.times.values())]
     fig, axes = plt.subplots(len(sizes), len(dtypes), figsize=(7 * len(dtypes), 3.2 * len(sizes)), squeeze=False)
     width = 0.8 / max(1, len(variants))
-    colours = {"fortran": "#4c72b0", "cxx": "#55a868", "torch": "#c44e52", "pyftorch": "#8172b2", "eager": "#dd8452",
-               "cxx_copy": "#937860"}
+    colours = {
+        "fortran": "#4c72b0",
+        "cxx": "#55a868",
+        "torch": "#c44e52",
+        "pyftorch": "#8172b2",
+        "eager": "#dd8452",
+        "cxx_copy": "#937860",
+    }
     legend = {}
     for i, size in enumerate(sizes):
         for j, dtype in enumerate(dtypes):
@@ -331,8 +385,7 @@ def plot(results: Results, path: str | os.PathLike) -> None:
             ax.grid(axis="y", which="major", alpha=0.3)
     handles = [legend[v] for v in variants if v in legend]
     axes[0][0].legend(handles, [LONG_LABELS[v] for v in variants if v in legend], fontsize=8, loc="upper left")
-    fig.suptitle("pyftorch operator overhead and training step (median per operation, 1 intra-op thread)",
-                 fontsize=11)
+    fig.suptitle("pyftorch operator overhead and training step (median per operation, 1 intra-op thread)", fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -340,9 +393,12 @@ def plot(results: Results, path: str | os.PathLike) -> None:
 
 def report(results: Results, baseline: Results | None = None) -> str:
     binding = f" ({results.binding})" if results.binding else ""
-    parts = ["Per-operation median times (one intra-op thread); ratios of medians.",
-             f"C++ is raw LibTorch (the floor); Python is PyTorch; pyftorch is the ctypes binding{binding}.", "",
-             table(results)]
+    parts = [
+        "Per-operation median times (one intra-op thread); ratios of medians.",
+        f"C++ is raw LibTorch (the floor); Python is PyTorch; pyftorch is the ctypes binding{binding}.",
+        "",
+        table(results),
+    ]
     if baseline is not None:
         parts += ["", "Compared with the baseline:", "", comparison(results, baseline)]
     parts += ["", "Targets:", format_targets(targets(results))]
@@ -357,13 +413,34 @@ _TABLE_START = re.compile(r"^-+ benchmark")
 _SUMMARY = re.compile(r"^(=+ .* =+|\d+ (passed|failed|error)|FAILED|ERROR)")
 
 
-def run_suite(json_path: Path, root: Path, max_time: float, min_rounds: int, select: str | None,
-              extra: Sequence[str], verbose: bool) -> int:
+def run_suite(
+    json_path: Path,
+    root: Path,
+    max_time: float,
+    min_rounds: int,
+    select: str | None,
+    extra: Sequence[str],
+    verbose: bool,
+) -> int:
     """Run the benchmarks in a child process; pytest-benchmark writes json_path."""
-    cmd = [sys.executable, "-m", "pytest", "bench/test_ops_bench.py", "-q", "-p", "no:cacheprovider",
-           "--benchmark-only", f"--benchmark-json={json_path}", f"--benchmark-max-time={max_time}",
-           f"--benchmark-min-rounds={min_rounds}", "--benchmark-warmup=on", "--benchmark-warmup-iterations=3",
-           "--benchmark-disable-gc", "--benchmark-columns=median,iqr,rounds", "--benchmark-sort=name"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "bench/test_ops_bench.py",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--benchmark-only",
+        f"--benchmark-json={json_path}",
+        f"--benchmark-max-time={max_time}",
+        f"--benchmark-min-rounds={min_rounds}",
+        "--benchmark-warmup=on",
+        "--benchmark-warmup-iterations=3",
+        "--benchmark-disable-gc",
+        "--benchmark-columns=median,iqr,rounds",
+        "--benchmark-sort=name",
+    ]
     if select:
         cmd += ["-k", select]
     cmd += list(extra)
@@ -371,8 +448,9 @@ def run_suite(json_path: Path, root: Path, max_time: float, min_rounds: int, sel
     for name, value in MALLOC_ENV.items():
         env.setdefault(name, value)
     print("running:", " ".join(cmd[2:]), flush=True)
-    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            bufsize=1)
+    proc = subprocess.Popen(
+        cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    )
     captured, in_tables = [], False
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -390,8 +468,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="pyftorch bench",
         description="Run the operator benchmarks (Fortran ftorch, raw LibTorch C++, Python PyTorch and the "
-                    "pyftorch ctypes binding, side by side) and print per-operation medians and ratios.",
-        epilog="Extra arguments after `--` go to pytest.  Example: pyftorch bench --quick -k 'mul and 1-'")
+        "pyftorch ctypes binding, side by side) and print per-operation medians and ratios.",
+        epilog="Extra arguments after `--` go to pytest.  Example: pyftorch bench --quick -k 'mul and 1-'",
+    )
     parser.add_argument("--json", metavar="OUT.json", help="save pytest-benchmark's JSON here")
     parser.add_argument("--plot", metavar="OUT.png", help="save a bar chart (PNG) here")
     parser.add_argument("--compare", metavar="BASELINE.json", help="compare with an earlier --json output")
@@ -405,7 +484,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     extra: list[str] = []
     if "--" in argv:
         at = argv.index("--")
-        argv, extra = argv[:at], argv[at + 1:]
+        argv, extra = argv[:at], argv[at + 1 :]
     args = parser.parse_args(argv)
 
     baseline = None
@@ -423,8 +502,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         root = source_checkout()
         if root is None or not (root / "bench" / "test_ops_bench.py").is_file():
-            print("pyftorch bench: the benchmarks live in the source checkout's bench/ directory, "
-                  "which this installation does not have; run it from a clone (make bench)", file=sys.stderr)
+            print(
+                "pyftorch bench: the benchmarks live in the source checkout's bench/ directory, "
+                "which this installation does not have; run it from a clone (make bench)",
+                file=sys.stderr,
+            )
             return 2
         max_time, min_rounds = QUICK_SETTINGS if args.quick else DEFAULT_SETTINGS
         max_time = args.max_time if args.max_time is not None else max_time

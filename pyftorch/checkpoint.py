@@ -14,9 +14,10 @@ interrupted one (the process killed) leaves the previous checkpoint intact.  Loa
 restores into existing objects, onto their devices, so a run can restart on another
 device; a run restarted from step k ends with the same parameters as an uninterrupted run.
 """
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from pyftorch import _lib
 from pyftorch.model import PathLike, _path_bytes
@@ -28,13 +29,16 @@ if TYPE_CHECKING:  # pragma: no cover
 _L = _lib.load()
 
 
-def _handles(model: Any, optimizer: Any, scheduler: Any) -> tuple[Optional[int], Optional[int], Optional[int]]:
+def _handles(model: Any, optimizer: Any, scheduler: Any) -> tuple[int | None, int | None, int | None]:
     from pyftorch.model import Model
     from pyftorch.optim import LRScheduler, Optimizer
 
     out = []
-    for name, obj, cls in (("model", model, Model), ("optimizer", optimizer, Optimizer),
-                           ("scheduler", scheduler, LRScheduler)):
+    for name, obj, cls in (
+        ("model", model, Model),
+        ("optimizer", optimizer, Optimizer),
+        ("scheduler", scheduler, LRScheduler),
+    ):
         if obj is None:
             out.append(None)
         elif not isinstance(obj, cls):
@@ -44,8 +48,9 @@ def _handles(model: Any, optimizer: Any, scheduler: Any) -> tuple[Optional[int],
     return out[0], out[1], out[2]
 
 
-def save_checkpoint(path: PathLike, model: Optional["Model"] = None, optimizer: Optional["Optimizer"] = None,
-                    scheduler: Optional["LRScheduler"] = None) -> None:
+def save_checkpoint(
+    path: PathLike, model: Model | None = None, optimizer: Optimizer | None = None, scheduler: LRScheduler | None = None
+) -> None:
     """Write the state of any of ``model``, ``optimizer`` and ``scheduler`` to ``path``.
 
     The write is atomic: on any failure the previous file at ``path`` is unchanged.
@@ -58,8 +63,9 @@ def save_checkpoint(path: PathLike, model: Optional["Model"] = None, optimizer: 
     _L.ft_checkpoint_save(_path_bytes(path), m, o, s)
 
 
-def load_checkpoint(path: PathLike, model: Optional["Model"] = None, optimizer: Optional["Optimizer"] = None,
-                    scheduler: Optional["LRScheduler"] = None) -> None:
+def load_checkpoint(
+    path: PathLike, model: Model | None = None, optimizer: Optimizer | None = None, scheduler: LRScheduler | None = None
+) -> None:
     """Restore the state saved in ``path`` into the given (existing) objects.
 
     Everything is read and checked before anything changes, so a failed load leaves the

@@ -3,11 +3,12 @@
 Each sub-command lives in its own module and is imported only when it runs, so
 ``pyftorch lint`` never loads torch and ``pyftorch config`` starts instantly.
 """
+
 from __future__ import annotations
 
 import os
 import sys
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 USAGE = """\
 usage: pyftorch <command> [options]

@@ -1,9 +1,10 @@
 """``pyftorch config``: what a Fortran build needs, in the manner of pkg-config."""
+
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from pyftorch._locate import Install, LibraryNotFound, find_install
 
@@ -37,7 +38,9 @@ def version_line() -> str:
         info = find_install().build_info()
     except LibraryNotFound:
         return line + " (libftorch not found)"
-    return line + f" (libftorch {info.get('version', 'unknown')}, FTorch API {info.get('ftorch_api_version', 'unknown')})"
+    return (
+        line + f" (libftorch {info.get('version', 'unknown')}, FTorch API {info.get('ftorch_api_version', 'unknown')})"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -49,12 +52,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--cflags", action="store_true", help="include flags (.mod files and ftorch.h)")
     parser.add_argument("--libs", action="store_true", help="linker flags")
-    parser.add_argument("--cmake-prefix", action="store_true", help="prefix for CMAKE_PREFIX_PATH (find_package(FTorch))")
+    parser.add_argument(
+        "--cmake-prefix", action="store_true", help="prefix for CMAKE_PREFIX_PATH (find_package(FTorch))"
+    )
     parser.add_argument("--fc", action="store_true", help="the Fortran compiler the modules were built with")
     parser.add_argument("--prefix", action="store_true", help="install prefix")
     parser.add_argument("--library", action="store_true", help="path of libftorch.so")
-    parser.add_argument("--modversion", "--version", dest="modversion", action="store_true",
-                        help="library version (from the repository's VERSION file)")
+    parser.add_argument(
+        "--modversion",
+        "--version",
+        dest="modversion",
+        action="store_true",
+        help="library version (from the repository's VERSION file)",
+    )
     parser.add_argument("--api-version", action="store_true", help="the FTorch API level the library implements")
     parser.add_argument("--torch-version", action="store_true", help="LibTorch version the library was built against")
     args = parser.parse_args(list(argv) if argv is not None else None)

@@ -19,23 +19,25 @@ array of an unsupported dtype raises :class:`DTypeError`, a non-C-contiguous, mi
 checks the library validates every handle again (stale handles are detected, never
 dereferenced).
 """
+
 from __future__ import annotations
 
 import numbers
 import threading
+from collections.abc import Iterable, Sequence
 from ctypes import POINTER, byref, c_char, c_int, c_int64, c_void_p
-from typing import Any, Iterable, Sequence, Union
+from typing import Any, Union
 
 import numpy as np
 
 from pyftorch import _lib
+from pyftorch._checks import checked_int
 from pyftorch.errors import (
     ClosedTensorError,
     DTypeError,
     InvalidArgumentError,
     NoGradientError,
 )
-from pyftorch._checks import checked_int
 
 _L = _lib.load()  # imports torch first, then loads and checks libftorch
 
@@ -74,11 +76,17 @@ _INT_MAX = 2**31 - 1
 _SMALL = 4096
 #: The bound of a tensor whose size Python does not know.
 _BIG = 1 << 62
-_HOT = ("ft_tensor_binary", "ft_tensor_binary_scalar", "ft_tensor_binary_iscalar", "ft_tensor_neg",
-        "ft_tensor_from_blob")
+_HOT = (
+    "ft_tensor_binary",
+    "ft_tensor_binary_scalar",
+    "ft_tensor_binary_iscalar",
+    "ft_tensor_neg",
+    "ft_tensor_from_blob",
+)
 _DECLARED = {name: _L.declared[name] for name in _HOT}
-_RAW = {name: (_lib.raw_function(_L, name, hold_gil=True), _lib.raw_function(_L, name, hold_gil=False))
-        for name in _HOT}
+_RAW = {
+    name: (_lib.raw_function(_L, name, hold_gil=True), _lib.raw_function(_L, name, hold_gil=False)) for name in _HOT
+}
 _RELEASE = _lib.raw_function(_L, "ft_tensor_release", hold_gil=True)
 #: Serialises close() with itself, so that two threads closing one tensor delete it once.
 _CLOSE_LOCK = threading.Lock()
@@ -145,17 +153,18 @@ def _cached_shape_array(shape: tuple[int, ...]) -> Any:
     return arr
 
 
-def _fail(status: int, function: str, *operands: "Tensor") -> None:
+def _fail(status: int, function: str, *operands: Tensor) -> None:
     """Raise for a failed raw call: ClosedTensorError if an operand was closed (possibly by
     another thread while the call ran), else the library's error."""
     for t in operands:
         if t._handle is None:
-            raise ClosedTensorError("the tensor was closed (or never constructed); it cannot be used any more",
-                                    function=function)
+            raise ClosedTensorError(
+                "the tensor was closed (or never constructed); it cannot be used any more", function=function
+            )
     _lib.raise_status(status, function)
 
 
-def _adopt(handle: int | None, keep: tuple[np.ndarray, ...] | None, n: int) -> "Tensor":
+def _adopt(handle: int | None, keep: tuple[np.ndarray, ...] | None, n: int) -> Tensor:
     """A new Tensor owning a handle the library just wrote."""
     t = _new_object(Tensor)
     t._handle = handle
@@ -175,7 +184,7 @@ def _binary_method(op: int, reverse: bool) -> Any:
     iscalar_gil, iscalar_nogil = _RAW["ft_tensor_binary_iscalar"]
     rev = int(reverse)
 
-    def method(self: "Tensor", other: Any) -> "Tensor":
+    def method(self: Tensor, other: Any) -> Tensor:
         out = c_void_p()
         if type(other) is Tensor or isinstance(other, Tensor):
             a, b = (other, self) if reverse else (self, other)
@@ -213,12 +222,22 @@ def _binary_method(op: int, reverse: bool) -> Any:
             value = int(other)
             if not _INT64_MIN <= value <= _INT64_MAX:
                 raise OverflowError(f"integer scalar {value} does not fit in int64")
-            fn, declared, gil, nogil, name = (_L.ft_tensor_binary_iscalar, declared_iscalar, iscalar_gil,
-                                              iscalar_nogil, "ft_tensor_binary_iscalar")
+            fn, declared, gil, nogil, name = (
+                _L.ft_tensor_binary_iscalar,
+                declared_iscalar,
+                iscalar_gil,
+                iscalar_nogil,
+                "ft_tensor_binary_iscalar",
+            )
         else:
             value = float(other)
-            fn, declared, gil, nogil, name = (_L.ft_tensor_binary_scalar, declared_scalar, scalar_gil,
-                                              scalar_nogil, "ft_tensor_binary_scalar")
+            fn, declared, gil, nogil, name = (
+                _L.ft_tensor_binary_scalar,
+                declared_scalar,
+                scalar_gil,
+                scalar_nogil,
+                "ft_tensor_binary_scalar",
+            )
         if fn is declared:
             status = (gil if n <= _SMALL else nogil)(op, self._handle, value, rev, 0, byref(out))
             if status:
@@ -230,7 +249,7 @@ def _binary_method(op: int, reverse: bool) -> Any:
     return method
 
 
-def _merge_keep(*tensors: "Tensor") -> tuple[np.ndarray, ...] | None:
+def _merge_keep(*tensors: Tensor) -> tuple[np.ndarray, ...] | None:
     """The arrays a result must keep alive: those viewed by its operands (deduplicated)."""
     keep: dict[int, np.ndarray] = {}
     for t in tensors:
@@ -243,8 +262,10 @@ def _merge_keep(*tensors: "Tensor") -> tuple[np.ndarray, ...] | None:
 def _check_array(array: Any, *, view: bool) -> np.ndarray:
     """The Python-side checks made before an array's memory is handed to the library."""
     if not isinstance(array, np.ndarray):
-        raise TypeError(f"expected a numpy.ndarray, got {type(array).__name__}"
-                        + (" (use pyftorch.tensor(...) for lists and scalars)" if array is not None else ""))
+        raise TypeError(
+            f"expected a numpy.ndarray, got {type(array).__name__}"
+            + (" (use pyftorch.tensor(...) for lists and scalars)" if array is not None else "")
+        )
     _dtype_code(array.dtype)
     if not array.flags.c_contiguous:
         raise InvalidArgumentError(
@@ -283,8 +304,9 @@ class Tensor:
     _n: int  # an upper bound of the number of elements (see _SMALL)
 
     # --- construction ------------------------------------------------------------------------
-    def __init__(self, array: np.ndarray, *, copy: bool, requires_grad: bool = False,
-                 device: DeviceLike = "cpu") -> None:
+    def __init__(
+        self, array: np.ndarray, *, copy: bool, requires_grad: bool = False, device: DeviceLike = "cpu"
+    ) -> None:
         """Same as :meth:`from_numpy`."""
         self._handle = None
         self._keep = None
@@ -317,8 +339,18 @@ class Tensor:
         out = c_void_p()
         n = array.size
         fn = _L.ft_tensor_from_blob
-        args = (data, len(shape), _cached_shape_array(shape), None, code, device_type, index,
-                1 if requires_grad else 0, FT_FLAG_COPY if copy else 0, byref(out))
+        args = (
+            data,
+            len(shape),
+            _cached_shape_array(shape),
+            None,
+            code,
+            device_type,
+            index,
+            1 if requires_grad else 0,
+            FT_FLAG_COPY if copy else 0,
+            byref(out),
+        )
         if fn is _DECLARED["ft_tensor_from_blob"]:
             gil, nogil = _RAW["ft_tensor_from_blob"]
             status = (gil if not copy or n <= _SMALL else nogil)(*args)
@@ -332,8 +364,9 @@ class Tensor:
             self._keep = (array,)
 
     @classmethod
-    def from_numpy(cls, array: np.ndarray, *, copy: bool, requires_grad: bool = False,
-                   device: DeviceLike = "cpu") -> "Tensor":
+    def from_numpy(
+        cls, array: np.ndarray, *, copy: bool, requires_grad: bool = False, device: DeviceLike = "cpu"
+    ) -> Tensor:
         """A tensor holding ``array``'s values.
 
         Args:
@@ -355,7 +388,7 @@ class Tensor:
         return self
 
     @classmethod
-    def _wrap(cls, handle: int | None, keep: tuple[np.ndarray, ...] | None = None) -> "Tensor":
+    def _wrap(cls, handle: int | None, keep: tuple[np.ndarray, ...] | None = None) -> Tensor:
         """Adopt a new handle written by the library (takes ownership)."""
         self = cls.__new__(cls)
         self._handle = handle
@@ -369,8 +402,9 @@ class Tensor:
         """The live handle, or ClosedTensorError."""
         handle = getattr(self, "_handle", None)
         if handle is None:
-            raise ClosedTensorError("the tensor was closed (or never constructed); it cannot be used any more",
-                                    function=None)
+            raise ClosedTensorError(
+                "the tensor was closed (or never constructed); it cannot be used any more", function=None
+            )
         return handle
 
     @property
@@ -394,7 +428,7 @@ class Tensor:
             self._keep = None
         _L.ft_tensor_delete(handle)
 
-    def __enter__(self) -> "Tensor":
+    def __enter__(self) -> Tensor:
         self._get()
         return self
 
@@ -473,7 +507,7 @@ class Tensor:
     def requires_grad(self, flag: bool) -> None:
         _L.ft_tensor_set_requires_grad(self._get(), int(bool(flag)))
 
-    def requires_grad_(self, flag: bool = True) -> "Tensor":
+    def requires_grad_(self, flag: bool = True) -> Tensor:
         """Set ``requires_grad`` on a leaf (AutogradError on a computed tensor); returns self."""
         self.requires_grad = flag
         return self
@@ -498,8 +532,7 @@ class Tensor:
         """A new NumPy array with the values (copied from any device; never a view)."""
         shape, dtype, _ = self._metadata()
         out = np.empty(shape, dtype=dtype)
-        _L.ft_tensor_copy_to(self._get(), out.ctypes.data, len(shape), _shape_array(shape), None,
-                             DTYPE_CODES[dtype])
+        _L.ft_tensor_copy_to(self._get(), out.ctypes.data, len(shape), _shape_array(shape), None, DTYPE_CODES[dtype])
         return out
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
@@ -516,7 +549,7 @@ class Tensor:
         """The values as (nested) Python lists."""
         return self.numpy().tolist()
 
-    def to(self, device: DeviceLike | None = None, dtype: Any = None) -> "Tensor":
+    def to(self, device: DeviceLike | None = None, dtype: Any = None) -> Tensor:
         """A copy on another device and/or dtype (recorded by autograd)."""
         dev, index = parse_device(device) if device is not None else parse_device(self.device)
         code = -1 if dtype is None else _dtype_code(np.dtype(dtype), "requested dtype")
@@ -524,17 +557,17 @@ class Tensor:
         _L.ft_tensor_to_new(self._get(), dev, index, code, 0, byref(out))
         return Tensor._wrap(out.value)
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """An alias of the values without autograd history (shares storage)."""
         out = c_void_p()
         _L.ft_tensor_detach(self._get(), 0, byref(out))
         return Tensor._wrap(out.value, self._keep)
 
     # --- arithmetic ----------------------------------------------------------------------------
-    def _binary(self, op: int, other: Any, reverse: bool) -> "Tensor":
+    def _binary(self, op: int, other: Any, reverse: bool) -> Tensor:
         return _BINARY_METHODS[(op, reverse)](self, other)
 
-    def __neg__(self) -> "Tensor":
+    def __neg__(self) -> Tensor:
         out = c_void_p()
         fn, n = _L.ft_tensor_neg, self._n
         if fn is _DECLARED["ft_tensor_neg"]:
@@ -546,20 +579,20 @@ class Tensor:
             fn(self._get(), 0, byref(out))
         return _adopt(out.value, self._keep, n)
 
-    def sum(self) -> "Tensor":
+    def sum(self) -> Tensor:
         """Sum of all elements, as a one-element rank-1 tensor."""
         out = c_void_p()
         _L.ft_tensor_sum(self._get(), 0, byref(out))
         return Tensor._wrap(out.value, self._keep)
 
-    def mean(self) -> "Tensor":
+    def mean(self) -> Tensor:
         """Mean of all elements (floating dtypes only), as a one-element rank-1 tensor."""
         out = c_void_p()
         _L.ft_tensor_mean(self._get(), 0, byref(out))
         return Tensor._wrap(out.value, self._keep)
 
     # --- autograd ------------------------------------------------------------------------------
-    def backward(self, gradient: "Tensor | np.ndarray | None" = None, retain_graph: bool = False) -> None:
+    def backward(self, gradient: Tensor | np.ndarray | None = None, retain_graph: bool = False) -> None:
         """Back-propagate from this tensor, accumulating into the leaves' gradients.
 
         Args:
@@ -581,14 +614,14 @@ class Tensor:
         else:
             raise TypeError(f"gradient must be a Tensor, a numpy.ndarray or None, got {type(gradient).__name__}")
 
-    def get_gradient(self) -> "Tensor":
+    def get_gradient(self) -> Tensor:
         """A snapshot of the gradient as a new Tensor; NoGradientError if there is none."""
         out = c_void_p()
         _L.ft_tensor_get_gradient(self._get(), byref(out))
         return Tensor._wrap(out.value)
 
     @property
-    def grad(self) -> "Tensor | None":
+    def grad(self) -> Tensor | None:
         """A snapshot of the gradient (a new Tensor on the same device), or ``None``.
 
         ``None`` when the tensor has no gradient: no backward reached it yet, it does not
@@ -608,8 +641,10 @@ class Tensor:
     # --- Python protocol -----------------------------------------------------------------------
     def __reduce_ex__(self, protocol: Any) -> Any:
         # The default would copy the handle value: two owners of one handle.  Refuse instead.
-        raise TypeError("a pyftorch.Tensor owns a library handle and cannot be pickled or copied; "
-                        "use t.numpy(), t.detach() or t.to(...)")
+        raise TypeError(
+            "a pyftorch.Tensor owns a library handle and cannot be pickled or copied; "
+            "use t.numpy(), t.detach() or t.to(...)"
+        )
 
     def __len__(self) -> int:
         shape = self.shape
@@ -633,8 +668,9 @@ class Tensor:
         return f"Tensor(shape={shape}, dtype={dtype}, device={device!r}{extra})"
 
 
-_BINARY_METHODS = {(op, rev): _binary_method(op, rev) for op in (FT_ADD, FT_SUB, FT_MUL, FT_DIV, FT_POW)
-                   for rev in (False, True)}
+_BINARY_METHODS = {
+    (op, rev): _binary_method(op, rev) for op in (FT_ADD, FT_SUB, FT_MUL, FT_DIV, FT_POW) for rev in (False, True)
+}
 for _name, _op in (("add", FT_ADD), ("sub", FT_SUB), ("mul", FT_MUL), ("truediv", FT_DIV), ("pow", FT_POW)):
     for _rev in (False, True):
         _m = _BINARY_METHODS[(_op, _rev)]
@@ -670,8 +706,16 @@ def _new(fill: int, shape: Iterable[int] | int, dtype: Any, requires_grad: bool,
     dims = tuple(checked_int(s, "shape extent", _INT64_MIN, _INT64_MAX) for s in shape)
     dev, index = parse_device(device)
     out = c_void_p()
-    _L.ft_tensor_new(fill, len(dims), _shape_array(dims), _dtype_code(np.dtype(dtype), "requested dtype"), dev,
-                     index, int(bool(requires_grad)), byref(out))
+    _L.ft_tensor_new(
+        fill,
+        len(dims),
+        _shape_array(dims),
+        _dtype_code(np.dtype(dtype), "requested dtype"),
+        dev,
+        index,
+        int(bool(requires_grad)),
+        byref(out),
+    )
     t = Tensor._wrap(out.value)
     n = 1
     for d in dims:
@@ -680,14 +724,16 @@ def _new(fill: int, shape: Iterable[int] | int, dtype: Any, requires_grad: bool,
     return t
 
 
-def zeros(shape: Iterable[int] | int, *, dtype: Any = np.float64, requires_grad: bool = False,
-          device: DeviceLike = "cpu") -> Tensor:
+def zeros(
+    shape: Iterable[int] | int, *, dtype: Any = np.float64, requires_grad: bool = False, device: DeviceLike = "cpu"
+) -> Tensor:
     """A new tensor of zeros."""
     return _new(FT_FILL_ZEROS, shape, dtype, requires_grad, device)
 
 
-def ones(shape: Iterable[int] | int, *, dtype: Any = np.float64, requires_grad: bool = False,
-         device: DeviceLike = "cpu") -> Tensor:
+def ones(
+    shape: Iterable[int] | int, *, dtype: Any = np.float64, requires_grad: bool = False, device: DeviceLike = "cpu"
+) -> Tensor:
     """A new tensor of ones."""
     return _new(FT_FILL_ONES, shape, dtype, requires_grad, device)
 

@@ -7,14 +7,15 @@
 4. when MPI is installed: one model trained by an ensemble of MPI ranks
    (examples/distributed_training), every rank's loss curve plotted.
 """
+
 from __future__ import annotations
 
 import argparse
 import importlib.util
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from pyftorch import config as ftconfig
 from pyftorch._locate import examples_dir, find_install, source_checkout
@@ -24,8 +25,16 @@ def compile_fortran(source: Path, exe: Path) -> Path:
     """Compile a program against the installed ftorch with `pyftorch config`'s flags."""
     install = find_install()
     exe.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [ftconfig.fortran_compiler(install), "-O2", f"-J{exe.parent}", *ftconfig.cflags(install).split(),
-           str(source), *ftconfig.libs(install).split(), "-o", str(exe)]
+    cmd = [
+        ftconfig.fortran_compiler(install),
+        "-O2",
+        f"-J{exe.parent}",
+        *ftconfig.cflags(install).split(),
+        str(source),
+        *ftconfig.libs(install).split(),
+        "-o",
+        str(exe),
+    ]
     subprocess.run(cmd, check=True)
     return exe
 
@@ -39,16 +48,24 @@ def load_example(path: Path):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="pyftorch demo", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=None,
-                        help="output directory (default: build/demo in a checkout, else ./pyftorch-demo)")
+    parser = argparse.ArgumentParser(
+        prog="pyftorch demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output directory (default: build/demo in a checkout, else ./pyftorch-demo)",
+    )
     parser.add_argument("--steps", type=int, default=None, help="training steps (default: 1000)")
     args = parser.parse_args(list(argv) if argv is not None else None)
     examples = examples_dir()
     if examples is None:
-        print("pyftorch demo: the example programs are missing from this installation "
-              "(they ship in the package and in a source checkout's examples/); reinstall pyftorch", file=sys.stderr)
+        print(
+            "pyftorch demo: the example programs are missing from this installation "
+            "(they ship in the package and in a source checkout's examples/); reinstall pyftorch",
+            file=sys.stderr,
+        )
         return 2
     root = source_checkout()
     out = args.out or (root / "build" / "demo" if root else Path.cwd() / "pyftorch-demo")
@@ -69,9 +86,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from pyftorch.crosscheck.suite import builtin_suite
 
     results = run_suite(builtin_suite(), devices=("cpu",))
-    groups = {"operators and autograd": lambda n: not n.startswith(("loss_", "optim_", "sched_", "clip_")),
-              "losses": lambda n: n.startswith("loss_"), "optimisers": lambda n: n.startswith("optim_"),
-              "schedulers": lambda n: n.startswith("sched_"), "clipping": lambda n: n.startswith("clip_")}
+    groups = {
+        "operators and autograd": lambda n: not n.startswith(("loss_", "optim_", "sched_", "clip_")),
+        "losses": lambda n: n.startswith("loss_"),
+        "optimisers": lambda n: n.startswith("optim_"),
+        "schedulers": lambda n: n.startswith("sched_"),
+        "clipping": lambda n: n.startswith("clip_"),
+    }
     for label, member in groups.items():
         print(f"  {label:<24} {summary_line([r for r in results if member(r.case)])}")
     print("  full table: pyftorch crosscheck; random scenarios: pyftorch crosscheck --random 500")
@@ -90,7 +111,11 @@ def distributed_demo(examples: Path, out: Path, steps: int | None) -> bool:
     print("\n== 4. One model trained by an ensemble of MPI ranks (examples/distributed_training) ==")
     install = find_install()
     missing = [tool for tool in ("mpirun", "mpif90") if shutil.which(tool) is None]
-    if missing or not _lib.load().ft_distributed_available() or not list((install.prefix / "lib").glob("libftorch_mpi.so*")):
+    if (
+        missing
+        or not _lib.load().ft_distributed_available()
+        or not list((install.prefix / "lib").glob("libftorch_mpi.so*"))
+    ):
         why = f"{' and '.join(missing)} not found" if missing else "libftorch was built without distributed support"
         print(f"  skipped: {why} (install openmpi-bin, libopenmpi-dev and libgloo-dev, then rebuild)")
         return True
@@ -98,8 +123,20 @@ def distributed_demo(examples: Path, out: Path, steps: int | None) -> bool:
     exe = out / "bin" / "lorenz96_ensemble"
     exe.parent.mkdir(parents=True, exist_ok=True)
     libdir = install.prefix / "lib"
-    subprocess.run(["mpif90", "-O2", f"-J{exe.parent}", *ftconfig.cflags(install).split(),
-                    str(examples / "distributed_training" / "lorenz96_ensemble.f90"), f"-L{libdir}",
-                    "-lftorch_mpi", *ftconfig.libs(install).split(), "-o", str(exe)], check=True)
+    subprocess.run(
+        [
+            "mpif90",
+            "-O2",
+            f"-J{exe.parent}",
+            *ftconfig.cflags(install).split(),
+            str(examples / "distributed_training" / "lorenz96_ensemble.f90"),
+            f"-L{libdir}",
+            "-lftorch_mpi",
+            *ftconfig.libs(install).split(),
+            "-o",
+            str(exe),
+        ],
+        check=True,
+    )
     config = example.Config() if steps is None else example.Config(steps=steps)
     return example.run(exe, out / "distributed_training", 2, config).ok

@@ -15,11 +15,13 @@ every rank in the same order.  Failures raise :class:`~pyftorch.errors.Distribut
 (a rank stopped, a timeout), :class:`~pyftorch.errors.ShapeError` (ranks passed different
 shapes) or :class:`~pyftorch.errors.DTypeError`.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from ctypes import c_int, c_void_p
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional, Sequence, Union
+from typing import TYPE_CHECKING
 
 from pyftorch import _lib
 from pyftorch.checkpoint import _handles
@@ -42,17 +44,28 @@ def is_available() -> bool:
     return bool(_L.ft_distributed_available())
 
 
-def init(rank: Optional[int] = None, world_size: Optional[int] = None, master_addr: Optional[str] = None,
-         master_port: Optional[int] = None, timeout: float = 300.0, device: str = "cpu") -> None:
+def init(
+    rank: int | None = None,
+    world_size: int | None = None,
+    master_addr: str | None = None,
+    master_port: int | None = None,
+    timeout: float = 300.0,
+    device: str = "cpu",
+) -> None:
     """Join the process group (collective).  Arguments left as ``None`` come from the
     environment: RANK, WORLD_SIZE, MASTER_ADDR (default 127.0.0.1), MASTER_PORT, as torchrun
     sets them.  ``timeout`` (seconds) bounds the rendezvous and every later collective.
     ``device="cuda"`` adds NCCL for CUDA tensors (builds with NCCL only; each rank uses GPU
     LOCAL_RANK, else its rank, modulo the number of GPUs)."""
     device_type, _ = parse_device(device)
-    _L.ft_distributed_init(-1 if rank is None else int(rank), 0 if world_size is None else int(world_size),
-                           None if master_addr is None else master_addr.encode(),
-                           -1 if master_port is None else int(master_port), device_type, float(timeout))
+    _L.ft_distributed_init(
+        -1 if rank is None else int(rank),
+        0 if world_size is None else int(world_size),
+        None if master_addr is None else master_addr.encode(),
+        -1 if master_port is None else int(master_port),
+        device_type,
+        float(timeout),
+    )
 
 
 def is_initialized() -> bool:
@@ -86,7 +99,7 @@ def finalize() -> None:
     _L.ft_distributed_finalize()
 
 
-def all_reduce(tensor: Tensor, op: Union[str, int] = "sum") -> Tensor:
+def all_reduce(tensor: Tensor, op: str | int = "sum") -> Tensor:
     """Reduce ``tensor`` in place across ranks (``"sum"``, ``"avg"``, ``"max"``, ``"min"``);
     a tensor viewing a NumPy array updates the array.  Returns ``tensor``."""
     code = _OPS.get(op.lower()) if isinstance(op, str) else op
@@ -108,19 +121,27 @@ def average_gradients(parameters: Sequence[Tensor], bucket_cap_mb: float = 25.0)
     _L.ft_distributed_average_gradients(arr, len(parameters), float(bucket_cap_mb))
 
 
-def distribute(model: "Model", bucket_cap_mb: float = 0.0) -> "Model":
+def distribute(model: Model, bucket_cap_mb: float = 0.0) -> Model:
     """Make ``model`` data-parallel like DistributedDataParallel (see :meth:`Model.distribute`)."""
     _L.ft_model_distribute(model._get(), float(bucket_cap_mb))
     return model
 
 
-def save_checkpoint(path: Union[str, Path], model: Optional["Model"] = None, optimizer: Optional["Optimizer"] = None,
-                    scheduler: Optional["LRScheduler"] = None) -> None:
+def save_checkpoint(
+    path: str | Path,
+    model: Model | None = None,
+    optimizer: Optimizer | None = None,
+    scheduler: LRScheduler | None = None,
+) -> None:
     """Rank 0 writes the checkpoint; the other ranks wait and share its status (collective)."""
     _L.ft_distributed_checkpoint_save(str(path).encode(), *_handles(model, optimizer, scheduler))
 
 
-def load_checkpoint(path: Union[str, Path], model: Optional["Model"] = None, optimizer: Optional["Optimizer"] = None,
-                    scheduler: Optional["LRScheduler"] = None) -> None:
+def load_checkpoint(
+    path: str | Path,
+    model: Model | None = None,
+    optimizer: Optimizer | None = None,
+    scheduler: LRScheduler | None = None,
+) -> None:
     """Every rank reads the checkpoint, then rank 0's state is broadcast (collective)."""
     _L.ft_distributed_checkpoint_load(str(path).encode(), *_handles(model, optimizer, scheduler))

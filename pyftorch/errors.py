@@ -13,6 +13,7 @@ a Python built-in exception is the natural one, the subclass also derives from i
 
 This module imports neither torch nor the native library.
 """
+
 from __future__ import annotations
 
 #: Status codes of ``enum ft_status`` in ``ftorch.h``.
@@ -169,9 +170,21 @@ class DistributedError(FTorchError):
 STATUS_CLASSES: dict[int, type[FTorchError]] = {
     cls.default_status: cls
     for cls in (
-        NullHandleError, StaleHandleError, ShapeError, DTypeError, DeviceError, AutogradError,
-        NoGradientError, InvalidArgumentError, DeviceUnavailableError, LibraryIOError, ModelError,
-        TorchError, LibraryOutOfMemoryError, InternalError, DistributedError,
+        NullHandleError,
+        StaleHandleError,
+        ShapeError,
+        DTypeError,
+        DeviceError,
+        AutogradError,
+        NoGradientError,
+        InvalidArgumentError,
+        DeviceUnavailableError,
+        LibraryIOError,
+        ModelError,
+        TorchError,
+        LibraryOutOfMemoryError,
+        InternalError,
+        DistributedError,
     )
 }
 
@@ -195,9 +208,28 @@ class TorchVersionMismatch(LibraryLoadError):
 
 
 __all__ = [
-    "FT_OK", "STATUS_NAMES", "status_name", "FTorchError", "NullHandleError", "StaleHandleError",
-    "ClosedHandleError", "ClosedTensorError", "ShapeError", "DTypeError", "DeviceError", "AutogradError",
-    "NoGradientError", "InvalidArgumentError", "DeviceUnavailableError", "LibraryIOError", "ModelError", "TorchError",
-    "LibraryOutOfMemoryError", "InternalError", "STATUS_CLASSES", "error_for_status", "LibraryLoadError",
+    "FT_OK",
+    "STATUS_NAMES",
+    "status_name",
+    "FTorchError",
+    "NullHandleError",
+    "StaleHandleError",
+    "ClosedHandleError",
+    "ClosedTensorError",
+    "ShapeError",
+    "DTypeError",
+    "DeviceError",
+    "AutogradError",
+    "NoGradientError",
+    "InvalidArgumentError",
+    "DeviceUnavailableError",
+    "LibraryIOError",
+    "ModelError",
+    "TorchError",
+    "LibraryOutOfMemoryError",
+    "InternalError",
+    "STATUS_CLASSES",
+    "error_for_status",
+    "LibraryLoadError",
     "TorchVersionMismatch",
 ]

@@ -10,6 +10,7 @@ Unlike torch, the library never broadcasts ``input`` against ``target``: differe
 raise :class:`~pyftorch.errors.ShapeError`, different dtypes
 :class:`~pyftorch.errors.DTypeError`, different devices :class:`~pyftorch.errors.DeviceError`.
 """
+
 from __future__ import annotations
 
 from ctypes import byref, c_void_p
@@ -87,5 +88,12 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, reduction: s
     return _loss(FT_LOSS_BCE_WITH_LOGITS, input, target, reduction)
 
 
-__all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "binary_cross_entropy_with_logits",
-           "REDUCTIONS"]
+__all__ = [
+    "mse_loss",
+    "l1_loss",
+    "smooth_l1_loss",
+    "huber_loss",
+    "cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "REDUCTIONS",
+]

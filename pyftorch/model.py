@@ -13,12 +13,13 @@ Example::
         y = model(x, requires_grad=True)                # a new Tensor
         loss = ft.mse_loss(y, target); loss.backward(); opt.step()
 """
+
 from __future__ import annotations
 
 import os
 from ctypes import byref, c_int, c_void_p
 from pathlib import Path
-from typing import Optional, Union
+from typing import Union
 
 from pyftorch import _lib
 from pyftorch._handles import HandleOwner
@@ -45,7 +46,7 @@ def _path_bytes(path: PathLike) -> bytes:
     return raw
 
 
-def _forward_output_count(path: Path) -> Optional[int]:
+def _forward_output_count(path: Path) -> int | None:
     """How many tensors the TorchScript model in ``path`` returns (None: not known statically).
 
     Read from the compiled ``forward``'s schema with Python's torch: ``Tensor`` is one,
@@ -91,13 +92,19 @@ class Model(HandleOwner):
     def __init__(self) -> None:
         """Not for direct use: call :meth:`Model.load`."""
         self._handle = None
-        self.path: Optional[Path] = None
+        self.path: Path | None = None
         self.device: str = "cpu"
-        self._n_outputs: Optional[int] = None
+        self._n_outputs: int | None = None
 
     @classmethod
-    def load(cls, path: PathLike, device: DeviceLike = "cpu", requires_grad: Optional[bool] = None,
-             training: bool = False, n_outputs: Optional[int] = None) -> "Model":
+    def load(
+        cls,
+        path: PathLike,
+        device: DeviceLike = "cpu",
+        requires_grad: bool | None = None,
+        training: bool = False,
+        n_outputs: int | None = None,
+    ) -> Model:
         """Load a TorchScript file onto a device (``ft_model_load``).
 
         Args:
@@ -133,8 +140,9 @@ class Model(HandleOwner):
         return self
 
     # --- running ------------------------------------------------------------------------------
-    def forward(self, *inputs: Tensor, requires_grad: bool = False,
-                n_outputs: Optional[int] = None) -> Union[Tensor, tuple[Tensor, ...]]:
+    def forward(
+        self, *inputs: Tensor, requires_grad: bool = False, n_outputs: int | None = None
+    ) -> Tensor | tuple[Tensor, ...]:
         """Run the model's ``forward(*inputs)`` (``ft_model_forward``).
 
         Args:
@@ -154,8 +162,9 @@ class Model(HandleOwner):
                 raise TypeError(f"input {i + 1} is a {type(t).__name__}, not a pyftorch.Tensor")
         count = n_outputs if n_outputs is not None else self._n_outputs
         if count is None:
-            raise InvalidArgumentError("the model's forward returns a list whose length is known only after the "
-                                       "call; pass n_outputs=")
+            raise InvalidArgumentError(
+                "the model's forward returns a list whose length is known only after the call; pass n_outputs="
+            )
         if not isinstance(count, int) or count < 1:
             raise InvalidArgumentError(f"n_outputs must be a positive integer, got {count!r}")
         args = (c_void_p * max(len(inputs), 1))(*(t._get() for t in inputs))
@@ -208,12 +217,12 @@ class Model(HandleOwner):
         _L.ft_model_is_training(self._get(), byref(flag))
         return bool(flag.value)
 
-    def train(self, mode: bool = True) -> "Model":
+    def train(self, mode: bool = True) -> Model:
         """Switch to training mode (``mode=False``: evaluation mode); returns self."""
         _L.ft_model_set_training(self._get(), int(bool(mode)))
         return self
 
-    def eval(self) -> "Model":
+    def eval(self) -> Model:
         """Switch to evaluation mode; returns self."""
         return self.train(False)
 
@@ -226,7 +235,7 @@ class Model(HandleOwner):
         """
         _L.ft_model_save(self._get(), _path_bytes(path))
 
-    def distribute(self, bucket_cap_mb: float = 0.0) -> "Model":
+    def distribute(self, bucket_cap_mb: float = 0.0) -> Model:
         """Make the model data-parallel across the ranks of :func:`pyftorch.distributed.init`,
         as ``torch.nn.parallel.DistributedDataParallel`` does (``ft_model_distribute``).
 

@@ -20,12 +20,14 @@ An optimiser keeps the library's references to its parameters (and the NumPy arr
 zero-copy parameters view), so the parameter Tensors may be closed before it.  A scheduler
 keeps its optimiser alive.
 """
+
 from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable, Iterable, Sequence
 from ctypes import byref, c_double, c_int64, c_void_p
-from typing import Any, Callable, Iterable, Optional, Sequence, Union
+from typing import Any, Union
 
 from pyftorch import _lib
 from pyftorch._handles import HandleOwner
@@ -111,7 +113,7 @@ class Optimizer(HandleOwner):
         """The hyper-parameters the optimiser was built with (``ft_optim_options`` fields)."""
         return {name: getattr(self._options, name) for name, _ in OptimOptions._fields_}
 
-    def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient (``ft_optim_step``).
 
         As in torch.optim, ``closure`` (if given) is called first and its result returned.
@@ -162,10 +164,26 @@ class SGD(Optimizer):
 
     kind = FT_OPTIM_SGD
 
-    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False) -> None:
-        super().__init__(params, lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                         nesterov=nesterov, maximize=maximize)
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(
+            params,
+            lr=lr,
+            momentum=momentum,
+            dampening=dampening,
+            weight_decay=weight_decay,
+            nesterov=nesterov,
+            maximize=maximize,
+        )
 
 
 class Adam(Optimizer):
@@ -173,12 +191,28 @@ class Adam(Optimizer):
 
     kind = FT_OPTIM_ADAM
 
-    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, *,
-                 maximize: bool = False) -> None:
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
         beta1, beta2 = _betas(betas)
-        super().__init__(params, lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
-                         amsgrad=amsgrad, maximize=maximize)
+        super().__init__(
+            params,
+            lr=lr,
+            beta1=beta1,
+            beta2=beta2,
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
+        )
 
 
 class AdamW(Optimizer):
@@ -186,12 +220,28 @@ class AdamW(Optimizer):
 
     kind = FT_OPTIM_ADAMW
 
-    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
-                 maximize: bool = False) -> None:
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
         beta1, beta2 = _betas(betas)
-        super().__init__(params, lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
-                         amsgrad=amsgrad, maximize=maximize)
+        super().__init__(
+            params,
+            lr=lr,
+            beta1=beta1,
+            beta2=beta2,
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
+        )
 
 
 class RMSprop(Optimizer):
@@ -199,11 +249,28 @@ class RMSprop(Optimizer):
 
     kind = FT_OPTIM_RMSPROP
 
-    def __init__(self, params: Iterable[Tensor], lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False, *,
-                 maximize: bool = False) -> None:
-        super().__init__(params, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                         centered=centered, maximize=maximize)
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(
+            params,
+            lr=lr,
+            alpha=alpha,
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            centered=centered,
+            maximize=maximize,
+        )
 
 
 class Adagrad(Optimizer):
@@ -211,10 +278,26 @@ class Adagrad(Optimizer):
 
     kind = FT_OPTIM_ADAGRAD
 
-    def __init__(self, params: Iterable[Tensor], lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
-                 initial_accumulator_value: float = 0.0, eps: float = 1e-10, *, maximize: bool = False) -> None:
-        super().__init__(params, lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                         initial_accumulator_value=initial_accumulator_value, eps=eps, maximize=maximize)
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(
+            params,
+            lr=lr,
+            lr_decay=lr_decay,
+            weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            eps=eps,
+            maximize=maximize,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -315,15 +398,18 @@ class CosineAnnealingLR(LRScheduler):
 
     kind = FT_SCHED_COSINE_ANNEALING
 
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:  # noqa: N803 -- torch's name
-        super().__init__(optimizer, _positive_int(T_max, "T_max", "CosineAnnealingLR"),
-                         _finite(eta_min, "eta_min", "CosineAnnealingLR"))
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
+        super().__init__(
+            optimizer,
+            _positive_int(T_max, "T_max", "CosineAnnealingLR"),
+            _finite(eta_min, "eta_min", "CosineAnnealingLR"),
+        )
 
 
 # ---------------------------------------------------------------------------------------------
 # Gradient clipping
 # ---------------------------------------------------------------------------------------------
-def clip_grad_norm_(parameters: ParamsLike, max_norm: float, norm_type: Union[float, str] = 2.0) -> float:
+def clip_grad_norm_(parameters: ParamsLike, max_norm: float, norm_type: float | str = 2.0) -> float:
     """Scale the gradients so that their joint ``norm_type``-norm is at most ``max_norm``.
 
     As ``torch.nn.utils.clip_grad_norm_`` (the coefficient is ``max_norm / (norm + 1e-6)``,
@@ -354,7 +440,19 @@ def clip_grad_value_(parameters: ParamsLike, clip_value: float) -> None:
 from pyftorch.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402 -- re-exported here
 
 __all__ = [
-    "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "optim_defaults", "LRScheduler", "StepLR",
-    "ExponentialLR", "CosineAnnealingLR", "clip_grad_norm_", "clip_grad_value_", "save_checkpoint",
+    "Optimizer",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "RMSprop",
+    "Adagrad",
+    "optim_defaults",
+    "LRScheduler",
+    "StepLR",
+    "ExponentialLR",
+    "CosineAnnealingLR",
+    "clip_grad_norm_",
+    "clip_grad_value_",
+    "save_checkpoint",
     "load_checkpoint",
 ]

@@ -1,9 +1,11 @@
 """Library-wide state of libftorch: live-handle counters, devices, grad mode, seeds, versions."""
+
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from ctypes import byref, c_int
-from typing import Any, Iterator
+from typing import Any
 
 from pyftorch import _lib
 from pyftorch._checks import checked_int
@@ -85,6 +87,14 @@ def library_info() -> dict[str, Any]:
 
 
 __all__ = [
-    "live_tensors", "live_handles", "cuda_available", "cuda_device_count", "set_num_threads", "manual_seed",
-    "set_grad_enabled", "is_grad_enabled", "no_grad", "library_info",
+    "live_tensors",
+    "live_handles",
+    "cuda_available",
+    "cuda_device_count",
+    "set_num_threads",
+    "manual_seed",
+    "set_grad_enabled",
+    "is_grad_enabled",
+    "no_grad",
+    "library_info",
 ]

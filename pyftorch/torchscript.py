@@ -1,11 +1,13 @@
 """Writing models for Fortran: TorchScript files that `torch_model_load` reads."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 
-def save_torchscript(module: "Any", path: str | Path, example_inputs: Sequence[Any] | None = None) -> Path:
+def save_torchscript(module: Any, path: str | Path, example_inputs: Sequence[Any] | None = None) -> Path:
     """Save ``module`` (a ``torch.nn.Module``) as TorchScript at ``path``.
 
     The module is compiled with ``torch.jit.script``; if scripting fails (dynamic Python the

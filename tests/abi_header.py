@@ -3,11 +3,12 @@
 Tests compare every mirror of the ABI (the ctypes table, Python's constants, the generated
 Fortran module) with this one parse, so a header change that a mirror misses fails a test.
 """
+
 from __future__ import annotations
 
 import importlib.util
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,7 +26,7 @@ def generator():
     return sys.modules["gen_bindings"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def parsed(text: str | None = None):
     """The parsed header (functions, enums, structs, handles)."""
     return generator().parse([HEADER.read_text() if text is None else text])

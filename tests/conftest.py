@@ -5,6 +5,7 @@ live-handle checks.
 * The whole run must end with no live handle at all (session-finish hook): a leaked
   handle pins a tensor and its autograd graph, in Fortran programs as in Python.
 """
+
 from __future__ import annotations
 
 import gc
@@ -55,8 +56,13 @@ class FortranBuilder:
         out, objects = self._module_objects[compiler]
         return [f"-I{out}", f"-I{self.install.include_dir}"], objects
 
-    def build(self, *sources: Path | str, name: str | None = None, compiler: str = "gfortran",
-              flags: tuple[str, ...] = ("-O2",)) -> Path:
+    def build(
+        self,
+        *sources: Path | str,
+        name: str | None = None,
+        compiler: str = "gfortran",
+        flags: tuple[str, ...] = ("-O2",),
+    ) -> Path:
         paths = [Path(s) for s in sources]
         digest = hashlib.sha1()
         for p in paths:
@@ -152,8 +158,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     gc.collect()
     live = int(lib.ft_live_handles())
-    _FINAL_REPORT.append(f"libftorch live handles at the end of the test run: {live}"
-                         + (" -- LEAK: failing the run" if live else ""))
+    _FINAL_REPORT.append(
+        f"libftorch live handles at the end of the test run: {live}" + (" -- LEAK: failing the run" if live else "")
+    )
     if live:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

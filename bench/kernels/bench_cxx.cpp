@@ -113,14 +113,14 @@ __attribute__((visibility("default"))) int bench_cxx_result(int what, double *bu
 // The measured loops
 // ------------------------------------------------------------------------------------------
 
-#define BENCH_LOOP(name, ...)                                               \
+#define BENCH_LOOP(name, ...)                                              \
   __attribute__((visibility("default"))) int bench_cxx_##name(int64_t n) { \
-    return guarded([&] {                                                    \
-      State &s = S();                                                       \
-      for (int64_t i = 0; i < n; ++i) {                                     \
-        __VA_ARGS__;                                                        \
-      }                                                                     \
-    });                                                                     \
+    return guarded([&] {                                                   \
+      State &s = S();                                                      \
+      for (int64_t i = 0; i < n; ++i) {                                    \
+        __VA_ARGS__;                                                       \
+      }                                                                    \
+    });                                                                    \
   }
 
 BENCH_LOOP(add, s.c = s.a + s.b)
@@ -129,7 +129,8 @@ BENCH_LOOP(mul, s.c = s.a * s.b)
 BENCH_LOOP(div, s.c = s.a / s.b)
 BENCH_LOOP(expr, s.c = s.a * s.b + s.a / s.b)
 // Build a tensor viewing the caller's buffer, and release it (the last one stays alive).
-BENCH_LOOP(from_array, s.t.reset(); s.t = at::from_blob(s.a_buf.data(), {s.size}, {1}, at::TensorOptions().dtype(s.dtype)))
+BENCH_LOOP(from_array, s.t.reset();
+           s.t = at::from_blob(s.a_buf.data(), {s.size}, {1}, at::TensorOptions().dtype(s.dtype)))
 BENCH_LOOP(backward, s.q.backward(s.ones, /*retain_graph=*/true))
 // Copy a's gradient into a tensor viewing the caller's buffer.
 BENCH_LOOP(get_gradient, s.g.copy_(s.a.grad()))
@@ -139,13 +140,13 @@ BENCH_LOOP(zero_grad, s.a.mutable_grad().zero_())
 // the view with the out= kernels (not possible when an operand requires gradients); the
 // *_copy loops copy a fresh result into the view, which is what autograd needs.
 BENCH_LOOP(view_mul, at::mul_out(s.qv, s.a, s.b))
-BENCH_LOOP(view_muladd, at::add_out(s.qv, s.a * s.b, s.a))
+BENCH_LOOP(view_muladd, at::add_out(s.qv, s.a *s.b, s.a))
 BENCH_LOOP(view_scale, at::mul_out(s.qv, s.a, at::native::wrapped_scalar_tensor(2.0)))
-BENCH_LOOP(view_mul_copy, s.qv.copy_(s.a * s.b))
-BENCH_LOOP(view_muladd_copy, s.qv.copy_(s.a * s.b + s.a))
+BENCH_LOOP(view_mul_copy, s.qv.copy_(s.a *s.b))
+BENCH_LOOP(view_muladd_copy, s.qv.copy_(s.a *s.b + s.a))
 BENCH_LOOP(view_scale_copy, s.qv.copy_(2.0 * s.a))
-BENCH_LOOP(view_mul_grad_copy, s.qv.copy_(s.a * s.b))
-BENCH_LOOP(view_muladd_grad_copy, s.qv.copy_(s.a * s.b + s.a))
+BENCH_LOOP(view_mul_grad_copy, s.qv.copy_(s.a *s.b))
+BENCH_LOOP(view_muladd_grad_copy, s.qv.copy_(s.a *s.b + s.a))
 BENCH_LOOP(view_scale_grad_copy, s.qv.copy_(2.0 * s.a))
 
 }  // extern "C"

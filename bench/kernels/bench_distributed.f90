@@ -140,6 +140,8 @@ contains
         call torch_distributed_all_reduce(t)
       case (3)
         call torch_distributed_average_gradients(p)
+      case default
+        error stop 'measure: unknown case'
       end select
     end do
     measure = (MPI_Wtime() - start) / count

@@ -35,24 +35,24 @@ module bench_kernels_fortran
   integer(c_int), parameter :: out_c = 0, out_t = 1, out_grad = 2, out_holder = 3, out_weight = 4, out_q = 5
   integer(c_int), parameter :: stat_invalid = 8
 
-  integer(c_int), save :: dtype = torch_kFloat64
-  integer(c_int64_t), save :: n_elem = 0
+  integer(c_int) :: dtype = torch_kFloat64
+  integer(c_int64_t) :: n_elem = 0
   ! The user's arrays: tensors view them (no copy).  a_*, b_*: inputs; ones_*: the external
   ! gradient; g_*: the gradient holder; o_*: where results are read back.
   ! q_*: the simulation's own array that the view_* cases assign into (through qv).
-  real(real32), allocatable, target, save :: a_32(:), b_32(:), ones_32(:), g_32(:), o_32(:), q_32(:)
-  real(real64), allocatable, target, save :: a_64(:), b_64(:), ones_64(:), g_64(:), o_64(:), q_64(:)
-  type(torch_tensor), save :: a, b, c, q, ones, g, t, o, qv
+  real(real32), allocatable, target :: a_32(:), b_32(:), ones_32(:), g_32(:), o_32(:), q_32(:)
+  real(real64), allocatable, target :: a_64(:), b_64(:), ones_64(:), g_64(:), o_64(:), q_64(:)
+  type(torch_tensor) :: a, b, c, q, ones, g, t, o, qv
 
   ! The training step: the model, its parameters, the optimiser, the batch (x, y, viewed by
   ! inputs(1) and target), the forward's output and the loss; w_* receives the first
   ! layer's weight for the correctness check (through the tensor weight, which views it).
-  type(torch_model), save :: model
-  type(torch_optim), save :: optim
-  type(torch_tensor), allocatable, save :: params(:)
-  type(torch_tensor), save :: inputs(1), outputs(1), target, loss, weight
-  real(real32), allocatable, target, save :: x_32(:, :), y_32(:, :), w_32(:, :)
-  real(real64), allocatable, target, save :: x_64(:, :), y_64(:, :), w_64(:, :)
+  type(torch_model) :: model
+  type(torch_optim) :: optim
+  type(torch_tensor), allocatable :: params(:)
+  type(torch_tensor) :: inputs(1), outputs(1), target, loss, weight
+  real(real32), allocatable, target :: x_32(:, :), y_32(:, :), w_32(:, :)
+  real(real64), allocatable, target :: x_64(:, :), y_64(:, :), w_64(:, :)
 
 contains
 

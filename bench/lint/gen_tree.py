@@ -6,6 +6,7 @@ spread over sub-directories; a fraction of the files use ftorch (tensor expressi
 autograd calls, and a few findings), the rest is ordinary numerical code.  The output is
 deterministic for a given seed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -137,7 +138,7 @@ def generate_long_statement(path: str, statement_bytes: int = 64 * 1024) -> int:
         terms.append(t)
         size += len(t) + 3
         i += 1
-    rows = [" + ".join(terms[k:k + 6]) for k in range(0, len(terms), 6)]
+    rows = [" + ".join(terms[k : k + 6]) for k in range(0, len(terms), 6)]
     stmt = "    y = " + " + &\n        ".join(rows) + "\n"
     text = LONG_HEAD.format(kb=statement_bytes // 1024) + stmt + LONG_TAIL
     with open(path, "w") as fh:

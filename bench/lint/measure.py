@@ -4,6 +4,7 @@
 command's stdout; the command's stderr passes through.  CPU and RSS come from ``wait4`` on
 that one child, so they are the command's own, not the benchmark process's.
 """
+
 from __future__ import annotations
 
 import os

@@ -13,6 +13,7 @@ Build the program with the MPI compiler and libftorch_mpi, e.g.
 ``mpif90 -O2 $(pyftorch config --cflags) lorenz96_ensemble.f90 -lftorch_mpi $(pyftorch config --libs)``.
 `pyftorch demo` builds and runs it when MPI is installed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,12 +60,13 @@ class Result:
         return self.identical_fortran and self.identical_files
 
     def report(self) -> str:
-        rows = [("ranks (ensemble members)", str(self.ranks)),
-                ("training steps", str(len(self.steps)))]
+        rows = [("ranks (ensemble members)", str(self.ranks)), ("training steps", str(len(self.steps)))]
         rows += [(f"rank {r} loss, first -> last", f"{v[0]:.4e} -> {v[-1]:.4e}") for r, v in self.losses.items()]
-        rows += [("parameters identical (Fortran broadcast check)", str(self.identical_fortran)),
-                 ("parameters identical (saved models, bitwise)", str(self.identical_files)),
-                 ("verdict", "OK" if self.ok else "MISMATCH")]
+        rows += [
+            ("parameters identical (Fortran broadcast check)", str(self.identical_fortran)),
+            ("parameters identical (saved models, bitwise)", str(self.identical_files)),
+            ("verdict", "OK" if self.ok else "MISMATCH"),
+        ]
         width = max(len(r[0]) for r in rows)
         return "\n".join(f"  {name:<{width}}  {value}" for name, value in rows)
 
@@ -75,9 +77,13 @@ def make_initial_model(config: Config, path: Path) -> Path:
     from pyftorch.torchscript import save_torchscript
 
     torch.manual_seed(config.seed)
-    model = torch.nn.Sequential(torch.nn.Linear(4, config.hidden), torch.nn.Tanh(),
-                                torch.nn.Linear(config.hidden, config.hidden), torch.nn.Tanh(),
-                                torch.nn.Linear(config.hidden, 1))
+    model = torch.nn.Sequential(
+        torch.nn.Linear(4, config.hidden),
+        torch.nn.Tanh(),
+        torch.nn.Linear(config.hidden, config.hidden),
+        torch.nn.Tanh(),
+        torch.nn.Linear(config.hidden, 1),
+    )
     return save_torchscript(model, path)
 
 
@@ -109,26 +115,38 @@ def plot(result: Result, path: Path) -> Path:
     return path
 
 
-def run(fortran_exe: Path, out_dir: Path, ranks: int = 2, config: Config = Config(), echo=print) -> Result:
+def run(fortran_exe: Path, out_dir: Path, ranks: int = 2, config: Config | None = None, echo=print) -> Result:
     import torch
 
+    config = config if config is not None else Config()
     out_dir.mkdir(parents=True, exist_ok=True)
     namelist = config.write_namelist(out_dir / "distributed_training.nml")
     model = make_initial_model(config, out_dir / "model_initial.pt")
     echo(f"Fortran: mpirun -np {ranks} {fortran_exe.name} (Lorenz-96 ensemble, K={config.k}, {config.steps} steps)")
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    proc = subprocess.run([*mpirun_command(ranks), str(fortran_exe), str(namelist), str(model), str(out_dir)],
-                          capture_output=True, text=True, env=env)
+    proc = subprocess.run(
+        [*mpirun_command(ranks), str(fortran_exe), str(namelist), str(model), str(out_dir)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"the Fortran program failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     for line in proc.stdout.splitlines():
         echo("  " + line.strip())
     data = {r: np.loadtxt(out_dir / f"losses_rank{r}.dat") for r in range(ranks)}
-    states = [{n: p.detach().numpy() for n, p in torch.jit.load(str(out_dir / f"model_rank{r}.pt")).named_parameters()}
-              for r in range(ranks)]
+    states = [
+        {n: p.detach().numpy() for n, p in torch.jit.load(str(out_dir / f"model_rank{r}.pt")).named_parameters()}
+        for r in range(ranks)
+    ]
     identical = all(np.array_equal(s[n].view(np.uint8), states[0][n].view(np.uint8)) for s in states for n in s)
-    result = Result(ranks=ranks, identical_fortran=f"identical on all {ranks} ranks: T" in proc.stdout,
-                    identical_files=identical, losses={r: d[:, 1] for r, d in data.items()}, steps=data[0][:, 0])
+    result = Result(
+        ranks=ranks,
+        identical_fortran=f"identical on all {ranks} ranks: T" in proc.stdout,
+        identical_files=identical,
+        losses={r: d[:, 1] for r, d in data.items()},
+        steps=data[0][:, 0],
+    )
     echo(result.report())
     try:
         echo(f"  plot: {plot(result, out_dir / 'loss_curves.png')}")

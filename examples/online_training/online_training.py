@@ -9,6 +9,7 @@
 
 `pyftorch demo` builds the Fortran program and calls run().
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,14 +66,17 @@ def make_initial_model(config: Config, path: Path) -> Path:
 
     torch.manual_seed(config.seed)
     model = torch.nn.Sequential(
-        torch.nn.Linear(4, config.hidden), torch.nn.Tanh(),
-        torch.nn.Linear(config.hidden, config.hidden), torch.nn.Tanh(),
+        torch.nn.Linear(4, config.hidden),
+        torch.nn.Tanh(),
+        torch.nn.Linear(config.hidden, config.hidden),
+        torch.nn.Tanh(),
         torch.nn.Linear(config.hidden, 1),
     )
     return save_torchscript(model, path)
 
 
 # --- the simulation, operation for operation as in lorenz96_online.f90 ---------------------
+
 
 def initial_state(config: Config) -> np.ndarray:
     return config.forcing + 0.01 * np.sin(np.arange(1, config.k + 1, dtype=np.float64))
@@ -185,12 +189,16 @@ def compare(fortran: Run, python: Run) -> Comparison:
         for n, p in python.parameters.items()
     ]
     return Comparison(
-        logged_steps=len(fortran.steps), last_step=int(fortran.steps[-1]),
-        max_loss_rel_error=rel(fortran.losses, python.losses), max_lr_rel_error=rel(fortran.lrs, python.lrs),
+        logged_steps=len(fortran.steps),
+        last_step=int(fortran.steps[-1]),
+        max_loss_rel_error=rel(fortran.losses, python.losses),
+        max_lr_rel_error=rel(fortran.lrs, python.lrs),
         max_param_rel_error=max(param_errors),
         state_max_abs_error=float(np.max(np.abs(fortran.final_state - python.final_state))),
-        first_loss=float(fortran.losses[0]), last_loss=float(fortran.losses[-1]),
-        fortran=fortran, python=python,
+        first_loss=float(fortran.losses[0]),
+        last_loss=float(fortran.losses[-1]),
+        fortran=fortran,
+        python=python,
     )
 
 
@@ -211,8 +219,14 @@ def plot(fortran: Run, python: Run, path: Path) -> Path:
         bottom.semilogy(fortran.steps, rel, ".", ms=3)
     else:
         bottom.set_yticks([])
-        bottom.text(0.5, 0.5, f"identical at all {len(rel)} logged steps (relative difference 0)",
-                    transform=bottom.transAxes, ha="center", va="center")
+        bottom.text(
+            0.5,
+            0.5,
+            f"identical at all {len(rel)} logged steps (relative difference 0)",
+            transform=bottom.transAxes,
+            ha="center",
+            va="center",
+        )
     bottom.set_ylabel("relative difference")
     bottom.set_xlabel("time step")
     fig.tight_layout()
@@ -221,14 +235,14 @@ def plot(fortran: Run, python: Run, path: Path) -> Path:
     return path
 
 
-def run(fortran_exe: Path, out_dir: Path, config: Config = Config(), echo=print) -> Comparison:
+def run(fortran_exe: Path, out_dir: Path, config: Config | None = None, echo=print) -> Comparison:
     """The whole demonstration; returns the comparison (raises if the Fortran run fails)."""
+    config = config if config is not None else Config()
     out_dir.mkdir(parents=True, exist_ok=True)
     namelist = config.write_namelist(out_dir / "online_training.nml")
     model = make_initial_model(config, out_dir / "model_initial.pt")
     echo(f"Fortran: {fortran_exe.name} (Lorenz-96, K={config.k}, {config.steps} training steps)")
-    proc = subprocess.run([str(fortran_exe), str(namelist), str(model), str(out_dir)],
-                          capture_output=True, text=True)
+    proc = subprocess.run([str(fortran_exe), str(namelist), str(model), str(out_dir)], capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"the Fortran program failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     lines = proc.stdout.splitlines()

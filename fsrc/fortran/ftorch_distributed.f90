@@ -63,6 +63,7 @@ module ftorch_distributed
     module procedure torch_distributed_init_tcp
     !> Join the process group of the ranks of an MPI communicator (in libftorch_mpi).
     subroutine torch_distributed_init_comm(comm, device_type, timeout_seconds, stat, errmsg)
+      implicit none
       integer, intent(in) :: comm                        !! MPI communicator handle
       integer, intent(in), optional :: device_type       !! torch_kCPU
       integer, intent(in), optional :: timeout_seconds   !! collective timeout in seconds

@@ -64,7 +64,8 @@ module ftorch_types
   integer, parameter, public :: torch_stat_device = ft_err_device
   !! The tensors live on different devices.
   integer, parameter, public :: torch_stat_autograd = ft_err_autograd
-  !! Autograd refused: a graph freed by an earlier backward, nothing that requires gradients, or a write to a leaf that requires them.
+  !! Autograd refused: a graph freed by an earlier backward, nothing that requires gradients,
+  !! or a write to a leaf that requires them.
   integer, parameter, public :: torch_stat_no_gradient = ft_err_no_gradient
   !! A gradient was requested where none exists.
   integer, parameter, public :: torch_stat_invalid_argument = ft_err_invalid_argument

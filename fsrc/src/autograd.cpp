@@ -48,7 +48,8 @@ int ft_tensor_backward(ft_tensor t, ft_tensor grad, int retain_graph) {
         fail(FT_ERR_AUTOGRAD,
              "the autograd graph of this tensor was already freed by an earlier backward; pass "
              "retain_graph=.true. to the earlier torch_tensor_backward to back-propagate through it again "
-             "(LibTorch: " + msg.substr(0, msg.find('.') + 1) + ")");
+             "(LibTorch: " +
+                 msg.substr(0, msg.find('.') + 1) + ")");
       throw;
     }
   });

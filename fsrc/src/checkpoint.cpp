@@ -1,7 +1,7 @@
 // Checkpoints: model weights, optimiser state and scheduler state in one file.
 //
-// The file is a pickled dictionary in torch.save's zip format, made only of plain containers: str-keyed dicts, lists, str, int, float, bool and CPU
-// tensors.  `torch.load(path, weights_only=True)` reads it without running any code from
+// The file is a pickled dictionary in torch.save's zip format, made only of plain containers: str-keyed dicts, lists,
+// str, int, float, bool and CPU tensors.  `torch.load(path, weights_only=True)` reads it without running any code from
 // the file.  Layout (format version 2):
 //
 //   {"format": "pyftorch-checkpoint", "version": 2,
@@ -356,7 +356,8 @@ OptimState read_optim(const Reader &r, const Dict &root, int64_t version, const 
   } else {
     Dict od = r.dict(opts, at("options"));
     if (static_cast<size_t>(od.size()) != kNumOptionFields)
-      r.bad(at("options"), "has " + std::to_string(od.size()) + " entries, expected " + std::to_string(kNumOptionFields));
+      r.bad(at("options"),
+            "has " + std::to_string(od.size()) + " entries, expected " + std::to_string(kNumOptionFields));
     for (const auto &f : kOptionFields) {
       std::string where = at("options") + "['" + f.name + "']";
       const c10::IValue &v = r.get(od, f.name, at("options"));
@@ -407,8 +408,8 @@ OptimState read_optim(const Reader &r, const Dict &root, int64_t version, const 
 
   auto state = r.list(r.get(d, "state", "'optimizer'"), at("state"));
   if (state.size() != o.params.size())
-    r.bad(at("state"), "has " + std::to_string(state.size()) + " entries for " + std::to_string(o.params.size()) +
-                           " parameters");
+    r.bad(at("state"),
+          "has " + std::to_string(state.size()) + " entries for " + std::to_string(o.params.size()) + " parameters");
   const auto &names = state_names(o.kind);
   out.state.assign(o.params.size(), std::vector<at::Tensor>(names.size()));
   for (size_t i = 0; i < state.size(); ++i) {
@@ -418,8 +419,7 @@ OptimState read_optim(const Reader &r, const Dict &root, int64_t version, const 
       const std::string &slot = item.key().toStringRef();
       size_t k = 0;
       while (k < names.size() && names[k] != slot) ++k;
-      if (k == names.size())
-        r.bad(where, "has an entry '" + slot + "', which is not state of " + optim_name(o.kind));
+      if (k == names.size()) r.bad(where, "has an entry '" + slot + "', which is not state of " + optim_name(o.kind));
       out.state[i][k] = r.tensor_like(item.value(), where + "['" + slot + "']", o.params[i],
                                       "parameter " + std::to_string(i + 1), false)
                             .clone();
@@ -431,8 +431,7 @@ OptimState read_optim(const Reader &r, const Dict &root, int64_t version, const 
 Scheduler read_scheduler(const Reader &r, const Dict &root, const Scheduler &current) {
   Dict d = r.dict(r.get(root, "scheduler", "the file"), "'scheduler'");
   auto at = [](const char *key) { return std::string("scheduler['") + key + "']"; };
-  const int64_t kind =
-      r.integer(r.get(d, "kind", "'scheduler'"), at("kind"), FT_SCHED_STEP, FT_SCHED_COSINE_ANNEALING);
+  const int64_t kind = r.integer(r.get(d, "kind", "'scheduler'"), at("kind"), FT_SCHED_STEP, FT_SCHED_COSINE_ANNEALING);
   if (kind != current.kind)
     r.mismatch(std::string("holds a ") + scheduler_name(kind) + " scheduler, not " + scheduler_name(current.kind));
   Scheduler s = current;
@@ -547,7 +546,8 @@ int ft_checkpoint_load(const char *filename, ft_model m, ft_optim o, ft_schedule
     // leaves the model, optimiser and scheduler exactly as they were.
     std::vector<Copy> copies;
     if (model) {
-      if (r.find(root, "model_parameters") == nullptr) r.mismatch("has no 'model_parameters' entry (no model was saved)");
+      if (r.find(root, "model_parameters") == nullptr)
+        r.mismatch("has no 'model_parameters' entry (no model was saved)");
       read_named(r, root, "model_parameters", model->parameters(), "parameter", copies);
       read_named(r, root, "model_buffers", model->buffers(), "buffer", copies);
     }

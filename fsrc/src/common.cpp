@@ -49,23 +49,20 @@ std::string trim(std::string s) {
   return s;
 }
 
-bool contains(const std::string &haystack, const char *needle) {
-  return haystack.find(needle) != std::string::npos;
-}
+bool contains(const std::string &haystack, const char *needle) { return haystack.find(needle) != std::string::npos; }
 
 // c10 raises plain c10::Error for most failures; the message says which kind it is.
 int classify_torch_message(const std::string &msg) {
   if (contains(msg, "backward through the graph a second time") ||
       contains(msg, "does not require grad and does not have a grad_fn") ||
-      contains(msg, "leaf Variable that requires grad") ||
-      contains(msg, "modified by an inplace operation") ||
+      contains(msg, "leaf Variable that requires grad") || contains(msg, "modified by an inplace operation") ||
       contains(msg, "grad can be implicitly created only"))
     return FT_ERR_AUTOGRAD;
-  if (contains(msg, "Torch not compiled with CUDA") || contains(msg, "no CUDA GPUs") ||
-      contains(msg, "CUDA driver") || contains(msg, "invalid device ordinal"))
+  if (contains(msg, "Torch not compiled with CUDA") || contains(msg, "no CUDA GPUs") || contains(msg, "CUDA driver") ||
+      contains(msg, "invalid device ordinal"))
     return FT_ERR_DEVICE_UNAVAILABLE;
-  if (contains(msg, "must match the size") || contains(msg, "Mismatch in shape") ||
-      contains(msg, "shape mismatch") || contains(msg, "size of tensor"))
+  if (contains(msg, "must match the size") || contains(msg, "Mismatch in shape") || contains(msg, "shape mismatch") ||
+      contains(msg, "size of tensor"))
     return FT_ERR_SHAPE;
   if (contains(msg, "Expected all tensors to be on the same device")) return FT_ERR_DEVICE;
   // c10d/gloo failures surfacing inside other calls (a peer died during backward's all-reduce).
@@ -104,7 +101,8 @@ int translate_current_exception() {
   } catch (const std::bad_alloc &) {
     return set_error(FT_ERR_OUT_OF_MEMORY, "out of memory");
   } catch (const std::exception &e) {
-    return set_error(classify_torch_message(e.what()) == FT_ERR_DISTRIBUTED ? FT_ERR_DISTRIBUTED : FT_ERR_TORCH, e.what());
+    return set_error(classify_torch_message(e.what()) == FT_ERR_DISTRIBUTED ? FT_ERR_DISTRIBUTED : FT_ERR_TORCH,
+                     e.what());
   } catch (...) {
     return set_error(FT_ERR_INTERNAL, "unknown C++ exception");
   }
@@ -213,10 +211,9 @@ at::Device to_device(int device_type, int device_index) {
     }
     case FT_XPU:
     case FT_MPS:
-      fail(FT_ERR_DEVICE_UNAVAILABLE, "device type " + std::to_string(device_type) +
-                                          " (XPU/MPS) is not supported by this build of libftorch");
-    default:
-      fail(FT_ERR_INVALID_ARGUMENT, "unknown device type code " + std::to_string(device_type));
+      fail(FT_ERR_DEVICE_UNAVAILABLE,
+           "device type " + std::to_string(device_type) + " (XPU/MPS) is not supported by this build of libftorch");
+    default: fail(FT_ERR_INVALID_ARGUMENT, "unknown device type code " + std::to_string(device_type));
   }
 }
 
@@ -280,15 +277,13 @@ int ft_set_stop_on_error(int flag) {
 
 int ft_get_stop_on_error(void) { return g_stop_on_error.load(std::memory_order_relaxed); }
 
-int ft_pending_error_record(int status, const char *procname, int procname_len, const char *message,
-                            int message_len) {
+int ft_pending_error_record(int status, const char *procname, int procname_len, const char *message, int message_len) {
   if (g_pending_status != FT_OK) return 0;  // the first failure is kept until read
   try {
     std::string text;
     if (procname != nullptr && procname_len > 0) text.assign(procname, static_cast<size_t>(procname_len));
-    std::string detail = message != nullptr && message_len >= 0
-                             ? std::string(message, static_cast<size_t>(message_len))
-                             : g_last_error;
+    std::string detail =
+        message != nullptr && message_len >= 0 ? std::string(message, static_cast<size_t>(message_len)) : g_last_error;
     if (detail.empty()) detail = "failed with status " + std::to_string(status) + " (no message was recorded)";
     text += text.empty() ? detail : ": " + detail;
     g_pending_message = std::move(text);
@@ -354,9 +349,7 @@ int ft_set_grad_enabled(int enabled, int *previous) {
 }
 
 int ft_manual_seed(uint64_t seed) {
-  FT_GUARD({
-    at::manual_seed(seed);
-  });
+  FT_GUARD({ at::manual_seed(seed); });
 }
 
 }  // extern "C"

@@ -26,10 +26,10 @@
 #include <c10/cuda/CUDAFunctions.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
+#include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/distributed/c10d/comm.hpp>
 #include <torch/csrc/distributed/c10d/reducer.hpp>
-#include <torch/csrc/jit/api/module.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -137,8 +137,8 @@ void check_device(const at::Device &d, const std::string &what) {
 }
 
 int64_t mix(int64_t h, int64_t v) {
-  uint64_t x = static_cast<uint64_t>(h) ^ (static_cast<uint64_t>(v) + 0x9e3779b97f4a7c15ULL + (static_cast<uint64_t>(h) << 6) +
-                                          (static_cast<uint64_t>(h) >> 2));
+  uint64_t x = static_cast<uint64_t>(h) ^ (static_cast<uint64_t>(v) + 0x9e3779b97f4a7c15ULL +
+                                           (static_cast<uint64_t>(h) << 6) + (static_cast<uint64_t>(h) >> 2));
   return static_cast<int64_t>(x >> 2);  // keep it positive and far from overflow when negated
 }
 
@@ -177,15 +177,16 @@ c10d::ReduceOp to_reduce_op(int op) {
     case FT_REDUCE_MAX: return c10d::ReduceOp::MAX;
     case FT_REDUCE_MIN: return c10d::ReduceOp::MIN;
     default:
-      fail(FT_ERR_INVALID_ARGUMENT, "unknown reduction " + std::to_string(op) +
-                                        "; use torch_reduce_sum, torch_reduce_avg, torch_reduce_max or torch_reduce_min");
+      fail(FT_ERR_INVALID_ARGUMENT,
+           "unknown reduction " + std::to_string(op) +
+               "; use torch_reduce_sum, torch_reduce_avg, torch_reduce_max or torch_reduce_min");
   }
 }
 
 // The ProcessGroup constructor lost its Options argument in torch 2.6; take what this torch has.
 template <class PG = c10d::ProcessGroup>
-c10::intrusive_ptr<c10d::ProcessGroup> make_front_end(const c10::intrusive_ptr<c10d::Store> &store, int rank,
-                                                      int world, std::chrono::milliseconds timeout) {
+c10::intrusive_ptr<c10d::ProcessGroup> make_front_end(const c10::intrusive_ptr<c10d::Store> &store, int rank, int world,
+                                                      std::chrono::milliseconds timeout) {
   if constexpr (std::is_constructible_v<PG, c10::intrusive_ptr<c10d::Store>, int, int>) {
     (void)timeout;
     return c10::make_intrusive<PG>(store, rank, world);
@@ -209,13 +210,11 @@ c10::intrusive_ptr<c10d::ProcessGroup> make_group(const c10::intrusive_ptr<c10d:
     bool loopback = addr.rfind("127.", 0) == 0 || addr == "localhost" || addr == "::1";
     if (ifname != nullptr && *ifname != '\0')
       options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
-    else if (loopback)
-      options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
-    else
-      options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+    else if (loopback) options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+    else options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
     // Each backend gets its own key space in the store, as torch.distributed does.
-    auto gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(c10::make_intrusive<c10d::PrefixStore>("cpu/", store),
-                                                            rank, world, options);
+    auto gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(c10::make_intrusive<c10d::PrefixStore>("cpu/", store), rank,
+                                                            world, options);
     pg->setDefaultBackend(c10d::ProcessGroup::BackendType::GLOO);
     pg->setBackend(at::kCPU, c10d::ProcessGroup::BackendType::GLOO, gloo);
     have_default = true;
@@ -286,8 +285,7 @@ struct DistributedModel {
   ~DistributedModel() {
     try {
       delete reducer;
-    } catch (...) {
-    }
+    } catch (...) {}
   }
 };
 
@@ -307,9 +305,8 @@ R *make_reducer(std::vector<at::Tensor> params, std::vector<std::vector<size_t>>
                  /*skip_all_reduce_unused_params=*/false, /*use_python_reducer=*/false,
                  /*bucket_bytes_cap_list=*/std::vector<int64_t>{}, /*batched_grad_copy=*/false);
   } else if constexpr (std::is_constructible_v<R, std::vector<at::Tensor>, std::vector<std::vector<size_t>>,
-                                               c10::intrusive_ptr<c10d::ProcessGroup>, std::vector<bool>, int64_t,
-                                               bool, bool, std::unordered_map<size_t, std::string>, int64_t, bool,
-                                               bool>) {
+                                               c10::intrusive_ptr<c10d::ProcessGroup>, std::vector<bool>, int64_t, bool,
+                                               bool, std::unordered_map<size_t, std::string>, int64_t, bool, bool>) {
     (void)bucket_limits;
     return new R(std::move(params), std::move(buckets), std::move(pg), std::move(sparse), cap, false, false,
                  std::move(names), first_cap, false, false);
@@ -317,8 +314,8 @@ R *make_reducer(std::vector<at::Tensor> params, std::vector<std::vector<size_t>>
                                                std::vector<size_t>, c10::intrusive_ptr<c10d::ProcessGroup>,
                                                std::vector<bool>, int64_t, bool, bool,
                                                std::unordered_map<size_t, std::string>, int64_t>) {
-    return new R(std::move(params), std::move(buckets), std::move(bucket_limits), std::move(pg), std::move(sparse),
-                 cap, false, false, std::move(names), first_cap);
+    return new R(std::move(params), std::move(buckets), std::move(bucket_limits), std::move(pg), std::move(sparse), cap,
+                 false, false, std::move(names), first_cap);
   } else {
     static_assert(sizeof(R) == 0, "unsupported c10d::Reducer constructor in this torch version");
     return nullptr;
@@ -420,10 +417,12 @@ int ft_distributed_init(int rank, int world_size, const char *master_addr, int m
     std::lock_guard<std::mutex> lock(s.mutex);
     if (s.pg)
       fail(FT_ERR_DISTRIBUTED, "distributed training is already initialised (rank " + std::to_string(s.rank) + " of " +
-                                   std::to_string(s.world) + "); call torch_distributed_finalize before initialising again");
+                                   std::to_string(s.world) +
+                                   "); call torch_distributed_finalize before initialising again");
     if (rank < 0) rank = parse_int(env_or("RANK", nullptr), "RANK");
     if (world_size < 1) world_size = parse_int(env_or("WORLD_SIZE", nullptr), "WORLD_SIZE");
-    std::string addr = (master_addr != nullptr && *master_addr != '\0') ? master_addr : env_or("MASTER_ADDR", "127.0.0.1");
+    std::string addr =
+        (master_addr != nullptr && *master_addr != '\0') ? master_addr : env_or("MASTER_ADDR", "127.0.0.1");
     if (master_port < 0) master_port = parse_int(env_or("MASTER_PORT", nullptr), "MASTER_PORT");
     if (world_size < 1) fail(FT_ERR_INVALID_ARGUMENT, "world_size must be >= 1");
     if (rank >= world_size)
@@ -447,13 +446,14 @@ int ft_distributed_init(int rank, int world_size, const char *master_addr, int m
            "and nccl.h are needed at build time)");
 #endif
     } else if (device_type != FT_CPU) {
-      fail(FT_ERR_DEVICE_UNAVAILABLE, "distributed training on device type " + std::to_string(device_type) +
-                                          " is not supported");
+      fail(FT_ERR_DEVICE_UNAVAILABLE,
+           "distributed training on device type " + std::to_string(device_type) + " is not supported");
     }
 #ifndef FTORCH_WITH_GLOO
     if (device.type() == at::kCPU)
-      fail(FT_ERR_DISTRIBUTED, "distributed training on CPU tensors needs gloo, and this libftorch was built without "
-                               "it (install libgloo-dev and rebuild)");
+      fail(FT_ERR_DISTRIBUTED,
+           "distributed training on CPU tensors needs gloo, and this libftorch was built without "
+           "it (install libgloo-dev and rebuild)");
 #endif
     auto timeout = to_timeout(timeout_seconds);
     c10::intrusive_ptr<c10d::Store> store;
@@ -467,9 +467,8 @@ int ft_distributed_init(int rank, int world_size, const char *master_addr, int m
       opts.isServer = false;
       opts.numWorkers = static_cast<size_t>(world_size);
       opts.timeout = timeout;
-      collective("connecting to the rendezvous store at " + addr + ":" + std::to_string(master_port), [&] {
-        store = c10::make_intrusive<c10d::TCPStore>(addr, opts);
-      });
+      collective("connecting to the rendezvous store at " + addr + ":" + std::to_string(master_port),
+                 [&] { store = c10::make_intrusive<c10d::TCPStore>(addr, opts); });
     }
     s.listening.reset();
     c10::intrusive_ptr<c10d::ProcessGroup> pg;
@@ -527,8 +526,7 @@ int ft_distributed_finalize(void) {
     try {
       pg.reset();
       store.reset();
-    } catch (...) {
-    }
+    } catch (...) {}
   });
 }
 
@@ -546,10 +544,8 @@ int ft_distributed_all_reduce(ft_tensor t, int op) {
         std::vector<at::Tensor> v{buf};
         wait(pg.allreduce(v, opts));
         if (op == FT_REDUCE_AVG) {
-          if (at::isFloatingType(buf.scalar_type()))
-            buf.div_(pg.getSize());
-          else
-            buf.div_(pg.getSize(), "trunc");
+          if (at::isFloatingType(buf.scalar_type())) buf.div_(pg.getSize());
+          else buf.div_(pg.getSize(), "trunc");
         }
       });
     });
@@ -562,8 +558,8 @@ int ft_distributed_broadcast(ft_tensor t, int root) {
     const at::Tensor &x = tensor_of(t, "tensor");
     c10d::ProcessGroup &pg = group();
     if (root < 0 || root >= pg.getSize())
-      fail(FT_ERR_INVALID_ARGUMENT, "root " + std::to_string(root) + " is not a rank (0.." +
-                                        std::to_string(pg.getSize() - 1) + ")");
+      fail(FT_ERR_INVALID_ARGUMENT,
+           "root " + std::to_string(root) + " is not a rank (0.." + std::to_string(pg.getSize() - 1) + ")");
     collective("torch_distributed_broadcast", [&] {
       check_agreement(x, root, "torch_distributed_broadcast");
       in_place(x, [&](at::Tensor &buf) {
@@ -591,14 +587,16 @@ int ft_distributed_average_gradients(const ft_tensor *params, int n, double buck
     }
     collective("torch_distributed_average_gradients", [&] {
       if (!all_agree(sig))
-        fail(FT_ERR_SHAPE, "torch_distributed_average_gradients: the parameters (their number, shapes, dtypes, or which "
-                           "of them have gradients) differ across ranks (this rank: " +
-                               std::to_string(n) + " parameters, " + std::to_string(grads.size()) + " with gradients)");
+        fail(FT_ERR_SHAPE,
+             "torch_distributed_average_gradients: the parameters (their number, shapes, dtypes, or which "
+             "of them have gradients) differ across ranks (this rank: " +
+                 std::to_string(n) + " parameters, " + std::to_string(grads.size()) + " with gradients)");
       for (auto &g : grads) {
         if (!at::isFloatingType(g.scalar_type()))
-          fail(FT_ERR_DTYPE, "torch_distributed_average_gradients: gradient of dtype " + describe_dtype(g.scalar_type()) +
-                                 " is not supported; use real32 or real64");
-        if (g.is_sparse()) fail(FT_ERR_DEVICE, "torch_distributed_average_gradients: sparse gradients are not supported");
+          fail(FT_ERR_DTYPE, "torch_distributed_average_gradients: gradient of dtype " +
+                                 describe_dtype(g.scalar_type()) + " is not supported; use real32 or real64");
+        if (g.is_sparse())
+          fail(FT_ERR_DEVICE, "torch_distributed_average_gradients: sparse gradients are not supported");
         check_device(g.device(), "torch_distributed_average_gradients");
       }
       c10::AutoGradMode no_grad(false);
@@ -653,14 +651,15 @@ int ft_model_distribute(ft_model m, double bucket_cap_mb) {
     (void)pgref;
     collective("torch_model_distribute", [&] {
       if (!all_agree(sig))
-        fail(FT_ERR_SHAPE, "torch_model_distribute: the model differs across ranks (parameter or buffer names, shapes, "
-                           "dtypes or requires_grad); every rank must load the same model");
+        fail(FT_ERR_SHAPE,
+             "torch_model_distribute: the model differs across ranks (parameter or buffer names, shapes, "
+             "dtypes or requires_grad); every rank must load the same model");
       if (params.empty())
         fail(FT_ERR_INVALID_ARGUMENT, "torch_model_distribute: the model has no parameter that requires gradients");
       for (auto &p : params)
         if (!at::isFloatingType(p.scalar_type()))
-          fail(FT_ERR_DTYPE, "torch_model_distribute: parameter dtype " + describe_dtype(p.scalar_type()) +
-                                 " is not supported");
+          fail(FT_ERR_DTYPE,
+               "torch_model_distribute: parameter dtype " + describe_dtype(p.scalar_type()) + " is not supported");
       {
         c10::AutoGradMode no_grad(false);
         c10d::broadcast_coalesced(pg, states, 250 * 1024 * 1024, 0);  // as DDP: rank 0's state everywhere
@@ -700,8 +699,9 @@ int ft_distributed_checkpoint_save(const char *filename, ft_model m, ft_optim o,
     });
     int root_status = static_cast<int>(st.cpu().item<int64_t>());
     if (root_status != FT_OK)
-      fail(root_status, pg.getRank() == 0 ? message : "rank 0 failed to write the checkpoint '" +
-                                                          std::string(filename ? filename : "") + "'");
+      fail(root_status, pg.getRank() == 0
+                            ? message
+                            : "rank 0 failed to write the checkpoint '" + std::string(filename ? filename : "") + "'");
   });
 }
 
@@ -719,7 +719,8 @@ int ft_distributed_checkpoint_load(const char *filename, ft_model m, ft_optim o,
     });
     int any = static_cast<int>(st.cpu().item<int64_t>());
     if (status != FT_OK) fail(status, message);
-    if (any != FT_OK) fail(any, "another rank failed to load the checkpoint '" + std::string(filename ? filename : "") + "'");
+    if (any != FT_OK)
+      fail(any, "another rank failed to load the checkpoint '" + std::string(filename ? filename : "") + "'");
     // Rank 0's state everywhere, so all ranks resume identical even from differing files.
     std::vector<at::Tensor> states;
     if (m != nullptr) {
@@ -748,18 +749,30 @@ int ft_distributed_checkpoint_load(const char *filename, ft_model m, ft_optim o,
 
 #else  // !FTORCH_DISTRIBUTED
 
-int ft_distributed_listen(int, double, int *) { FT_GUARD({ unavailable(); }); }
-int ft_distributed_init(int, int, const char *, int, int, double) { FT_GUARD({ unavailable(); }); }
+int ft_distributed_listen(int, double, int *) {
+  FT_GUARD({ unavailable(); });
+}
+int ft_distributed_init(int, int, const char *, int, int, double) {
+  FT_GUARD({ unavailable(); });
+}
 int ft_distributed_is_initialized(int *flag) {
   FT_GUARD({
     if (flag == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "flag pointer is NULL");
     *flag = 0;
   });
 }
-int ft_distributed_rank(int *) { FT_GUARD({ unavailable(); }); }
-int ft_distributed_world_size(int *) { FT_GUARD({ unavailable(); }); }
-int ft_distributed_barrier(void) { FT_GUARD({ unavailable(); }); }
-int ft_distributed_finalize(void) { FT_GUARD({ unavailable(); }); }
+int ft_distributed_rank(int *) {
+  FT_GUARD({ unavailable(); });
+}
+int ft_distributed_world_size(int *) {
+  FT_GUARD({ unavailable(); });
+}
+int ft_distributed_barrier(void) {
+  FT_GUARD({ unavailable(); });
+}
+int ft_distributed_finalize(void) {
+  FT_GUARD({ unavailable(); });
+}
 int ft_distributed_all_reduce(ft_tensor t, int) {
   ConsumeTemps consumed(t);
   FT_GUARD({ unavailable(); });
@@ -772,9 +785,15 @@ int ft_distributed_average_gradients(const ft_tensor *params, int n, double) {
   ConsumeTemps consumed(params, n);
   FT_GUARD({ unavailable(); });
 }
-int ft_model_distribute(ft_model, double) { FT_GUARD({ unavailable(); }); }
-int ft_distributed_checkpoint_save(const char *, ft_model, ft_optim, ft_scheduler) { FT_GUARD({ unavailable(); }); }
-int ft_distributed_checkpoint_load(const char *, ft_model, ft_optim, ft_scheduler) { FT_GUARD({ unavailable(); }); }
+int ft_model_distribute(ft_model, double) {
+  FT_GUARD({ unavailable(); });
+}
+int ft_distributed_checkpoint_save(const char *, ft_model, ft_optim, ft_scheduler) {
+  FT_GUARD({ unavailable(); });
+}
+int ft_distributed_checkpoint_load(const char *, ft_model, ft_optim, ft_scheduler) {
+  FT_GUARD({ unavailable(); });
+}
 
 #endif  // FTORCH_DISTRIBUTED
 

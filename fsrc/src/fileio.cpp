@@ -51,8 +51,8 @@ Fault injected_fault() {
   auto colon2 = rest.find(':');
   std::string name = rest.substr(0, colon2);
   if (colon2 != std::string::npos) f.after = std::atoll(rest.c_str() + colon2 + 1);
-  static const std::pair<const char *, int> names[] = {{"ENOSPC", ENOSPC}, {"EIO", EIO}, {"EDQUOT", EDQUOT},
-                                                       {"EROFS", EROFS},   {"EACCES", EACCES}};
+  static const std::pair<const char *, int> names[] = {
+      {"ENOSPC", ENOSPC}, {"EIO", EIO}, {"EDQUOT", EDQUOT}, {"EROFS", EROFS}, {"EACCES", EACCES}};
   for (const auto &[n, e] : names)
     if (name == n) f.err = e;
   return f;
@@ -145,8 +145,8 @@ void write_file_atomically(const std::string &path_in, const char *data, std::si
   split_path(path, dir, base);
   if (base.empty()) fail(FT_ERR_IO, "cannot write " + kind + " file " + quoted(path_in) + ": the name ends in '/'");
   static std::atomic<unsigned long> counter{0};
-  const std::string tmp = dir + "/" + temp_prefix(base) + std::to_string(::getpid()) + "-" +
-                          std::to_string(counter.fetch_add(1));
+  const std::string tmp =
+      dir + "/" + temp_prefix(base) + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1));
   const Fault fault = injected_fault();
 
   auto failed = [&](const std::string &step, int err) {
@@ -194,8 +194,8 @@ void write_file_atomically(const std::string &path_in, const char *data, std::si
     if (::fsync(dfd) != 0 && errno != EINVAL && errno != EROFS) {
       int derr = errno;
       ::close(dfd);
-      fail(FT_ERR_IO, "wrote " + kind + " file " + quoted(path_in) + " but could not flush its directory: " +
-                          cause(derr));
+      fail(FT_ERR_IO,
+           "wrote " + kind + " file " + quoted(path_in) + " but could not flush its directory: " + cause(derr));
     }
     ::close(dfd);
   }

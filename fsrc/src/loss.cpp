@@ -30,8 +30,8 @@ void require_same(const at::Tensor &input, const at::Tensor &target, const char 
 
 void require_device(const at::Tensor &input, const at::Tensor &target, const char *name) {
   if (input.device() != target.device())
-    fail(FT_ERR_DEVICE, std::string(name) + ": input lives on " + describe_device(input.device()) +
-                            " but target on " + describe_device(target.device()));
+    fail(FT_ERR_DEVICE, std::string(name) + ": input lives on " + describe_device(input.device()) + " but target on " +
+                            describe_device(target.device()));
 }
 
 at::Tensor cross_entropy(const at::Tensor &input, const at::Tensor &target, int64_t reduction, double smoothing) {
@@ -73,10 +73,22 @@ int ft_loss(int kind, ft_tensor input, ft_tensor target, int reduction, double p
     int64_t r = reduction;  // same values as at::Reduction
     at::Tensor loss;
     switch (kind) {
-      case FT_LOSS_MSE: require_same(x, y, name); loss = at::mse_loss(x, y, r); break;
-      case FT_LOSS_L1: require_same(x, y, name); loss = at::l1_loss(x, y, r); break;
-      case FT_LOSS_SMOOTH_L1: require_same(x, y, name); loss = at::smooth_l1_loss(x, y, r, param); break;
-      case FT_LOSS_HUBER: require_same(x, y, name); loss = at::huber_loss(x, y, r, param); break;
+      case FT_LOSS_MSE:
+        require_same(x, y, name);
+        loss = at::mse_loss(x, y, r);
+        break;
+      case FT_LOSS_L1:
+        require_same(x, y, name);
+        loss = at::l1_loss(x, y, r);
+        break;
+      case FT_LOSS_SMOOTH_L1:
+        require_same(x, y, name);
+        loss = at::smooth_l1_loss(x, y, r, param);
+        break;
+      case FT_LOSS_HUBER:
+        require_same(x, y, name);
+        loss = at::huber_loss(x, y, r, param);
+        break;
       case FT_LOSS_CROSS_ENTROPY: loss = cross_entropy(x, y, r, param); break;
       case FT_LOSS_BCE_WITH_LOGITS:
         require_same(x, y, name);

@@ -164,7 +164,9 @@ int ft_model_parameters(ft_model m, ft_tensor *params, int n) {
   });
 }
 
-int ft_model_set_training(ft_model m, int training) { FT_GUARD({ model_of(m)->module->train(training != 0); }); }
+int ft_model_set_training(ft_model m, int training) {
+  FT_GUARD({ model_of(m)->module->train(training != 0); });
+}
 
 int ft_model_is_training(ft_model m, int *training) {
   FT_GUARD({ *training = model_of(m)->module->is_training() ? 1 : 0; });
@@ -185,7 +187,8 @@ int ft_model_save(ft_model m, const char *filename) {
       if (!out) fail(FT_ERR_OUT_OF_MEMORY, std::string("cannot serialise the model for '") + filename + "'");
       bytes = out.str();
     } catch (const c10::Error &e) {
-      fail(FT_ERR_MODEL, std::string("cannot serialise the model for '") + filename + "': " + e.what_without_backtrace());
+      fail(FT_ERR_MODEL,
+           std::string("cannot serialise the model for '") + filename + "': " + e.what_without_backtrace());
     }
     write_file_atomically(filename, bytes.data(), bytes.size(), "model");
   });

@@ -68,10 +68,16 @@ void check_options(int kind, const ft_optim_options &o) {
   auto require = [&](bool ok, const std::string &what) {
     if (!ok) fail(FT_ERR_INVALID_ARGUMENT, std::string(optim_name(kind)) + ": " + what);
   };
-  const std::pair<const char *, double> reals[] = {
-      {"lr", o.lr},       {"momentum", o.momentum}, {"dampening", o.dampening}, {"weight_decay", o.weight_decay},
-      {"beta1", o.beta1}, {"beta2", o.beta2},       {"eps", o.eps},             {"alpha", o.alpha},
-      {"lr_decay", o.lr_decay}, {"initial_accumulator_value", o.initial_accumulator_value}};
+  const std::pair<const char *, double> reals[] = {{"lr", o.lr},
+                                                   {"momentum", o.momentum},
+                                                   {"dampening", o.dampening},
+                                                   {"weight_decay", o.weight_decay},
+                                                   {"beta1", o.beta1},
+                                                   {"beta2", o.beta2},
+                                                   {"eps", o.eps},
+                                                   {"alpha", o.alpha},
+                                                   {"lr_decay", o.lr_decay},
+                                                   {"initial_accumulator_value", o.initial_accumulator_value}};
   for (const auto &[name, value] : reals)
     require(std::isfinite(value), std::string(name) + " must be a finite number, got " + std::to_string(value));
   const std::pair<const char *, int> flags[] = {
@@ -83,14 +89,16 @@ void check_options(int kind, const ft_optim_options &o) {
   require(o.eps >= 0, "eps must be >= 0");
   if (kind == FT_OPTIM_SGD) {
     require(o.momentum >= 0, "momentum must be >= 0");
-    require(!o.nesterov || (o.momentum > 0 && o.dampening == 0), "Nesterov momentum needs momentum > 0 and dampening = 0");
+    require(!o.nesterov || (o.momentum > 0 && o.dampening == 0),
+            "Nesterov momentum needs momentum > 0 and dampening = 0");
   }
   if (kind == FT_OPTIM_ADAM || kind == FT_OPTIM_ADAMW) {
     require(o.beta1 >= 0 && o.beta1 < 1, "beta_1 must be in [0, 1)");
     require(o.beta2 >= 0 && o.beta2 < 1, "beta_2 must be in [0, 1)");
   }
   if (kind == FT_OPTIM_RMSPROP) require(o.alpha >= 0 && o.momentum >= 0, "alpha and momentum must be >= 0");
-  if (kind == FT_OPTIM_ADAGRAD) require(o.lr_decay >= 0 && o.initial_accumulator_value >= 0, "lr_decay and initial_accumulator_value must be >= 0");
+  if (kind == FT_OPTIM_ADAGRAD)
+    require(o.lr_decay >= 0 && o.initial_accumulator_value >= 0, "lr_decay and initial_accumulator_value must be >= 0");
 }
 
 at::Tensor &state(Optim &o, size_t i, int slot, const at::Tensor &like, double fill = 0.0) {
@@ -185,8 +193,7 @@ double scheduler_next_lr(const Scheduler &s, double lr) {
       auto step_size = static_cast<int64_t>(s.p1);
       return (e == 0 || e % step_size != 0) ? lr : lr * s.p2;
     }
-    case FT_SCHED_EXPONENTIAL:
-      return lr * s.p2;
+    case FT_SCHED_EXPONENTIAL: return lr * s.p2;
     case FT_SCHED_COSINE_ANNEALING: {
       const double t_max = s.p1, eta_min = s.p2, pi = M_PI;
       if (py_mod(e - 1 - static_cast<int64_t>(t_max), 2 * static_cast<int64_t>(t_max)) == 0)
@@ -209,8 +216,10 @@ void check_scheduler_params(int kind, double p1, double p2) {
   switch (kind) {
     case FT_SCHED_STEP:
       if (!count(p1))
-        fail(FT_ERR_INVALID_ARGUMENT, "StepLR: step_size must be an integer in [1, " + bound + "], got " + std::to_string(p1));
-      if (!std::isfinite(p2)) fail(FT_ERR_INVALID_ARGUMENT, "StepLR: gamma must be a finite number, got " + std::to_string(p2));
+        fail(FT_ERR_INVALID_ARGUMENT,
+             "StepLR: step_size must be an integer in [1, " + bound + "], got " + std::to_string(p1));
+      if (!std::isfinite(p2))
+        fail(FT_ERR_INVALID_ARGUMENT, "StepLR: gamma must be a finite number, got " + std::to_string(p2));
       break;
     case FT_SCHED_EXPONENTIAL:
       if (!std::isfinite(p2))
@@ -218,7 +227,8 @@ void check_scheduler_params(int kind, double p1, double p2) {
       break;
     case FT_SCHED_COSINE_ANNEALING:
       if (!count(p1))
-        fail(FT_ERR_INVALID_ARGUMENT, "CosineAnnealingLR: T_max must be an integer in [1, " + bound + "], got " + std::to_string(p1));
+        fail(FT_ERR_INVALID_ARGUMENT,
+             "CosineAnnealingLR: T_max must be an integer in [1, " + bound + "], got " + std::to_string(p1));
       if (!std::isfinite(p2))
         fail(FT_ERR_INVALID_ARGUMENT, "CosineAnnealingLR: eta_min must be a finite number, got " + std::to_string(p2));
       break;
@@ -241,10 +251,23 @@ int ft_optim_defaults(int kind, ft_optim_options *options) {
     o.alpha = 0.99;
     switch (kind) {
       case FT_OPTIM_SGD: o.lr = 1e-3; break;
-      case FT_OPTIM_ADAM: o.lr = 1e-3; o.eps = 1e-8; break;
-      case FT_OPTIM_ADAMW: o.lr = 1e-3; o.eps = 1e-8; o.weight_decay = 1e-2; break;
-      case FT_OPTIM_RMSPROP: o.lr = 1e-2; o.eps = 1e-8; break;
-      case FT_OPTIM_ADAGRAD: o.lr = 1e-2; o.eps = 1e-10; break;
+      case FT_OPTIM_ADAM:
+        o.lr = 1e-3;
+        o.eps = 1e-8;
+        break;
+      case FT_OPTIM_ADAMW:
+        o.lr = 1e-3;
+        o.eps = 1e-8;
+        o.weight_decay = 1e-2;
+        break;
+      case FT_OPTIM_RMSPROP:
+        o.lr = 1e-2;
+        o.eps = 1e-8;
+        break;
+      case FT_OPTIM_ADAGRAD:
+        o.lr = 1e-2;
+        o.eps = 1e-10;
+        break;
       default: fail(FT_ERR_INVALID_ARGUMENT, "unknown optimiser code " + std::to_string(kind));
     }
     *options = o;
@@ -331,7 +354,9 @@ int ft_optim_zero_grad(ft_optim handle, int set_to_none) {
   });
 }
 
-int ft_optim_get_lr(ft_optim o, double *lr) { FT_GUARD({ *lr = optim_of(o)->options.lr; }); }
+int ft_optim_get_lr(ft_optim o, double *lr) {
+  FT_GUARD({ *lr = optim_of(o)->options.lr; });
+}
 
 int ft_optim_set_lr(ft_optim o, double lr) {
   FT_GUARD({
@@ -341,7 +366,9 @@ int ft_optim_set_lr(ft_optim o, double lr) {
   });
 }
 
-int ft_optim_step_count(ft_optim o, int64_t *steps) { FT_GUARD({ *steps = optim_of(o)->steps; }); }
+int ft_optim_step_count(ft_optim o, int64_t *steps) {
+  FT_GUARD({ *steps = optim_of(o)->steps; });
+}
 
 // ---------------------------------------------------------------------------------------
 // Schedulers
@@ -387,9 +414,13 @@ int ft_scheduler_step(ft_scheduler handle) {
   });
 }
 
-int ft_scheduler_get_last_lr(ft_scheduler s, double *lr) { FT_GUARD({ *lr = scheduler_of(s)->last_lr; }); }
+int ft_scheduler_get_last_lr(ft_scheduler s, double *lr) {
+  FT_GUARD({ *lr = scheduler_of(s)->last_lr; });
+}
 
-int ft_scheduler_last_epoch(ft_scheduler s, int64_t *epoch) { FT_GUARD({ *epoch = scheduler_of(s)->last_epoch; }); }
+int ft_scheduler_last_epoch(ft_scheduler s, int64_t *epoch) {
+  FT_GUARD({ *epoch = scheduler_of(s)->last_epoch; });
+}
 
 // ---------------------------------------------------------------------------------------
 // Gradient clipping

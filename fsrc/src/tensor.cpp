@@ -20,7 +20,8 @@ namespace {
 // (LibTorch copies the extents into the tensor), and a copy would cost a heap allocation
 // on every construction, which time loops do once per step.
 at::IntArrayRef checked_shape(int ndim, const int64_t *shape, const char *what) {
-  if (ndim < 0 || ndim > 64) fail(FT_ERR_INVALID_ARGUMENT, std::string(what) + ": invalid rank " + std::to_string(ndim));
+  if (ndim < 0 || ndim > 64)
+    fail(FT_ERR_INVALID_ARGUMENT, std::string(what) + ": invalid rank " + std::to_string(ndim));
   if (ndim > 0 && shape == nullptr) fail(FT_ERR_INVALID_ARGUMENT, std::string(what) + ": shape is NULL");
   at::IntArrayRef v(shape, static_cast<size_t>(ndim));
   for (int i = 0; i < ndim; ++i)
@@ -335,7 +336,8 @@ void assign_value(ft_tensor *lhs, at::Tensor value, bool clone_if_named) {
       old = std::move(dst.value);
       dst.value = clone_if_named ? value.clone() : std::move(value);
       dst.extra = Deferred();
-      if (dst.flags.load(std::memory_order_relaxed) & kTemp) dst.flags.store(dst.flags & ~uint32_t{kTemp}, std::memory_order_relaxed);
+      if (dst.flags.load(std::memory_order_relaxed) & kTemp)
+        dst.flags.store(dst.flags & ~uint32_t{kTemp}, std::memory_order_relaxed);
       return;
     }
     at::Tensor &t = dst.value;
@@ -361,8 +363,8 @@ extern "C" {
 // Construction and destruction
 // ---------------------------------------------------------------------------------------
 
-int ft_tensor_from_blob(void *data, int ndim, const int64_t *shape, const int64_t *strides, int dtype,
-                        int device_type, int device_index, int requires_grad, unsigned flags, ft_tensor *out) {
+int ft_tensor_from_blob(void *data, int ndim, const int64_t *shape, const int64_t *strides, int dtype, int device_type,
+                        int device_index, int requires_grad, unsigned flags, ft_tensor *out) {
   FT_GUARD({
     if (out == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "output handle pointer is NULL");
     auto sizes = checked_shape(ndim, shape, "from_blob");
@@ -371,8 +373,8 @@ int ft_tensor_from_blob(void *data, int ndim, const int64_t *shape, const int64_
     if (data == nullptr && numel > 0) fail(FT_ERR_INVALID_ARGUMENT, "data pointer is NULL");
     at::Device device = to_device(device_type, device_index);
     auto host = at::TensorOptions().dtype(to_scalar_type(dtype));
-    at::Tensor view = strides ? at::from_blob(data, sizes, at::IntArrayRef(strides, ndim), host)
-                              : at::from_blob(data, sizes, host);
+    at::Tensor view =
+        strides ? at::from_blob(data, sizes, at::IntArrayRef(strides, ndim), host) : at::from_blob(data, sizes, host);
     at::Tensor t;
     uint32_t slot_flags = 0;
     if (device.is_cpu() && !(flags & FT_FLAG_COPY)) {
@@ -503,13 +505,13 @@ int ft_tensor_is_view(ft_tensor t, int *flag) {
 }
 
 // Not consuming: the address of a consumed temporary would dangle.  Only Python calls it.
-int ft_tensor_data_ptr(ft_tensor t, void **ptr) { FT_GUARD({ *ptr = tensor_of(t, "tensor").data_ptr(); }); }
+int ft_tensor_data_ptr(ft_tensor t, void **ptr) {
+  FT_GUARD({ *ptr = tensor_of(t, "tensor").data_ptr(); });
+}
 
 int ft_tensor_print(ft_tensor t) {
   ConsumeTemps consumed(t);
-  FT_GUARD({
-    std::cout << tensor_of(t, "tensor") << std::endl;
-  });
+  FT_GUARD({ std::cout << tensor_of(t, "tensor") << std::endl; });
 }
 
 int ft_tensor_copy_to(ft_tensor t, void *data, int ndim, const int64_t *shape, const int64_t *strides, int dtype) {
@@ -522,8 +524,8 @@ int ft_tensor_copy_to(ft_tensor t, void *data, int ndim, const int64_t *shape, c
                              describe_shape(sizes));
     if (data == nullptr && src.numel() > 0) fail(FT_ERR_INVALID_ARGUMENT, "destination pointer is NULL");
     auto host = at::TensorOptions().dtype(to_scalar_type(dtype));
-    at::Tensor dst = strides ? at::from_blob(data, sizes, at::IntArrayRef(strides, ndim), host)
-                             : at::from_blob(data, sizes, host);
+    at::Tensor dst =
+        strides ? at::from_blob(data, sizes, at::IntArrayRef(strides, ndim), host) : at::from_blob(data, sizes, host);
     c10::AutoGradMode no_grad(false);
     dst.copy_(src);
   });
@@ -563,30 +565,22 @@ int ft_tensor_binary(int op, ft_tensor a, ft_tensor b, unsigned flags, ft_tensor
 
 int ft_tensor_binary_scalar(int op, ft_tensor a, double s, int scalar_first, unsigned flags, ft_tensor *out) {
   ConsumeTemps consumed(a);
-  FT_GUARD({
-    finish_scalar(op, a, at::Scalar(s), scalar_first != 0, flags, out);
-  });
+  FT_GUARD({ finish_scalar(op, a, at::Scalar(s), scalar_first != 0, flags, out); });
 }
 
 int ft_tensor_binary_iscalar(int op, ft_tensor a, int64_t s, int scalar_first, unsigned flags, ft_tensor *out) {
   ConsumeTemps consumed(a);
-  FT_GUARD({
-    finish_scalar(op, a, at::Scalar(s), scalar_first != 0, flags, out);
-  });
+  FT_GUARD({ finish_scalar(op, a, at::Scalar(s), scalar_first != 0, flags, out); });
 }
 
 int ft_tensor_neg(ft_tensor a, unsigned flags, ft_tensor *out) {
   ConsumeTemps consumed(a);
-  FT_GUARD({
-    finish(at::neg(tensor_of(a, "operand of unary -")), flags, out);
-  });
+  FT_GUARD({ finish(at::neg(tensor_of(a, "operand of unary -")), flags, out); });
 }
 
 int ft_tensor_sum(ft_tensor a, unsigned flags, ft_tensor *out) {
   ConsumeTemps consumed(a);
-  FT_GUARD({
-    finish(at::sum(tensor_of(a, "tensor")).reshape({1}), flags, out);
-  });
+  FT_GUARD({ finish(at::sum(tensor_of(a, "tensor")).reshape({1}), flags, out); });
 }
 
 int ft_tensor_mean(ft_tensor a, unsigned flags, ft_tensor *out) {
@@ -611,9 +605,7 @@ int ft_tensor_to_new(ft_tensor a, int device_type, int device_index, int dtype, 
 
 int ft_tensor_detach(ft_tensor a, unsigned flags, ft_tensor *out) {
   ConsumeTemps consumed(a);
-  FT_GUARD({
-    finish(tensor_of(a, "tensor").detach(), flags, out);
-  });
+  FT_GUARD({ finish(tensor_of(a, "tensor").detach(), flags, out); });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -672,8 +664,8 @@ int ft_tensor_copy(ft_tensor src, ft_tensor dst, int non_blocking) {
     const at::Tensor &s = tensor_of(src, "source tensor");
     at::Tensor d = tensor_of(dst, "target tensor");
     if (s.sizes() != d.sizes())
-      fail(FT_ERR_SHAPE, "source shape " + describe_shape(s.sizes()) + " differs from target shape " +
-                             describe_shape(d.sizes()));
+      fail(FT_ERR_SHAPE,
+           "source shape " + describe_shape(s.sizes()) + " differs from target shape " + describe_shape(d.sizes()));
     c10::AutoGradMode no_grad(false);
     d.copy_(s, non_blocking != 0);
   });

@@ -41,6 +41,7 @@ alone is ambiguous.
 
 Usage: gen_bindings.py OUTPUT.f90 HEADER.h [MORE_HEADERS.h ...]
 """
+
 from __future__ import annotations
 
 import ast
@@ -63,7 +64,9 @@ SCALARS = {
 #: struct field types
 FIELDS = {name: SCALARS[name] for name in ("int", "int32_t", "int64_t", "size_t", "float", "double")}
 LINE = 100
-PROTOTYPE = re.compile(r"\bFT_API\b([^;{}()]*?)\b([A-Za-z_]\w*)\s*\(([^()]*)\)\s*;", flags=re.S)  # generated lines are wrapped below gfortran's 132-column limit
+PROTOTYPE = re.compile(
+    r"\bFT_API\b([^;{}()]*?)\b([A-Za-z_]\w*)\s*\(([^()]*)\)\s*;", flags=re.S
+)  # generated lines are wrapped below gfortran's 132-column limit
 
 
 _ISO_C = {kind for _, kind in SCALARS.values()} | {"c_char", "c_ptr"}
@@ -76,7 +79,7 @@ class HeaderError(ValueError):
 @dataclass
 class Param:
     name: str
-    base: str        # int, ft_tensor, ft_optim_options, void, char ...
+    base: str  # int, ft_tensor, ft_optim_options, void, char ...
     const: bool
     stars: int
     inout: bool = False
@@ -86,7 +89,7 @@ class Param:
 @dataclass
 class Function:
     name: str
-    ret: str         # "int", "void", "const char *" ...
+    ret: str  # "int", "void", "const char *" ...
     params: list[Param]
 
 
@@ -118,8 +121,12 @@ def _eval_enum(expr: str, known: dict[str, int]) -> int:
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             return -ev(node.operand)
         if isinstance(node, ast.BinOp):
-            ops = {ast.LShift: lambda a, b: a << b, ast.BitOr: lambda a, b: a | b, ast.Add: lambda a, b: a + b,
-                   ast.Sub: lambda a, b: a - b}
+            ops = {
+                ast.LShift: lambda a, b: a << b,
+                ast.BitOr: lambda a, b: a | b,
+                ast.Add: lambda a, b: a + b,
+                ast.Sub: lambda a, b: a - b,
+            }
             if type(node.op) in ops:
                 return ops[type(node.op)](ev(node.left), ev(node.right))
         raise HeaderError(f"unsupported enumerator value {expr!r}")
@@ -192,8 +199,9 @@ def parse(texts: list[str]) -> Header:
         n_api = len(re.findall(r"\bFT_API\b", text))  # preprocessor lines are already blanked
         n_parsed = len(PROTOTYPE.findall(text))
         if n_api > n_parsed:
-            raise HeaderError(f"{n_api - n_parsed} FT_API declaration(s) are not of the form "
-                              "`FT_API type name(params);`")
+            raise HeaderError(
+                f"{n_api - n_parsed} FT_API declaration(s) are not of the form `FT_API type name(params);`"
+            )
     names = [f.name for f in h.functions]
     dup = {n for n in names if names.count(n) > 1}
     if dup:
@@ -317,7 +325,7 @@ def generate(h: Header, sources: list[str]) -> str:
         if isinstance(value, int):
             out.append(f"  integer(c_int), parameter, public :: {name.lower()} = {value}")
         else:
-            out.append(f"  character(len=*), parameter, public :: {name.lower()} = \"{value}\"")
+            out.append(f'  character(len=*), parameter, public :: {name.lower()} = "{value}"')
         declared.append(name.lower())
     for tag, items in h.enums.items():
         out.append(f"  ! enum {tag}")
@@ -344,7 +352,7 @@ def generate(h: Header, sources: list[str]) -> str:
             need |= n
         args = [p.name for p in f.params]
         kind = "subroutine" if rtype is None else "function"
-        tail = f" bind(c, name=\"{f.name}\")" if rtype is None else f" result(ret) bind(c, name=\"{f.name}\")"
+        tail = f' bind(c, name="{f.name}")' if rtype is None else f' result(ret) bind(c, name="{f.name}")'
         out += _wrap(f"{kind} {f.name}", args, tail, "    ")
         if need:
             out.append("      import :: " + ", ".join(sorted(need, key=str.lower)))

@@ -1,16 +1,25 @@
 """Rule registry.  One module per rule; the rule module's docstring is its documentation
 (printed by ``pyftorch lint --explain CODE``)."""
+
 from __future__ import annotations
 
 import importlib
 import sys
 
 _MODULES = (
-    "ft001_bare_use", "ft002_missing_assignment_import", "ft003_missing_operator_import",
-    "ft004_unused_operator_import", "ft005_scalar_operand", "ft101_stale_gradient",
-    "ft102_backward_without_retain_graph", "ft103_gradient_accumulation",
-    "ft104_gradient_without_requires_grad", "ft105_tensor_reconstructed_in_loop",
-    "ft106_from_array_on_temporary", "ft107_from_array_on_copy", "ft108_temporary_used_twice",
+    "ft001_bare_use",
+    "ft002_missing_assignment_import",
+    "ft003_missing_operator_import",
+    "ft004_unused_operator_import",
+    "ft005_scalar_operand",
+    "ft101_stale_gradient",
+    "ft102_backward_without_retain_graph",
+    "ft103_gradient_accumulation",
+    "ft104_gradient_without_requires_grad",
+    "ft105_tensor_reconstructed_in_loop",
+    "ft106_from_array_on_temporary",
+    "ft107_from_array_on_copy",
+    "ft108_temporary_used_twice",
     "ft900_parse_error",
 )
 

@@ -10,6 +10,7 @@ in the suggested ``only:`` list; because nothing proves they come from ftorch (t
 external procedures), FT001 then offers no automatic fix: a fix must never turn a compiling
 file into one that does not compile.
 """
+
 from __future__ import annotations
 
 from fparser.two import Fortran2003 as F03
@@ -18,7 +19,8 @@ from fparser.two import Fortran2008 as F08
 from ..model import SCOPE_CLASSES, iter_nodes
 
 #: Intrinsic procedures of Fortran 2018 (and common vendor extensions).
-INTRINSICS = frozenset("""
+INTRINSICS = frozenset(
+    """
 abs achar acos acosh adjustl adjustr aimag aint all allocated anint any asin asinh associated atan atan2
 atanh atomic_add atomic_and atomic_cas atomic_define atomic_fetch_add atomic_fetch_and atomic_fetch_or
 atomic_fetch_xor atomic_or atomic_ref atomic_xor bessel_j0 bessel_j1 bessel_jn bessel_y0 bessel_y1
@@ -39,39 +41,73 @@ dfloat dabs dsqrt dexp dlog dlog10 dsin dcos dtan datan datan2 dsinh dcosh dtanh
 amin1 max0 min0 float sngl idint ifix iabs isign dsign alog alog10 cabs ccos cexp clog csin csqrt
 dint dnint idnint amod dmod loc sizeof flush getarg iargc exit abort system etime dtime
 c_loc c_funloc c_associated c_f_pointer c_f_procpointer c_sizeof
-""".split())
+""".split()
+)
 
-ISO_C_BINDING = frozenset("""
+ISO_C_BINDING = frozenset(
+    """
 c_int c_short c_long c_long_long c_signed_char c_size_t c_int8_t c_int16_t c_int32_t c_int64_t
 c_int_least8_t c_int_least16_t c_int_least32_t c_int_least64_t c_int_fast8_t c_int_fast16_t
 c_int_fast32_t c_int_fast64_t c_intmax_t c_intptr_t c_ptrdiff_t c_float c_double c_long_double
 c_float_complex c_double_complex c_long_double_complex c_bool c_char c_null_char c_alert c_backspace
 c_form_feed c_new_line c_carriage_return c_horizontal_tab c_vertical_tab c_ptr c_funptr c_null_ptr
 c_null_funptr c_loc c_funloc c_associated c_f_pointer c_f_procpointer c_sizeof
-""".split())
-ISO_FORTRAN_ENV = frozenset("""
+""".split()
+)
+ISO_FORTRAN_ENV = frozenset(
+    """
 atomic_int_kind atomic_logical_kind character_kinds character_storage_size current_team error_unit
 event_type file_storage_size initial_team input_unit int8 int16 int32 int64 integer_kinds
 iostat_end iostat_eor iostat_inquire_internal_unit lock_type logical_kinds numeric_storage_size
 output_unit parent_team real16 real32 real64 real128 real_kinds stat_failed_image stat_locked
 stat_locked_other_image stat_stopped_image stat_unlocked stat_unlocked_failed_image team_type
 compiler_options compiler_version
-""".split())
+""".split()
+)
 KNOWN_MODULES = {"iso_c_binding": ISO_C_BINDING, "iso_fortran_env": ISO_FORTRAN_ENV}
 
 #: Statements whose names define something (procedures, interfaces, types, constructs).
 _DEFINING = (
-    F03.Subroutine_Stmt, F03.Function_Stmt, F03.Module_Stmt, F03.Program_Stmt, F03.Derived_Type_Stmt,
-    F03.Interface_Stmt, F03.Procedure_Stmt, F03.Label_Do_Stmt, F03.Nonlabel_Do_Stmt, F03.If_Then_Stmt,
-    F03.Select_Case_Stmt, F03.External_Stmt, F03.Intrinsic_Stmt, F03.Namelist_Stmt, F08.Block_Stmt,
-    F03.Specific_Binding, F03.Generic_Binding, F03.Final_Binding,
+    F03.Subroutine_Stmt,
+    F03.Function_Stmt,
+    F03.Module_Stmt,
+    F03.Program_Stmt,
+    F03.Derived_Type_Stmt,
+    F03.Interface_Stmt,
+    F03.Procedure_Stmt,
+    F03.Label_Do_Stmt,
+    F03.Nonlabel_Do_Stmt,
+    F03.If_Then_Stmt,
+    F03.Select_Case_Stmt,
+    F03.External_Stmt,
+    F03.Intrinsic_Stmt,
+    F03.Namelist_Stmt,
+    F08.Block_Stmt,
+    F03.Specific_Binding,
+    F03.Generic_Binding,
+    F03.Final_Binding,
 )
 #: Statements whose names are neither definitions nor references FT001 must account for.
 _NOT_REFERENCES = _DEFINING + (
-    F03.End_Subroutine_Stmt, F03.End_Function_Stmt, F03.End_Module_Stmt, F03.End_Program_Stmt,
-    F03.End_Type_Stmt, F03.End_Interface_Stmt, F03.Use_Stmt, F03.End_Do_Stmt, F03.End_If_Stmt,
-    F03.Else_If_Stmt, F03.Else_Stmt, F03.End_Select_Stmt, F03.Case_Stmt, F03.Cycle_Stmt, F03.Exit_Stmt,
-    F03.Format_Stmt, F03.Implicit_Stmt, F03.Contains_Stmt, F08.End_Block_Stmt,
+    F03.End_Subroutine_Stmt,
+    F03.End_Function_Stmt,
+    F03.End_Module_Stmt,
+    F03.End_Program_Stmt,
+    F03.End_Type_Stmt,
+    F03.End_Interface_Stmt,
+    F03.Use_Stmt,
+    F03.End_Do_Stmt,
+    F03.End_If_Stmt,
+    F03.Else_If_Stmt,
+    F03.Else_Stmt,
+    F03.End_Select_Stmt,
+    F03.Case_Stmt,
+    F03.Cycle_Stmt,
+    F03.Exit_Stmt,
+    F03.Format_Stmt,
+    F03.Implicit_Stmt,
+    F03.Contains_Stmt,
+    F08.End_Block_Stmt,
 )
 
 
@@ -113,8 +149,16 @@ def _is_reference(node) -> bool:
 def _in_type_spec(node, stop) -> bool:
     n = getattr(node, "parent", None)
     while n is not None and n is not stop:
-        if isinstance(n, (F03.Declaration_Type_Spec, F03.Kind_Selector, F03.Length_Selector,
-                          F03.Explicit_Shape_Spec, F03.Assumed_Shape_Spec)):
+        if isinstance(
+            n,
+            (
+                F03.Declaration_Type_Spec,
+                F03.Kind_Selector,
+                F03.Length_Selector,
+                F03.Explicit_Shape_Spec,
+                F03.Assumed_Shape_Spec,
+            ),
+        ):
             return True
         n = getattr(n, "parent", None)
     return False

@@ -44,6 +44,7 @@ names exist (they may be external procedures), when the module containing the `u
 re-exports ftorch names (no `private` default; narrowing the import would change what other
 files see), or when the file did not parse.
 """
+
 from __future__ import annotations
 
 from .. import ftorch_api as api
@@ -89,23 +90,28 @@ class BareUse(Rule):
                 fix = None
                 if extra:
                     names = ", ".join(f"`{n}`" for n in sorted(extra.values(), key=str.lower))
-                    msg += (f" ({names} {'is' if len(extra) == 1 else 'are'} not in this ftorch's API but "
-                            f"nothing else in the file provides {'it' if len(extra) == 1 else 'them'}: kept in "
-                            "the list for other FTorch versions; no automatic fix, check the list)")
+                    msg += (
+                        f" ({names} {'is' if len(extra) == 1 else 'are'} not in this ftorch's API but "
+                        f"nothing else in the file provides {'it' if len(extra) == 1 else 'them'}: kept in "
+                        "the list for other FTorch versions; no automatic fix, check the list)"
+                    )
                 elif reexports:
                     msg += f" (no automatic fix: module `{scope.name}` re-exports ftorch names; add `private` or list them)"
                 elif needed:
                     fix = self._fix(ctx, src, st, mod_tok, needed, use.module)
                 elif _alone(src, st):
-                    fix = Fix("Remove the unused `use` statement",
-                              (ctx.edit("", (st.first_line, 0), (st.last_line + 1, 0)),))
+                    fix = Fix(
+                        "Remove the unused `use` statement", (ctx.edit("", (st.first_line, 0), (st.last_line + 1, 0)),)
+                    )
                 yield ctx.diag_tokens(self, msg, src, use_tok, mod_tok, node=use.node, fix=fix)
 
     def _fix(self, ctx, src, st, mod_tok, needed, module):
         last = st.tokens[-1]
         text = _wrap(src, mod_tok, needed)
-        return Fix(f"Import only what is used: `use {module}, only: {', '.join(needed)}`",
-                   (ctx.edit(text, (mod_tok.end_line, mod_tok.end_col), (last.end_line, last.end_col)),))
+        return Fix(
+            f"Import only what is used: `use {module}, only: {', '.join(needed)}`",
+            (ctx.edit(text, (mod_tok.end_line, mod_tok.end_col), (last.end_line, last.end_col)),),
+        )
 
     def _line_based(self, ctx):
         from ..prescan import parse_use_tokens
@@ -126,11 +132,23 @@ class BareUse(Rule):
                 toks = st.tokens[1:] if st.tokens[0].kind == "number" else st.tokens
                 mod_tok = next(t for t in toks[1:] if t.kind == "name" and t.low == mod)
                 seen = ", ".join(sorted(names, key=str.lower))
-                msg = (f"bare `use {mod}`: add an `only:` list (the file did not parse, so operators could not be "
-                       f"inferred; " + (f"FTorch names seen in the file: {seen})" if seen else
-                                        "no FTorch name is used by name in the file)"))
-                yield ctx.diag(self, msg, ctx.main, (toks[0].line, toks[0].col), (mod_tok.end_line, mod_tok.end_col),
-                               noqa_lines=(st.first_line, st.last_line))
+                msg = (
+                    f"bare `use {mod}`: add an `only:` list (the file did not parse, so operators could not be "
+                    f"inferred; "
+                    + (
+                        f"FTorch names seen in the file: {seen})"
+                        if seen
+                        else "no FTorch name is used by name in the file)"
+                    )
+                )
+                yield ctx.diag(
+                    self,
+                    msg,
+                    ctx.main,
+                    (toks[0].line, toks[0].col),
+                    (mod_tok.end_line, mod_tok.end_col),
+                    noqa_lines=(st.first_line, st.last_line),
+                )
 
 
 def _alone(src, st) -> bool:

@@ -30,6 +30,7 @@ use ftorch, only: torch_tensor, operator(*), assignment(=)
 ## Fix
 Add `assignment(=)` to the `only:` list of the `use ftorch` that serves this scope.
 """
+
 from __future__ import annotations
 
 from . import Rule, usage_of
@@ -50,13 +51,15 @@ class MissingAssignmentImport(Rule):
             toks = ctx.assignment_tokens(a.node)
             lhs = str(a.node.items[0]).replace(" % ", "%")
             if toks is not None:
-                src0, st0 = ctx.lexed(a.node)
+                _src0, st0 = ctx.lexed(a.node)
                 ids = [id(t) for t in st0.tokens]
                 i0, i1 = ids.index(id(toks[0])), ids.index(id(toks[1]))
                 lhs = "".join(t.text for t in st0.tokens[i0:i1])
-            msg = (f"assignment to torch_tensor `{lhs}` without `assignment(=)` in scope falls back to "
-                   f"intrinsic assignment, which copies the C pointer; add `assignment(=)` to the "
-                   f"`use ftorch, only:` list of {a.scope.describe()} or a host")
+            msg = (
+                f"assignment to torch_tensor `{lhs}` without `assignment(=)` in scope falls back to "
+                f"intrinsic assignment, which copies the C pointer; add `assignment(=)` to the "
+                f"`use ftorch, only:` list of {a.scope.describe()} or a host"
+            )
             src, _st = ctx.lexed(a.node)
             if toks is None:
                 yield ctx.diag_node(self, msg, a.node)

@@ -26,6 +26,7 @@ use ftorch, only: assignment(=), operator(*), torch_tensor
 ## Fix
 Add the named `operator(op)` to the `use ftorch, only:` list of the scope or a host.
 """
+
 from __future__ import annotations
 
 from . import Rule, usage_of
@@ -44,8 +45,10 @@ class MissingOperatorImport(Rule):
             if not op.tensor or m.provider(op.scope, op.spec) is not None:
                 continue
             what = "unary `-`" if op.kind == "un" else f"operator `{op.sym}`"
-            msg = (f"{what} on torch_tensor but `{op.spec}` is not imported; add `{op.spec}` to the "
-                   f"`use ftorch, only:` list of {op.scope.describe()} or a host")
+            msg = (
+                f"{what} on torch_tensor but `{op.spec}` is not imported; add `{op.spec}` to the "
+                f"`use ftorch, only:` list of {op.scope.describe()} or a host"
+            )
             tok = ctx.op_token(op.node)
             src, _st = ctx.lexed(op.node)
             if tok is None:

@@ -33,6 +33,7 @@ use ftorch, only: assignment(=), operator(*), torch_tensor
 Fixable: `--fix` removes the item from the list, together with its comma, keeping
 continuation lines valid.
 """
+
 from __future__ import annotations
 
 import re
@@ -77,8 +78,10 @@ class UnusedOperatorImport(Rule):
                     else:
                         triples = remove_list_item(src, st, items, idx)
                     fix = Fix(f"Remove `{key}` from the `only:` list", to_edits(ctx, triples)) if triples else None
-                    msg = (f"`{key}` is imported from {use.module} but no tensor expression in "
-                           f"{scope.describe()} uses it; remove it from the `only:` list")
+                    msg = (
+                        f"`{key}` is imported from {use.module} but no tensor expression in "
+                        f"{scope.describe()} uses it; remove it from the `only:` list"
+                    )
                     yield ctx.diag_tokens(self, msg, src, it[0], it[-1], node=use.node, fix=fix)
 
 
@@ -102,8 +105,9 @@ def _preprocessor_hidden_specs(ctx):
         return set()
     # cpp keeps a blank line for each line it leaves out, so "active" means non-blank output
     out_lines = (getattr(ctx, "cpp_text", None) or ctx.text).split("\n")
-    active = {ln for i, (f, ln) in enumerate(lmap.targets)
-              if f == ctx.path and i < len(out_lines) and out_lines[i].strip()}
+    active = {
+        ln for i, (f, ln) in enumerate(lmap.targets) if f == ctx.path and i < len(out_lines) and out_lines[i].strip()
+    }
     hidden = set()
     for st in stmts:
         if st.cpp or any(ln in active for ln in range(st.first_line, st.last_line + 1)):

@@ -32,6 +32,7 @@ call torch_tensor_from_array(two_t, two, [1], torch_kCPU)
 q = two_t * a
 ```
 """
+
 from __future__ import annotations
 
 from . import Rule, usage_of
@@ -42,8 +43,12 @@ def scalar_operand(m, e, scope) -> bool:
 
     from ..model import iter_nodes
 
-    _NUMERIC = (F03.Int_Literal_Constant, F03.Real_Literal_Constant, F03.Signed_Int_Literal_Constant,
-                F03.Signed_Real_Literal_Constant)
+    _NUMERIC = (
+        F03.Int_Literal_Constant,
+        F03.Real_Literal_Constant,
+        F03.Signed_Int_Literal_Constant,
+        F03.Signed_Real_Literal_Constant,
+    )
     if isinstance(e, _NUMERIC):
         return True
     if isinstance(e, F03.Parenthesis):
@@ -82,10 +87,12 @@ class ScalarOperand(Rule):
                 if not scalar_operand(m, operand, op.scope):
                     continue
                 text = operand.tofortran() if hasattr(operand, "tofortran") else str(operand)
-                msg = (f"scalar `{text}` as an operand of tensor `{op.sym}`: FTorch has no tensor-scalar "
-                       f"`{op.sym}`; use a one-element rank-1 tensor over an array variable, e.g. "
-                       f"`real(wp), target :: s(1) = [{text}]` and "
-                       f"`call torch_tensor_from_array(scalar_t, s, [1], torch_kCPU)`")
+                msg = (
+                    f"scalar `{text}` as an operand of tensor `{op.sym}`: FTorch has no tensor-scalar "
+                    f"`{op.sym}`; use a one-element rank-1 tensor over an array variable, e.g. "
+                    f"`real(wp), target :: s(1) = [{text}]` and "
+                    f"`call torch_tensor_from_array(scalar_t, s, [1], torch_kCPU)`"
+                )
                 rng = ctx.operand_range(op.node, side)
                 src, _st = ctx.lexed(op.node)
                 if rng is None:

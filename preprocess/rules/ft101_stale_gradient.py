@@ -35,6 +35,7 @@ call torch_tensor_get_gradient(dlda, a)
 print *, dlda_data
 ```
 """
+
 from __future__ import annotations
 
 from . import Rule, flow_of
@@ -131,9 +132,11 @@ class StaleGradient(Rule):
             gg_line = ctx.span_of(nodes[gg_idx].stmt)[0]
             cause_line = ctx.span_of(nodes[cause_idx].stmt)[0]
             what = f"`{key}`" + (f" (the data of gradient holder `{holder}`)" if key != holder else "")
-            msg = (f"{what} is read after `{cause}` at line {cause_line} changed the gradient of `{tensor}` "
-                   f"fetched at line {gg_line}; call `torch_tensor_get_gradient({holder}, {tensor})` again "
-                   f"before reading it")
+            msg = (
+                f"{what} is read after `{cause}` at line {cause_line} changed the gradient of `{tensor}` "
+                f"fetched at line {gg_line}; call `torch_tensor_get_gradient({holder}, {tensor})` again "
+                f"before reading it"
+            )
             yield ctx.diag_node(self, msg, node.stmt)
 
 

@@ -31,6 +31,7 @@ call torch_tensor_backward(q, retain_graph=.true.)
 call torch_tensor_backward(q)
 ```
 """
+
 from __future__ import annotations
 
 from . import Rule, flow_of
@@ -83,9 +84,15 @@ class BackwardWithoutRetainGraph(Rule):
                 transfer(n, inn[n.idx], lambda node, t, first: found.setdefault(node.idx, (node, t, first)))
         for node, t, first in found.values():
             first_line = ctx.span_of(g.nodes[first].stmt)[0]
-            where = f"the backward at line {first_line}" if first != node.idx else "the same backward in the previous loop iteration"
-            msg = (f"`torch_tensor_backward({t})` goes through a graph already freed by {where}; pass `retain_graph=.true.` to that earlier call, or recompute `{t}` before "
-                   f"this backward")
+            where = (
+                f"the backward at line {first_line}"
+                if first != node.idx
+                else "the same backward in the previous loop iteration"
+            )
+            msg = (
+                f"`torch_tensor_backward({t})` goes through a graph already freed by {where}; pass `retain_graph=.true.` to that earlier call, or recompute `{t}` before "
+                f"this backward"
+            )
             yield ctx.diag_node(self, msg, node.stmt)
 
 

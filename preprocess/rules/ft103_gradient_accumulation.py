@@ -28,6 +28,7 @@ call torch_tensor_zero_grad(a)
 call torch_tensor_backward(p)
 ```
 """
+
 from __future__ import annotations
 
 from . import Rule, flow_of
@@ -64,11 +65,11 @@ class GradientAccumulation(Rule):
                     leaves[e[1]] = frozenset(new)
                 elif e[0] == "backward":
                     ls = leaves.get(e[1], frozenset())
-                    hits = sorted(l for l in ls if l in acc)
+                    hits = sorted(leaf for leaf in ls if leaf in acc)
                     if hits and report is not None:
                         report(node, e[1], hits, acc[hits[0]])
-                    for l in ls:
-                        acc[l] = node.idx
+                    for leaf in ls:
+                        acc[leaf] = node.idx
                 elif e[0] == "zerograd":
                     if e[2] == "tensor":
                         acc.pop(e[1], None)
@@ -84,11 +85,20 @@ class GradientAccumulation(Rule):
         for node, t, hits, first in found.values():
             first_line = ctx.span_of(g.nodes[first].stmt)[0]
             names = ", ".join(f"`{h[6:]}` parameters" if h.startswith("model:") else f"`{h}`" for h in hits)
-            zero = "the optimiser's `zero_grad`" if any(h.startswith("model:") for h in hits) else \
-                " and ".join(f"`torch_tensor_zero_grad({h})`" for h in hits)
-            where = f"the backward at line {first_line}" if first is not node.idx else "the same backward in the previous loop iteration"
-            msg = (f"`torch_tensor_backward({t})` accumulates into the gradient of {names} already filled by "
-                   f"{where}; call {zero} in between if accumulation is not intended")
+            zero = (
+                "the optimiser's `zero_grad`"
+                if any(h.startswith("model:") for h in hits)
+                else " and ".join(f"`torch_tensor_zero_grad({h})`" for h in hits)
+            )
+            where = (
+                f"the backward at line {first_line}"
+                if first is not node.idx
+                else "the same backward in the previous loop iteration"
+            )
+            msg = (
+                f"`torch_tensor_backward({t})` accumulates into the gradient of {names} already filled by "
+                f"{where}; call {zero} in between if accumulation is not intended"
+            )
             yield ctx.diag_node(self, msg, node.stmt)
 
 

@@ -26,6 +26,7 @@ Use instead:
 call torch_tensor_from_array(a, a_data, torch_kCPU, requires_grad=.true.)
 ```
 """
+
 from __future__ import annotations
 
 from . import Rule, flow_of
@@ -52,7 +53,6 @@ class GradientWithoutRequiresGrad(Rule):
                         ok.add(e[1])
                     elif e[0] in ("params", "escape"):
                         ok.add(e[1])
-        m = ctx.model
         for g in graphs:
             ok_keys = set()
             for other in graphs:
@@ -71,9 +71,11 @@ class GradientWithoutRequiresGrad(Rule):
                     v = owner.vars[t]
                     if v.dummy or v.category != "tensor":
                         continue
-                    msg = (f"`torch_tensor_get_gradient({e[1]}, {t})`: `{t}` is never constructed with "
-                           f"`requires_grad=.true.`, so it has no gradient; pass `requires_grad=.true.` when "
-                           f"constructing `{t}`")
+                    msg = (
+                        f"`torch_tensor_get_gradient({e[1]}, {t})`: `{t}` is never constructed with "
+                        f"`requires_grad=.true.`, so it has no gradient; pass `requires_grad=.true.` when "
+                        f"constructing `{t}`"
+                    )
                     yield ctx.diag_node(self, msg, n.stmt)
 
 

@@ -30,6 +30,7 @@ do step = 1, nsteps
 end do
 ```
 """
+
 from __future__ import annotations
 
 from . import Rule, flow_of
@@ -55,14 +56,18 @@ class TensorReconstructedInLoop(Rule):
                         continue
                     deleted = any(
                         ev[0] == "delete" and ev[1] == e[1]
-                        for other in g.nodes if loop in other.loops for ev in other.events
+                        for other in g.nodes
+                        if loop in other.loops
+                        for ev in other.events
                     )
                     if deleted:
                         continue
                     loop_line = ctx.span_of(loop.content[0])[0]
-                    msg = (f"`{e[4]}` re-constructs `{e[1]}` on every iteration of the loop at line {loop_line} "
-                           f"without deleting it, which can leak the previous tensor (FTorch #540); add "
-                           f"`call torch_delete({e[1]})` in the loop body once `{e[1]}` is no longer needed")
+                    msg = (
+                        f"`{e[4]}` re-constructs `{e[1]}` on every iteration of the loop at line {loop_line} "
+                        f"without deleting it, which can leak the previous tensor (FTorch #540); add "
+                        f"`call torch_delete({e[1]})` in the loop body once `{e[1]}` is no longer needed"
+                    )
                     yield ctx.diag_node(self, msg, n.stmt)
 
 

@@ -33,6 +33,7 @@ call torch_tensor_from_array(multiplier, multiplier_data, [1], torch_kCPU)
 q = multiplier * a
 ```
 """
+
 from __future__ import annotations
 
 from . import Rule
@@ -49,8 +50,11 @@ def _attrs_of(decl):
 
     if not isinstance(decl, F03.Type_Declaration_Stmt) or decl.items[1] is None:
         return set()
-    return {str(a).split("(")[0].strip().upper() for a in iter_nodes(decl.items[1])
-            if isinstance(a, (F03.Attr_Spec, F03.Dimension_Attr_Spec, F03.Intent_Attr_Spec))}
+    return {
+        str(a).split("(")[0].strip().upper()
+        for a in iter_nodes(decl.items[1])
+        if isinstance(a, (F03.Attr_Spec, F03.Dimension_Attr_Spec, F03.Intent_Attr_Spec))
+    }
 
 
 def _in_stmt(scope, name, classes) -> bool:
@@ -165,11 +169,17 @@ def arg_tokens(st, local, nargs):
     if st is None:
         return None
     toks = st.tokens
-    start = next((k + 2 for k in range(len(toks) - 2) if toks[k].low == "call" and toks[k + 1].low == local
-                  and toks[k + 2].text == "("), None)
+    start = next(
+        (
+            k + 2
+            for k in range(len(toks) - 2)
+            if toks[k].low == "call" and toks[k + 1].low == local and toks[k + 2].text == "("
+        ),
+        None,
+    )
     if start is None:
         return None
-    out, depth, first = [], 0, None
+    out, depth, first, prev = [], 0, None, None
     for t in toks[start:]:
         if t.text in ("(", "[", "(/"):
             depth += 1
@@ -193,11 +203,11 @@ def arg_tokens(st, local, nargs):
 
 def _text(src, rng, node) -> str:
     if rng is not None and rng[0].line == rng[1].end_line:
-        text = src.lines[rng[0].line - 1][rng[0].col:rng[1].end_col]
+        text = src.lines[rng[0].line - 1][rng[0].col : rng[1].end_col]
     else:
         text = node.tofortran() if hasattr(node, "tofortran") else str(node)
     text = " ".join(text.split())
-    return text if len(text) <= _MAX_TEXT else text[:_MAX_TEXT - 4] + " ..."
+    return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 4] + " ..."
 
 
 class FromArrayOnTemporary(Rule):
@@ -215,8 +225,9 @@ class FromArrayOnTemporary(Rule):
 
         m = ctx.model
         # local names that may denote torch_tensor_from_array (renames included)
-        candidates = {_FROM_ARRAY} | {local for s in m.scopes for u in s.uses
-                                       for local, used in u.names.items() if used == _FROM_ARRAY}
+        candidates = {_FROM_ARRAY} | {
+            local for s in m.scopes for u in s.uses for local, used in u.names.items() if used == _FROM_ARRAY
+        }
         stop = (F03.Call_Stmt, F03.Assignment_Stmt, F03.Type_Declaration_Stmt, F03.Use_Stmt)
         for call in iter_nodes(m.tree, stop=lambda n: isinstance(n, stop)):
             if not isinstance(call, F03.Call_Stmt) or not isinstance(call.items[0], F03.Name):
@@ -240,8 +251,14 @@ class FromArrayOnTemporary(Rule):
             tensor = arg(pos, kw, 0, "tensor")
 
             def actual(value):
-                i = next((k for k, a in enumerate(args) if a is value or (
-                    isinstance(a, F03.Actual_Arg_Spec) and a.items[1] is value)), None)
+                i = next(
+                    (
+                        k
+                        for k, a in enumerate(args)
+                        if a is value or (isinstance(a, F03.Actual_Arg_Spec) and a.items[1] is value)
+                    ),
+                    None,
+                )
                 if i is None:
                     return None, value
                 return (rngs[i] if rngs else None), args[i]
@@ -249,9 +266,11 @@ class FromArrayOnTemporary(Rule):
             d_rng, d_node = actual(data)
             t_text = _text(src, *actual(tensor)) if tensor is not None else "tensor"
             d_text = _text(src, d_rng, d_node)
-            msg = (f"`{str(call.items[0])}({t_text}, {d_text}, ...)` views a temporary ({kind}) that is "
-                   f"freed after the call; store the values in an array variable with the `target` "
-                   f"attribute and pass that")
+            msg = (
+                f"`{call.items[0]!s}({t_text}, {d_text}, ...)` views a temporary ({kind}) that is "
+                f"freed after the call; store the values in an array variable with the `target` "
+                f"attribute and pass that"
+            )
             if d_rng is None:
                 yield ctx.diag_node(self, msg, call)
             else:

@@ -39,6 +39,7 @@ call torch_tensor_from_array(t, x_sel, torch_kCPU)
 call torch_tensor_from_array(w, w0_data, torch_kCPU)
 ```
 """
+
 from __future__ import annotations
 
 from . import Rule
@@ -75,8 +76,9 @@ def _is_array_valued(model, scope, e) -> bool:
         v = model.lookup_var(scope, str(e.items[0]))
         if v is None or v.rank == 0 or v.category != "integer":
             return False
-        return any(isinstance(s, F03.Subscript_Triplet) or _is_array_valued(model, scope, s)
-                   for s in children(e.items[1]))
+        return any(
+            isinstance(s, F03.Subscript_Triplet) or _is_array_valued(model, scope, s) for s in children(e.items[1])
+        )
     if isinstance(e, F03.Parenthesis):
         return _is_array_valued(model, scope, e.items[1])
     return False
@@ -121,8 +123,9 @@ class FromArrayOnCopy(Rule):
         from .ft106_from_array_on_temporary import _text, arg_tokens, is_from_array
 
         m = ctx.model
-        candidates = {_FROM_ARRAY} | {local for s in m.scopes for u in s.uses
-                                       for local, used in u.names.items() if used == _FROM_ARRAY}
+        candidates = {_FROM_ARRAY} | {
+            local for s in m.scopes for u in s.uses for local, used in u.names.items() if used == _FROM_ARRAY
+        }
         stop = (F03.Call_Stmt, F03.Assignment_Stmt, F03.Type_Declaration_Stmt, F03.Use_Stmt)
         for call in iter_nodes(m.tree, stop=lambda n: isinstance(n, stop)):
             if not isinstance(call, F03.Call_Stmt) or not isinstance(call.items[0], F03.Name):
@@ -146,8 +149,14 @@ class FromArrayOnCopy(Rule):
             tensor = arg(pos, kw, 0, "tensor")
 
             def actual(value, args=args, rngs=rngs):
-                i = next((k for k, a in enumerate(args) if a is value or (
-                    isinstance(a, F03.Actual_Arg_Spec) and a.items[1] is value)), None)
+                i = next(
+                    (
+                        k
+                        for k, a in enumerate(args)
+                        if a is value or (isinstance(a, F03.Actual_Arg_Spec) and a.items[1] is value)
+                    ),
+                    None,
+                )
                 if i is None:
                     return None, value
                 return (rngs[i] if rngs else None), args[i]
@@ -155,10 +164,12 @@ class FromArrayOnCopy(Rule):
             d_rng, d_node = actual(data)
             t_text = _text(src, *actual(tensor)) if tensor is not None else "tensor"
             d_text = _text(src, d_rng, d_node)
-            msg = (f"`{call.items[0]!s}({t_text}, {d_text}, ...)`: the data argument is {kind}, which the "
-                   f"compiler passes as a temporary copy, so the tensor views memory that is freed (or "
-                   f"read-only) after the call; copy the values into an array variable with the `target` "
-                   f"attribute and pass that")
+            msg = (
+                f"`{call.items[0]!s}({t_text}, {d_text}, ...)`: the data argument is {kind}, which the "
+                f"compiler passes as a temporary copy, so the tensor views memory that is freed (or "
+                f"read-only) after the call; copy the values into an array variable with the `target` "
+                f"attribute and pass that"
+            )
             if d_rng is None:
                 yield ctx.diag_node(self, msg, call)
             else:

@@ -33,6 +33,7 @@ t = a * b
 call step(t)
 ```
 """
+
 from __future__ import annotations
 
 from . import Rule, flow_of
@@ -63,8 +64,11 @@ def _callee(model, scope, name):
                 return c
         if any(name in u.names for u in s.uses):
             return None
-    tops = [c for c in model.scopes if c.parent is None and c.name and c.name.lower() == name
-            and c.kind in ("subroutine", "function")]
+    tops = [
+        c
+        for c in model.scopes
+        if c.parent is None and c.name and c.name.lower() == name and c.kind in ("subroutine", "function")
+    ]
     return tops[0] if len(tops) == 1 else None
 
 
@@ -103,10 +107,13 @@ def _uses(stmt, dummy) -> int:
             continue
         # an argument of a call: only ftorch procedures consume
         call = parent
-        while call is not None and not isinstance(call, (F03.Call_Stmt, F03.Part_Ref, F03.Function_Reference,
-                                                          F03.Structure_Constructor)) \
-                and not isinstance(call, (F03.Level_2_Expr, F03.Add_Operand, F03.Mult_Operand,
-                                          F03.Level_2_Unary_Expr, F03.Assignment_Stmt)):
+        while (
+            call is not None
+            and not isinstance(call, (F03.Call_Stmt, F03.Part_Ref, F03.Function_Reference, F03.Structure_Constructor))
+            and not isinstance(
+                call, (F03.Level_2_Expr, F03.Add_Operand, F03.Mult_Operand, F03.Level_2_Unary_Expr, F03.Assignment_Stmt)
+            )
+        ):
             call = getattr(call, "parent", None)
         if isinstance(call, F03.Call_Stmt):
             d = call.items[0]
@@ -139,13 +146,17 @@ class TemporaryUsedTwice(Rule):
             if isinstance(node, F03.Call_Stmt) and isinstance(node.items[0], F03.Name):
                 name = str(node.items[0])
                 _n, _o, _m, pos, kw = call_parts(node)
-            elif isinstance(node, (F03.Part_Ref, F03.Function_Reference, F03.Structure_Constructor)) \
-                    and isinstance(node.items[0], F03.Name):
+            elif isinstance(node, (F03.Part_Ref, F03.Function_Reference, F03.Structure_Constructor)) and isinstance(
+                node.items[0], F03.Name
+            ):
                 name = str(node.items[0])
                 args = children(node.items[1]) if len(node.items) > 1 else []
                 pos = [a for a in args if not isinstance(a, (F03.Actual_Arg_Spec, F03.Component_Spec))]
-                kw = {str(a.items[0]).lower(): a.items[1] for a in args
-                      if isinstance(a, (F03.Actual_Arg_Spec, F03.Component_Spec))}
+                kw = {
+                    str(a.items[0]).lower(): a.items[1]
+                    for a in args
+                    if isinstance(a, (F03.Actual_Arg_Spec, F03.Component_Spec))
+                }
             else:
                 continue
             scope = m.scope_of(node)
@@ -171,9 +182,11 @@ class TemporaryUsedTwice(Rule):
                     continue
                 line = ctx.span_of(second)[0]
                 text = " ".join(actual.tofortran().split()) if hasattr(actual, "tofortran") else str(actual)
-                msg = (f"the expression temporary `{text}` is passed to `{callee.name}`, which uses its dummy "
-                       f"argument `{dummy}` again at line {line} after a first use consumed it; assign the "
-                       f"expression to a tensor variable and pass that")
+                msg = (
+                    f"the expression temporary `{text}` is passed to `{callee.name}`, which uses its dummy "
+                    f"argument `{dummy}` again at line {line} after a first use consumed it; assign the "
+                    f"expression to a tensor variable and pass that"
+                )
                 yield ctx.diag_node(self, msg, node)
 
     def _second_use(self, ctx, g, dummy):

@@ -20,6 +20,7 @@ Correct the syntax, pass the needed `-D`/`-I` flags, or exclude the file
 (`extend-exclude`).  fparser's line can be later than the real cause (for example a missing
 `end` is reported at the enclosing `end module`).
 """
+
 from __future__ import annotations
 
 from . import Rule

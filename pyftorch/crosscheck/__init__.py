@@ -12,6 +12,7 @@ draws random scenarios with hypothesis.  The command line is ``pyftorch crossche
 
 Importing this package is cheap; torch and libftorch load when a case runs.
 """
+
 from pyftorch.crosscheck.engine import (
     DEVICES,
     DTYPES,
@@ -29,8 +30,32 @@ from pyftorch.crosscheck.suite import builtin_suite, training_suite
 from pyftorch.crosscheck.training import ClipCase, LossCase, OptimCase, SchedulerCase, TrainingCase
 
 __all__ = [
-    "DEVICES", "DTYPES", "TOLERANCES", "CaseResult", "StepResult", "Tolerance", "cuda_skip_reason", "run_case",
-    "run_suite", "Bin", "Const", "Neg", "Reduce", "Var", "Backward", "Eval", "Leaf", "ReadGrad", "Release",
-    "Scenario", "ZeroGrad", "builtin_suite", "training_suite", "TrainingCase", "LossCase", "OptimCase",
-    "SchedulerCase", "ClipCase",
+    "DEVICES",
+    "DTYPES",
+    "TOLERANCES",
+    "CaseResult",
+    "StepResult",
+    "Tolerance",
+    "cuda_skip_reason",
+    "run_case",
+    "run_suite",
+    "Bin",
+    "Const",
+    "Neg",
+    "Reduce",
+    "Var",
+    "Backward",
+    "Eval",
+    "Leaf",
+    "ReadGrad",
+    "Release",
+    "Scenario",
+    "ZeroGrad",
+    "builtin_suite",
+    "training_suite",
+    "TrainingCase",
+    "LossCase",
+    "OptimCase",
+    "SchedulerCase",
+    "ClipCase",
 ]

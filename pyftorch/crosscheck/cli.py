@@ -8,13 +8,15 @@ Prints one row per case (case, device, dtype, max abs err, max rel err, ok) and 
 non-zero on any mismatch.  ``--random N`` adds N hypothesis-drawn scenarios from a printed
 seed (``--seed S`` reproduces a run).  ``--json`` prints a machine-readable report instead.
 """
+
 from __future__ import annotations
 
 import argparse
 import fnmatch
 import json
 import sys
-from typing import Any, Optional, Sequence, TextIO
+from collections.abc import Sequence
+from typing import Any, TextIO
 
 from pyftorch.crosscheck.engine import DEVICES, DTYPES, TOLERANCES, CaseResult, run_suite
 
@@ -25,19 +27,28 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="pyftorch crosscheck",
         description="Run scenarios through libftorch (ctypes) and through torch in Python, step by step, and "
-                    "compare every value and gradient.",
+        "compare every value and gradient.",
         epilog="Exit status: 0 all cases agree, 1 a mismatch (or a skip with --fail-on-skip), 2 usage error.",
     )
-    p.add_argument("--device", choices=("cpu", "cuda", "all"), default="all",
-                   help="device(s) to run on (default: all; CUDA cases skip, with the reason, without CUDA)")
+    p.add_argument(
+        "--device",
+        choices=("cpu", "cuda", "all"),
+        default="all",
+        help="device(s) to run on (default: all; CUDA cases skip, with the reason, without CUDA)",
+    )
     p.add_argument("--dtype", choices=("float32", "float64", "all"), default="all", help="dtype(s) (default: all)")
     p.add_argument("--json", action="store_true", help="print a JSON report instead of the table")
     p.add_argument("--random", type=int, default=0, metavar="N", help="also run N random scenarios (hypothesis)")
     p.add_argument("--seed", type=int, default=None, metavar="S", help="seed of the random scenarios (default: fresh)")
     p.add_argument("--no-builtin", action="store_true", help="skip the built-in suite (with --random)")
-    p.add_argument("-k", dest="pattern", default=None, metavar="PATTERN",
-                   help="run only built-in cases whose name matches this glob or substring "
-                        "(training cases: loss_*, optim_*, sched_*, clip_*)")
+    p.add_argument(
+        "-k",
+        dest="pattern",
+        default=None,
+        metavar="PATTERN",
+        help="run only built-in cases whose name matches this glob or substring "
+        "(training cases: loss_*, optim_*, sched_*, clip_*)",
+    )
     p.add_argument("--list", action="store_true", help="list the built-in cases and exit")
     p.add_argument("-v", "--verbose", action="store_true", help="print every step of every case")
     p.add_argument("--fail-on-skip", action="store_true", help="exit 1 if any case was skipped (for GPU checks)")
@@ -48,7 +59,7 @@ def _fmt(x: float) -> str:
     return f"{x:.3e}" if x != float("inf") else "inf"
 
 
-def _select(cases: list, pattern: Optional[str]) -> list:
+def _select(cases: list, pattern: str | None) -> list:
     if not pattern:
         return cases
     return [c for c in cases if fnmatch.fnmatch(c.name, pattern) or pattern in c.name]
@@ -69,13 +80,22 @@ def _rows(results: list[CaseResult], random_n: int) -> list[tuple[str, ...]]:
             if r.status == "fail":
                 rows.append((r.case, r.device, r.dtype, _fmt(r.max_abs), _fmt(r.max_rel), str(r.checks), "FAIL"))
         else:
-            rows.append((r.case, r.device, r.dtype, _fmt(r.max_abs), _fmt(r.max_rel), str(r.checks),
-                         "ok" if r.ok else "FAIL"))
+            rows.append(
+                (r.case, r.device, r.dtype, _fmt(r.max_abs), _fmt(r.max_rel), str(r.checks), "ok" if r.ok else "FAIL")
+            )
     for (device, dtype), group in random_groups.items():
         failed = sum(1 for r in group if r.status == "fail")
-        rows.append((f"random[{len(group)}]", device, dtype, _fmt(max(r.max_abs for r in group)),
-                     _fmt(max(r.max_rel for r in group)), str(sum(r.checks for r in group)),
-                     "ok" if not failed else f"FAIL({failed})"))
+        rows.append(
+            (
+                f"random[{len(group)}]",
+                device,
+                dtype,
+                _fmt(max(r.max_abs for r in group)),
+                _fmt(max(r.max_rel for r in group)),
+                str(sum(r.checks for r in group)),
+                "ok" if not failed else f"FAIL({failed})",
+            )
+        )
     for (device, dtype), count in skipped.items():
         rows.append((f"({count} cases)", device, dtype, "-", "-", "-", "SKIP"))
     return rows
@@ -99,8 +119,11 @@ def print_table(results: list[CaseResult], out: TextIO, random_n: int = 0, verbo
             print("  scenario:\n    " + r.scenario_text.replace("\n", "\n    "), file=out)
             if verbose:
                 for s in r.steps:
-                    print(f"    step {s.index:2d} {'ok ' if s.ok else 'BAD'} abs {_fmt(s.max_abs)} "
-                          f"rel {_fmt(s.max_rel)}  {s.step}", file=out)
+                    print(
+                        f"    step {s.index:2d} {'ok ' if s.ok else 'BAD'} abs {_fmt(s.max_abs)} "
+                        f"rel {_fmt(s.max_rel)}  {s.step}",
+                        file=out,
+                    )
     reasons = sorted({r.skip_reason for r in results if r.status == "skip"})
     for reason in reasons:
         print(f"\nskipped: {reason}", file=out)
@@ -125,12 +148,15 @@ def summary_line(results: list[CaseResult]) -> str:
     """One line: verdict, counts and worst errors."""
     s = summary(results)
     verdict = "MISMATCH" if s["failed"] else "all agree"
-    return (f"{verdict}: {s['passed']} passed, {s['failed']} failed, {s['skipped']} skipped; {s['checks']} checks; "
-            f"max abs err {_fmt(s['max_abs_err'])}, max rel err {_fmt(s['max_rel_err'])}")
+    return (
+        f"{verdict}: {s['passed']} passed, {s['failed']} failed, {s['skipped']} skipped; {s['checks']} checks; "
+        f"max abs err {_fmt(s['max_abs_err'])}, max rel err {_fmt(s['max_rel_err'])}"
+    )
 
 
-def report(results: list[CaseResult], devices: Sequence[str], dtypes: Sequence[str], random_n: int,
-           seed: Optional[int]) -> dict[str, Any]:
+def report(
+    results: list[CaseResult], devices: Sequence[str], dtypes: Sequence[str], random_n: int, seed: int | None
+) -> dict[str, Any]:
     """The JSON report."""
     from pyftorch.runtime import library_info
 
@@ -149,7 +175,7 @@ def report(results: list[CaseResult], devices: Sequence[str], dtypes: Sequence[s
     }
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``pyftorch crosscheck``; returns the exit status."""
     args = _parser().parse_args(list(argv) if argv is not None else None)
     from pyftorch.crosscheck.suite import builtin_suite
@@ -186,8 +212,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"pyftorch crosscheck: --random needs hypothesis (pip install hypothesis): {exc}", file=sys.stderr)
             return EXIT_USAGE
         seed = args.seed if args.seed is not None else new_seed()
-        note = (f"random: {args.random} scenarios, seed {seed} "
-                f"(reproduce: pyftorch crosscheck --random {args.random} --seed {seed})")
+        note = (
+            f"random: {args.random} scenarios, seed {seed} "
+            f"(reproduce: pyftorch crosscheck --random {args.random} --seed {seed})"
+        )
         print(note, file=sys.stderr if args.json else sys.stdout, flush=True)
         results += run_random(args.random, seed, devices, dtypes)
 

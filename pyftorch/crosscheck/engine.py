@@ -20,14 +20,16 @@ Training cases (losses, optimisers, schedulers, clipping) are procedures rather 
 lists; :func:`run_case` hands them to :mod:`pyftorch.crosscheck.training`, which compares
 them with the same checks and returns the same :class:`CaseResult`.
 """
+
 from __future__ import annotations
 
 import gc
 import math
 import time
 import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
@@ -92,11 +94,11 @@ class Backend:
         """``sum`` or ``mean`` of all elements as a one-element rank-1 tensor."""
         raise NotImplementedError
 
-    def backward(self, y: Any, gradient: Optional[np.ndarray], retain_graph: bool) -> None:
+    def backward(self, y: Any, gradient: np.ndarray | None, retain_graph: bool) -> None:
         """Back-propagate from ``y`` (``gradient=None``: ones)."""
         raise NotImplementedError
 
-    def grad(self, x: Any) -> tuple[Optional[np.ndarray], Optional[tuple]]:
+    def grad(self, x: Any) -> tuple[np.ndarray | None, tuple | None]:
         """(gradient values, gradient metadata), or (None, None) when there is none."""
         raise NotImplementedError
 
@@ -139,11 +141,11 @@ class LibraryBackend(Backend):
     def reduce(self, kind: str, x: Any) -> Any:
         return x.sum() if kind == "sum" else x.mean()
 
-    def backward(self, y: Any, gradient: Optional[np.ndarray], retain_graph: bool) -> None:
+    def backward(self, y: Any, gradient: np.ndarray | None, retain_graph: bool) -> None:
         g = None if gradient is None else np.array(gradient, dtype=self.np_dtype, order="C")
         y.backward(g, retain_graph=retain_graph)
 
-    def grad(self, x: Any) -> tuple[Optional[np.ndarray], Optional[tuple]]:
+    def grad(self, x: Any) -> tuple[np.ndarray | None, tuple | None]:
         g = x.grad
         if g is None:
             return None, None
@@ -181,21 +183,24 @@ class TorchBackend(Backend):
         self.torch_dtype = getattr(torch, dtype)
 
     def leaf(self, data: np.ndarray, requires_grad: bool, view: bool) -> Any:
-        return self.torch.tensor(np.asarray(data, dtype=self.np_dtype), dtype=self.torch_dtype, device=self.device,
-                                 requires_grad=requires_grad)
+        return self.torch.tensor(
+            np.asarray(data, dtype=self.np_dtype),
+            dtype=self.torch_dtype,
+            device=self.device,
+            requires_grad=requires_grad,
+        )
 
     def reduce(self, kind: str, x: Any) -> Any:
         return (x.sum() if kind == "sum" else x.mean()).reshape(1)
 
-    def backward(self, y: Any, gradient: Optional[np.ndarray], retain_graph: bool) -> None:
+    def backward(self, y: Any, gradient: np.ndarray | None, retain_graph: bool) -> None:
         if gradient is None:
             g = self.torch.ones_like(y)
         else:
-            g = self.torch.tensor(np.asarray(gradient, dtype=self.np_dtype), dtype=self.torch_dtype,
-                                  device=y.device)
+            g = self.torch.tensor(np.asarray(gradient, dtype=self.np_dtype), dtype=self.torch_dtype, device=y.device)
         y.backward(g, retain_graph=retain_graph)
 
-    def grad(self, x: Any) -> tuple[Optional[np.ndarray], Optional[tuple]]:
+    def grad(self, x: Any) -> tuple[np.ndarray | None, tuple | None]:
         with warnings.catch_warnings():  # .grad of a non-leaf warns; None is what we compare
             warnings.simplefilter("ignore")
             g = x.grad
@@ -266,8 +271,13 @@ def compare_observation(label: str, lib: Any, ref: Any, tol: Tolerance) -> Check
     if lib is None or ref is None:
         if lib is None and ref is None:
             return Check(label, True)
-        return Check(label, False, math.inf, math.inf,
-                     f"libftorch has {'none' if lib is None else 'a value'}, torch has {'none' if ref is None else 'a value'}")
+        return Check(
+            label,
+            False,
+            math.inf,
+            math.inf,
+            f"libftorch has {'none' if lib is None else 'a value'}, torch has {'none' if ref is None else 'a value'}",
+        )
     if lib == ref:
         return Check(label, True)
     return Check(label, False, math.inf, math.inf, f"libftorch {lib!r} != torch {ref!r}")
@@ -301,8 +311,15 @@ class StepResult:
             "max_abs_err": _json_float(self.max_abs),
             "max_rel_err": _json_float(self.max_rel),
             "checks": len(self.checks),
-            "failures": [{"label": c.label, "detail": c.detail, "max_abs_err": _json_float(c.max_abs),
-                          "max_rel_err": _json_float(c.max_rel)} for c in self.failures],
+            "failures": [
+                {
+                    "label": c.label,
+                    "detail": c.detail,
+                    "max_abs_err": _json_float(c.max_abs),
+                    "max_rel_err": _json_float(c.max_rel),
+                }
+                for c in self.failures
+            ],
         }
 
 
@@ -377,7 +394,7 @@ class CaseResult:
         return out
 
 
-def _json_float(x: float) -> Optional[float]:
+def _json_float(x: float) -> float | None:
     return None if not math.isfinite(x) else float(x)
 
 
@@ -429,8 +446,16 @@ def _attempt(step: Step, backend: Backend, env: dict[str, Any], leaves: Sequence
         return {}, exc
 
 
-def _compare_step(index: int, step: Step, lib_obs: dict, lib_err: Optional[BaseException], ref_obs: dict,
-                  ref_err: Optional[BaseException], lib: Backend, tol: Tolerance) -> StepResult:
+def _compare_step(
+    index: int,
+    step: Step,
+    lib_obs: dict,
+    lib_err: BaseException | None,
+    ref_obs: dict,
+    ref_err: BaseException | None,
+    lib: Backend,
+    tol: Tolerance,
+) -> StepResult:
     checks: list[Check] = []
     expected = getattr(step, "expect_error", None)
     optional = expected is not None and expected.endswith("?")
@@ -441,19 +466,42 @@ def _compare_step(index: int, step: Step, lib_obs: dict, lib_err: Optional[BaseE
     if expected is not None:
         got = lib.error_category(lib_err) if lib_err is not None else None
         if lib_err is None or ref_err is None:
-            checks.append(Check("error", False, math.inf, math.inf,
-                                f"expected a {expected} error on both sides; libftorch "
-                                f"{'raised ' + type(lib_err).__name__ if lib_err else 'did not raise'}, torch "
-                                f"{'raised ' + type(ref_err).__name__ if ref_err else 'did not raise'}"))
+            checks.append(
+                Check(
+                    "error",
+                    False,
+                    math.inf,
+                    math.inf,
+                    f"expected a {expected} error on both sides; libftorch "
+                    f"{'raised ' + type(lib_err).__name__ if lib_err else 'did not raise'}, torch "
+                    f"{'raised ' + type(ref_err).__name__ if ref_err else 'did not raise'}",
+                )
+            )
         elif got != expected:
-            checks.append(Check("error", False, math.inf, math.inf,
-                                f"expected a {expected} error, libftorch raised {type(lib_err).__name__}: {lib_err}"))
+            checks.append(
+                Check(
+                    "error",
+                    False,
+                    math.inf,
+                    math.inf,
+                    f"expected a {expected} error, libftorch raised {type(lib_err).__name__}: {lib_err}",
+                )
+            )
         else:
-            checks.append(Check("error", True, detail=f"both raised: {type(lib_err).__name__} / {type(ref_err).__name__}"))
+            checks.append(
+                Check("error", True, detail=f"both raised: {type(lib_err).__name__} / {type(ref_err).__name__}")
+            )
     elif lib_err is not None or ref_err is not None:
-        checks.append(Check("error", False, math.inf, math.inf,
-                            f"libftorch: {type(lib_err).__name__ + ': ' + str(lib_err) if lib_err else 'ok'}; "
-                            f"torch: {type(ref_err).__name__ + ': ' + str(ref_err) if ref_err else 'ok'}"))
+        checks.append(
+            Check(
+                "error",
+                False,
+                math.inf,
+                math.inf,
+                f"libftorch: {type(lib_err).__name__ + ': ' + str(lib_err) if lib_err else 'ok'}; "
+                f"torch: {type(ref_err).__name__ + ': ' + str(ref_err) if ref_err else 'ok'}",
+            )
+        )
     else:
         for label in sorted(set(lib_obs) | set(ref_obs)):
             if label not in lib_obs or label not in ref_obs:
@@ -461,21 +509,39 @@ def _compare_step(index: int, step: Step, lib_obs: dict, lib_err: Optional[BaseE
                 continue
             checks.append(compare_observation(label, lib_obs[label], ref_obs[label], tol))
     ok = all(c.ok for c in checks)
-    return StepResult(index, str(step), ok, max((c.max_abs for c in checks), default=0.0),
-                      max((c.max_rel for c in checks), default=0.0), checks)
+    return StepResult(
+        index,
+        str(step),
+        ok,
+        max((c.max_abs for c in checks), default=0.0),
+        max((c.max_rel for c in checks), default=0.0),
+        checks,
+    )
 
 
 def _check_finite(step: StepResult, ref_obs: dict[str, Any]) -> None:
     for label, value in sorted(ref_obs.items()):
         if isinstance(value, np.ndarray) and value.dtype.kind == "f" and not np.all(np.isfinite(value)):
             bad = int(np.size(value) - np.count_nonzero(np.isfinite(value)))
-            step.checks.append(Check(f"finite({label})", False, math.inf, math.inf,
-                                     f"torch produced {bad} non-finite value(s): the scenario hits a singular point"))
+            step.checks.append(
+                Check(
+                    f"finite({label})",
+                    False,
+                    math.inf,
+                    math.inf,
+                    f"torch produced {bad} non-finite value(s): the scenario hits a singular point",
+                )
+            )
             step.ok = False
 
 
-def run_case(scenario: "Case", device: str = "cpu", dtype: str = "float64",
-             tolerance: Optional[Tolerance] = None, require_finite: bool = True) -> CaseResult:
+def run_case(
+    scenario: Case,
+    device: str = "cpu",
+    dtype: str = "float64",
+    tolerance: Tolerance | None = None,
+    require_finite: bool = True,
+) -> CaseResult:
     """Run one scenario through libftorch and torch on ``device`` in ``dtype``; compare every step.
 
     With ``require_finite`` (the default) a NaN or infinity in torch's values or gradients
@@ -528,7 +594,7 @@ def run_case(scenario: "Case", device: str = "cpu", dtype: str = "float64",
     return result
 
 
-def cuda_skip_reason() -> Optional[str]:
+def cuda_skip_reason() -> str | None:
     """None if both libftorch and torch can use CUDA, else why CUDA cases are skipped."""
     import torch
 
@@ -538,12 +604,15 @@ def cuda_skip_reason() -> Optional[str]:
     torch_ok = bool(torch.cuda.is_available())
     if lib_ok and torch_ok:
         return None
-    return (f"CUDA not available: torch {torch.__version__} torch.cuda.is_available()={torch_ok}, "
-            f"libftorch ft_cuda_available()={int(lib_ok)}")
+    return (
+        f"CUDA not available: torch {torch.__version__} torch.cuda.is_available()={torch_ok}, "
+        f"libftorch ft_cuda_available()={int(lib_ok)}"
+    )
 
 
-def run_suite(scenarios: Iterable["Case"], devices: Sequence[str] = ("cpu",),
-              dtypes: Sequence[str] = DTYPES) -> list[CaseResult]:
+def run_suite(
+    scenarios: Iterable[Case], devices: Sequence[str] = ("cpu",), dtypes: Sequence[str] = DTYPES
+) -> list[CaseResult]:
     """Run every scenario on every device and dtype (CUDA cases skip, with the reason, without CUDA)."""
     scenarios = list(scenarios)
     results: list[CaseResult] = []
@@ -552,15 +621,31 @@ def run_suite(scenarios: Iterable["Case"], devices: Sequence[str] = ("cpu",),
         for dtype in dtypes:
             for scenario in scenarios:
                 if reason:
-                    results.append(CaseResult(scenario.name, device, dtype, "skip", skip_reason=reason,
-                                              scenario_text=scenario.text()))
+                    results.append(
+                        CaseResult(
+                            scenario.name, device, dtype, "skip", skip_reason=reason, scenario_text=scenario.text()
+                        )
+                    )
                 else:
                     results.append(run_case(scenario, device, dtype))
     return results
 
 
 __all__ = [
-    "DTYPES", "DEVICES", "Tolerance", "TOLERANCES", "Backend", "LibraryBackend", "TorchBackend", "Check",
-    "compare_arrays", "compare_observation", "StepResult", "CaseResult", "run_case", "run_suite",
-    "cuda_skip_reason", "Case",
+    "DTYPES",
+    "DEVICES",
+    "Tolerance",
+    "TOLERANCES",
+    "Backend",
+    "LibraryBackend",
+    "TorchBackend",
+    "Check",
+    "compare_arrays",
+    "compare_observation",
+    "StepResult",
+    "CaseResult",
+    "run_case",
+    "run_suite",
+    "cuda_skip_reason",
+    "Case",
 ]

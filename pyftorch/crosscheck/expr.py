@@ -6,11 +6,13 @@ generator uses that to keep away from singular points).  Binary operators and un
 are applied with Python's own operators, so both backends see exactly the expression a
 user would write; ``sum``/``mean`` go through the backend (the library returns shape (1,)).
 """
+
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Union
+from typing import Any, Union
 
 #: The binary operators: symbol -> Python operator function.
 BINARY_OPS: dict[str, Callable[[Any, Any], Any]] = {
@@ -37,7 +39,7 @@ class Var:
 class Const:
     """A Python scalar operand (int uses the library's integer-scalar form, float the real one)."""
 
-    value: Union[int, float]
+    value: int | float
 
     def __str__(self) -> str:
         return repr(self.value) if self.value >= 0 else f"({self.value!r})"
@@ -48,8 +50,8 @@ class Bin:
     """``left op right``; at most one side is a :class:`Const`."""
 
     op: str
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
 
     def __post_init__(self) -> None:
         if self.op not in BINARY_OPS:
@@ -65,7 +67,7 @@ class Bin:
 class Neg:
     """Unary minus."""
 
-    arg: "Expr"
+    arg: Expr
 
     def __str__(self) -> str:
         return f"(-{self.arg})"
@@ -76,7 +78,7 @@ class Reduce:
     """``sum`` or ``mean`` of all elements (a one-element rank-1 tensor)."""
 
     kind: str
-    arg: "Expr"
+    arg: Expr
 
     def __post_init__(self) -> None:
         if self.kind not in REDUCTIONS:
@@ -135,6 +137,6 @@ def v(name: str) -> Var:
     return Var(name)
 
 
-def c(value: Union[int, float]) -> Const:
+def c(value: int | float) -> Const:
     """A scalar constant."""
     return Const(value)

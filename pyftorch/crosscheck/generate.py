@@ -21,13 +21,15 @@ comes within 0.25 of zero, and a base of a real or negative power that is not in
 :func:`run_random` runs N drawn scenarios through the engine from a given seed, so that a
 failure is reproducible with ``pyftorch crosscheck --random N --seed S``.
 """
+
 from __future__ import annotations
 
 import itertools
 import math
 import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any, Callable, Optional, Sequence
+from typing import Any
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, given, settings
@@ -104,7 +106,7 @@ def _leaf_shape(draw: Callable, base: tuple[int, ...]) -> tuple[int, ...]:
         mask = draw(st.lists(st.booleans(), min_size=len(base), max_size=len(base)))
         return tuple(1 if m else s for s, m in zip(base, mask))
     if choice == "suffix" and len(base) > 1:
-        return base[draw(st.integers(1, len(base) - 1)):]
+        return base[draw(st.integers(1, len(base) - 1)) :]
     return base
 
 
@@ -115,8 +117,9 @@ def _values(shape: tuple[int, ...]) -> st.SearchStrategy:
     return st.tuples(mags, signs).map(lambda ms: np.where(ms[1], -ms[0], ms[0]))
 
 
-def _expr(draw: Callable, depth: int, names: Sequence[str], values: dict[str, np.ndarray],
-          top: bool = False) -> tuple[Expr, np.ndarray]:
+def _expr(
+    draw: Callable, depth: int, names: Sequence[str], values: dict[str, np.ndarray], top: bool = False
+) -> tuple[Expr, np.ndarray]:
     """A random expression of at most ``depth`` operators, with its float64 value."""
     if depth <= 0 or (not top and draw(st.integers(0, 3)) == 0):
         name = draw(st.sampled_from(list(names)))
@@ -186,10 +189,15 @@ def scenarios(draw: Callable, max_depth: int = 3, max_actions: int = 8, name: st
     outputs: dict[str, dict[str, Any]] = {}  # name -> {"freed": bool, "shape": tuple}
     counter = itertools.count()
     n_actions = draw(st.integers(1, max_actions))
-    for k in range(n_actions):
+    for _k in range(n_actions):
         live = sorted(outputs)
-        action = "eval" if not live else draw(st.sampled_from(
-            ["eval", "backward", "backward", "backward", "zero_grad", "read_grad", "release"]))
+        action = (
+            "eval"
+            if not live
+            else draw(
+                st.sampled_from(["eval", "backward", "backward", "backward", "zero_grad", "read_grad", "release"])
+            )
+        )
         if action == "eval":
             expr, val = _expr(draw, draw(st.integers(1, max_depth)), names, values, top=True)
             if not set(grad_leaves) & _vars(expr):  # make sure something requires grad
@@ -241,8 +249,13 @@ def new_seed() -> int:
     return secrets.randbits(32)
 
 
-def run_random(n: int, seed: int, devices: Sequence[str] = ("cpu",), dtypes: Sequence[str] = ("float32", "float64"),
-               on_result: Optional[Callable[[CaseResult], None]] = None) -> list[CaseResult]:
+def run_random(
+    n: int,
+    seed: int,
+    devices: Sequence[str] = ("cpu",),
+    dtypes: Sequence[str] = ("float32", "float64"),
+    on_result: Callable[[CaseResult], None] | None = None,
+) -> list[CaseResult]:
     """Draw ``n`` scenarios from ``seed`` and run each on every device and dtype.
 
     The same ``n`` and ``seed`` (with the same hypothesis version) draw the same scenarios.
@@ -260,8 +273,15 @@ def run_random(n: int, seed: int, devices: Sequence[str] = ("cpu",), dtypes: Seq
     counter = itertools.count()
 
     @hypothesis_seed(seed)
-    @settings(max_examples=n, database=None, deadline=None, phases=[Phase.generate], derandomize=False,
-              suppress_health_check=list(HealthCheck), print_blob=False)
+    @settings(
+        max_examples=n,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        derandomize=False,
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+    )
     @given(scenarios())
     def check(scenario: Scenario) -> None:
         named = replace(scenario, name=f"random#{next(counter)}")

@@ -1,8 +1,9 @@
 """Scenarios: sequences of steps run side by side through libftorch and through torch."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Union
+from typing import Union
 
 import numpy as np
 
@@ -40,7 +41,7 @@ class Eval:
 
     name: str
     expr: Expr
-    expect_error: Optional[str] = None
+    expect_error: str | None = None
 
     def __str__(self) -> str:
         return f"{self.name} = {self.expr}" + (f"  (expect {self.expect_error} error)" if self.expect_error else "")
@@ -56,9 +57,9 @@ class Backward:
     """
 
     target: str
-    gradient: Optional[np.ndarray] = None
+    gradient: np.ndarray | None = None
     retain_graph: bool = False
-    expect_error: Optional[str] = None
+    expect_error: str | None = None
 
     def __str__(self) -> str:
         parts = [f"backward {self.target}"]

@@ -25,12 +25,14 @@ single-tensor implementations, which torch itself uses on the CPU.  After each c
 library's live-handle count (tensors, optimisers, schedulers) must be back where it
 started.  Importing this module loads neither torch nor the library.
 """
+
 from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Iterator, Optional, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -54,8 +56,14 @@ Observation = tuple[str, dict[str, Any]]
 #: (far inside the issue's 1e-6 relative for float64 and 1e-4 for float32).
 TRAINING_TOLERANCES: dict[str, Tolerance] = dict(TOLERANCES)
 
-LOSSES: tuple[str, ...] = ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy",
-                           "binary_cross_entropy_with_logits")
+LOSSES: tuple[str, ...] = (
+    "mse_loss",
+    "l1_loss",
+    "smooth_l1_loss",
+    "huber_loss",
+    "cross_entropy",
+    "binary_cross_entropy_with_logits",
+)
 OPTIMIZERS: tuple[str, ...] = ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad")
 SCHEDULERS: tuple[str, ...] = ("StepLR", "ExponentialLR", "CosineAnnealingLR")
 
@@ -242,7 +250,7 @@ class LossCase(TrainingCase):
     reduction: str = "mean"
     options: dict[str, Any] = field(default_factory=dict)
     target_is_index: bool = False
-    gradient: Optional[np.ndarray] = None
+    gradient: np.ndarray | None = None
     kind: ClassVar[str] = "loss"
 
     def _call(self) -> str:
@@ -252,8 +260,12 @@ class LossCase(TrainingCase):
     def lines(self) -> list[str]:
         target = "int64 class indices" if self.target_is_index else "values"
         grad = "ones" if self.gradient is None else f"gradient{_fmt_shape(self.gradient)}"
-        return [f"leaf input{_fmt_shape(self.input)} requires_grad", f"target{_fmt_shape(self.target)} {target}",
-                f"loss = {self._call()}", f"backward loss ({grad}); read grad(input)"]
+        return [
+            f"leaf input{_fmt_shape(self.input)} requires_grad",
+            f"target{_fmt_shape(self.target)} {target}",
+            f"loss = {self._call()}",
+            f"backward loss ({grad}); read grad(input)",
+        ]
 
     def procedure(self, b: TrainingBackend) -> Iterator[Observation]:
         x = b.leaf(self.input, True, False)
@@ -281,15 +293,18 @@ class OptimCase(TrainingCase):
     x: np.ndarray
     y: np.ndarray
     steps: int = 20
-    scheduler: Optional[tuple[str, dict[str, Any]]] = None
+    scheduler: tuple[str, dict[str, Any]] | None = None
     set_lr: dict[int, float] = field(default_factory=dict)
-    clip_norm: Optional[float] = None
+    clip_norm: float | None = None
     set_to_none: bool = True
     kind: ClassVar[str] = "optim"
 
     def lines(self) -> list[str]:
-        out = [f"leaves w{_fmt_shape(self.w)} b{_fmt_shape(self.b)} requires_grad; x{_fmt_shape(self.x)} "
-               f"y{_fmt_shape(self.y)}", f"opt = {self.optimizer}([w, b], {_kwargs(self.options)})"]
+        out = [
+            f"leaves w{_fmt_shape(self.w)} b{_fmt_shape(self.b)} requires_grad; x{_fmt_shape(self.x)} "
+            f"y{_fmt_shape(self.y)}",
+            f"opt = {self.optimizer}([w, b], {_kwargs(self.options)})",
+        ]
         if self.scheduler:
             out.append(f"sched = {self.scheduler[0]}(opt, {_kwargs(self.scheduler[1])})")
         body = [f"opt.zero_grad(set_to_none={self.set_to_none})", "loss = mean((x*w + b - y)**2)", "backward loss"]
@@ -343,9 +358,12 @@ class SchedulerCase(TrainingCase):
     kind: ClassVar[str] = "scheduler"
 
     def lines(self) -> list[str]:
-        return ["leaf p(2,) requires_grad (never gets a gradient)", f"opt = SGD([p], lr={self.lr!r})",
-                f"sched = {self.scheduler}(opt, {_kwargs(self.options)})",
-                f"repeat {self.epochs} times: opt.step(); sched.step(); compare opt.lr, get_last_lr()[0], last_epoch"]
+        return [
+            "leaf p(2,) requires_grad (never gets a gradient)",
+            f"opt = SGD([p], lr={self.lr!r})",
+            f"sched = {self.scheduler}(opt, {_kwargs(self.options)})",
+            f"repeat {self.epochs} times: opt.step(); sched.step(); compare opt.lr, get_last_lr()[0], last_epoch",
+        ]
 
     def procedure(self, b: TrainingBackend) -> Iterator[Observation]:
         p = b.leaf(np.array([1.0, -1.0]), True, False)
@@ -353,8 +371,11 @@ class SchedulerCase(TrainingCase):
         sched = b.scheduler(self.scheduler, opt, self.options)
 
         def observe() -> dict[str, Any]:
-            return {"lr": _scalar(b.get_lr(opt)), "last_lr": _scalar(b.last_lr(sched)),
-                    "last_epoch": b.last_epoch(sched)}
+            return {
+                "lr": _scalar(b.get_lr(opt)),
+                "last_lr": _scalar(b.last_lr(sched)),
+                "last_epoch": b.last_epoch(sched),
+            }
 
         yield "construct", observe()
         for epoch in range(1, self.epochs + 1):
@@ -373,7 +394,7 @@ class ClipCase(TrainingCase):
 
     mode: str
     params: tuple[np.ndarray, ...]
-    grads: tuple[Optional[np.ndarray], ...]
+    grads: tuple[np.ndarray | None, ...]
     max_norm: float = 1.0
     norm_type: float = 2.0
     clip_value: float = 1.0
@@ -386,10 +407,14 @@ class ClipCase(TrainingCase):
 
     def lines(self) -> list[str]:
         leaves = " ".join(f"p{i}{_fmt_shape(p)}" for i, p in enumerate(self.params))
-        grads = ", ".join(f"p{i}: " + ("none" if g is None else f"gradient{_fmt_shape(g)}")
-                          for i, g in enumerate(self.grads))
-        return [f"leaves {leaves} requires_grad", f"backward of each leaf with an external gradient ({grads})",
-                self._call() + "; compare " + ("the total norm and " if self.mode == "norm" else "") + "the gradients"]
+        grads = ", ".join(
+            f"p{i}: " + ("none" if g is None else f"gradient{_fmt_shape(g)}") for i, g in enumerate(self.grads)
+        )
+        return [
+            f"leaves {leaves} requires_grad",
+            f"backward of each leaf with an external gradient ({grads})",
+            self._call() + "; compare " + ("the total norm and " if self.mode == "norm" else "") + "the gradients",
+        ]
 
     def procedure(self, b: TrainingBackend) -> Iterator[Observation]:
         params = [b.leaf(p, True, False) for p in self.params]
@@ -415,7 +440,7 @@ class ClipCase(TrainingCase):
 # --------------------------------------------------------------------------------------------
 # Running
 # --------------------------------------------------------------------------------------------
-def _advance(gen: Iterator[Observation]) -> tuple[Optional[Observation], Optional[BaseException], bool]:
+def _advance(gen: Iterator[Observation]) -> tuple[Observation | None, BaseException | None, bool]:
     """(item, error, finished) of one step of a procedure."""
     try:
         return next(gen), None, False
@@ -425,8 +450,13 @@ def _advance(gen: Iterator[Observation]) -> tuple[Optional[Observation], Optiona
         return None, exc, True
 
 
-def run_training_case(case: TrainingCase, device: str = "cpu", dtype: str = "float64",
-                      tolerance: Optional[Tolerance] = None, require_finite: bool = True) -> CaseResult:
+def run_training_case(
+    case: TrainingCase,
+    device: str = "cpu",
+    dtype: str = "float64",
+    tolerance: Tolerance | None = None,
+    require_finite: bool = True,
+) -> CaseResult:
     """Run a training case through libftorch and torch on ``device`` in ``dtype``, comparing every step.
 
     The two procedures advance in lockstep; a step that fails on one side (or a side that
@@ -439,7 +469,7 @@ def run_training_case(case: TrainingCase, device: str = "cpu", dtype: str = "flo
     result = CaseResult(case.name, device, dtype, "pass", scenario_text=case.text())
     start = time.perf_counter()
     before = live_handles()
-    lib: Optional[LibraryTrainingBackend] = None
+    lib: LibraryTrainingBackend | None = None
     lib_gen = ref_gen = None
     lib_item = ref_item = lib_err = ref_err = None
     try:
@@ -453,11 +483,26 @@ def run_training_case(case: TrainingCase, device: str = "cpu", dtype: str = "flo
             if lib_done and ref_done and lib_err is None and ref_err is None:
                 break
             label = (lib_item or ref_item or ("(error)", {}))[0]
-            step = _compare_step(index, label, lib_item[1] if lib_item else {}, lib_err,
-                                 ref_item[1] if ref_item else {}, ref_err, lib, tol)
+            step = _compare_step(
+                index,
+                label,
+                lib_item[1] if lib_item else {},
+                lib_err,
+                ref_item[1] if ref_item else {},
+                ref_err,
+                lib,
+                tol,
+            )
             if lib_done != ref_done and lib_err is None and ref_err is None:
-                step.checks.append(Check("steps", False, float("inf"), float("inf"),
-                                         f"{'libftorch' if lib_done else 'torch'} ended after step {index - 1}"))
+                step.checks.append(
+                    Check(
+                        "steps",
+                        False,
+                        float("inf"),
+                        float("inf"),
+                        f"{'libftorch' if lib_done else 'torch'} ended after step {index - 1}",
+                    )
+                )
                 step.ok = False
             if require_finite and ref_item:
                 _check_finite(step, ref_item[1])
@@ -489,6 +534,16 @@ def run_training_case(case: TrainingCase, device: str = "cpu", dtype: str = "flo
 
 
 __all__ = [
-    "TRAINING_TOLERANCES", "LOSSES", "OPTIMIZERS", "SCHEDULERS", "TrainingCase", "LossCase", "OptimCase",
-    "SchedulerCase", "ClipCase", "LibraryTrainingBackend", "TorchTrainingBackend", "run_training_case",
+    "TRAINING_TOLERANCES",
+    "LOSSES",
+    "OPTIMIZERS",
+    "SCHEDULERS",
+    "TrainingCase",
+    "LossCase",
+    "OptimCase",
+    "SchedulerCase",
+    "ClipCase",
+    "LibraryTrainingBackend",
+    "TorchTrainingBackend",
+    "run_training_case",
 ]

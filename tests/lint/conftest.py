@@ -1,5 +1,6 @@
 """Shared helpers for the linter tests.  The repository root is put on sys.path from this
 file's location, so the tests never depend on an installed package."""
+
 from __future__ import annotations
 
 import contextlib
@@ -44,7 +45,7 @@ def lint_source(tmp_path, text, name="t.f90", extra=()):
     plus the raw concise output."""
     p = Path(tmp_path) / name
     p.write_text(text)
-    code, out, err = run_cli([name, "--no-cache", "--output-format", "concise", *extra], cwd=tmp_path)
+    code, out, _err = run_cli([name, "--no-cache", "--output-format", "concise", *extra], cwd=tmp_path)
     found = []
     for line in out.splitlines():
         parts = line.split(":", 3)

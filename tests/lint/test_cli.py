@@ -1,4 +1,5 @@
 """Command line: selection, exit codes, configuration, discovery, formats, cache, jobs."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
-from conftest import FIXTURES, REPO, lint_source, run_cli
+from conftest import REPO, lint_source, run_cli
 
 BAD = textwrap.dedent("""\
     subroutine s(q, a)
@@ -44,24 +44,37 @@ def test_exit_codes_and_default_path(tmp_path):
     assert rc == 0 and "All checks passed!" in out
 
 
-@pytest.mark.parametrize("args", [["--bogus"], ["--select", "FT999"], ["--select", "nonsense-rule"],
-                                  ["missing_dir"], ["--output-format", "xml"], ["--jobs", "0"],
-                                  ["--explain", "FT777"], ["--fix", "--diff"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--bogus"],
+        ["--select", "FT999"],
+        ["--select", "nonsense-rule"],
+        ["missing_dir"],
+        ["--output-format", "xml"],
+        ["--jobs", "0"],
+        ["--explain", "FT777"],
+        ["--fix", "--diff"],
+    ],
+)
 def test_usage_errors_exit_2(tmp_path, args):
     rc, _out, err = run_cli([*args, "--no-cache"], cwd=tmp_path)
     assert rc == 2
     assert "error" in err
 
 
-@pytest.mark.parametrize("sel,expected", [
-    (["--select", "FT002"], ["FT002"]),
-    (["--select", "missing-assignment-import,scalar-operand"], ["FT002", "FT005"]),
-    (["--select", "FT00"], ["FT002", "FT004", "FT005"]),
-    (["--ignore", "FT005"], ["FT002", "FT004"]),
-    (["--ignore", "unused-operator-import", "--ignore", "FT002"], ["FT005"]),
-    (["--select", "FT002", "--extend-select", "FT004"], ["FT002", "FT004"]),
-    (["--select", "FT1"], []),
-])
+@pytest.mark.parametrize(
+    "sel,expected",
+    [
+        (["--select", "FT002"], ["FT002"]),
+        (["--select", "missing-assignment-import,scalar-operand"], ["FT002", "FT005"]),
+        (["--select", "FT00"], ["FT002", "FT004", "FT005"]),
+        (["--ignore", "FT005"], ["FT002", "FT004"]),
+        (["--ignore", "unused-operator-import", "--ignore", "FT002"], ["FT005"]),
+        (["--select", "FT002", "--extend-select", "FT004"], ["FT002", "FT004"]),
+        (["--select", "FT1"], []),
+    ],
+)
 def test_selection(tmp_path, sel, expected):
     write(tmp_path, "a.f90", BAD)
     rc, out, _ = run_cli(["a.f90", "--no-cache", *sel], cwd=tmp_path)
@@ -80,7 +93,7 @@ def test_pyproject_config(tmp_path):
 def test_setup_cfg_config(tmp_path):
     write(tmp_path, "setup.cfg", "[pyftorch.lint]\nselect = FT002,\n  FT005\n")
     write(tmp_path, "a.f90", BAD)
-    rc, out, _ = run_cli(["--no-cache"], cwd=tmp_path)
+    _rc, out, _ = run_cli(["--no-cache"], cwd=tmp_path)
     assert codes(out) == ["FT002", "FT005"]
 
 
@@ -149,11 +162,11 @@ def test_noqa_codes_names_and_file_level(tmp_path):
 
 def test_diff_writes_nothing_and_fix_applies(tmp_path):
     p = write(tmp_path, "a.f90", BAD)
-    rc, out, err = run_cli(["--no-cache", "--diff", "a.f90"], cwd=tmp_path)
+    rc, out, _err = run_cli(["--no-cache", "--diff", "a.f90"], cwd=tmp_path)
     assert rc == 1
     assert out.startswith("--- a/a.f90") and "-  use ftorch, only: torch_tensor, operator(*), operator(+)" in out
     assert p.read_text() == BAD
-    rc, out, err = run_cli(["--no-cache", "--fix", "a.f90"], cwd=tmp_path)
+    rc, out, _err = run_cli(["--no-cache", "--fix", "a.f90"], cwd=tmp_path)
     assert "use ftorch, only: torch_tensor, operator(*)\n" in p.read_text()
     assert "FT004" not in out and rc == 1  # FT002 and FT005 remain (not fixable)
 
@@ -168,8 +181,8 @@ def test_fix_keeps_crlf(tmp_path):
 
 def test_cache_hit_and_invalidation(tmp_path):
     from preprocess.engine import run
-    from preprocess.runner import Settings
     from preprocess.rules import all_rules
+    from preprocess.runner import Settings
 
     write(tmp_path, "a.f90", BAD)
     settings = Settings(select=frozenset(r.code for r in all_rules()))
@@ -208,8 +221,8 @@ def test_prescan_skips_files_without_ftorch(tmp_path):
 
 def test_parallel_workers_give_the_same_result(tmp_path, monkeypatch):
     from preprocess import engine
-    from preprocess.runner import Settings
     from preprocess.rules import all_rules
+    from preprocess.runner import Settings
 
     names = []
     for i in range(6):
@@ -231,7 +244,11 @@ def test_parallel_workers_give_the_same_result(tmp_path, monkeypatch):
 def test_reexport_modules_found_across_files_and_from_config(tmp_path):
     write(tmp_path, "ml.f90", "module ml\n  use ftorch\n  implicit none\nend module ml\n")
     write(tmp_path, "ml2.f90", "module ml2\n  use ftorch, only: torch_tensor, assignment(=)\nend module ml2\n")
-    write(tmp_path, "user2.f90", "subroutine u2(q, a)\n  use ml2\n  type(torch_tensor) :: q, a\n  q = a * a\nend subroutine u2\n")
+    write(
+        tmp_path,
+        "user2.f90",
+        "subroutine u2(q, a)\n  use ml2\n  type(torch_tensor) :: q, a\n  q = a * a\nend subroutine u2\n",
+    )
     user = textwrap.dedent("""\
         subroutine u(q, a)
           use ml
@@ -242,9 +259,11 @@ def test_reexport_modules_found_across_files_and_from_config(tmp_path):
     write(tmp_path, "user.f90", user)
     rc, out, _ = run_cli(["--no-cache", "--select", "FT002,FT003"], cwd=tmp_path)
     # ml re-exports everything; ml2 re-exports assignment(=) but not operator(*)
-    assert out.splitlines()[:-1] == ["user2.f90:4:9: FT003 operator `*` on torch_tensor but `operator(*)` is not "
-                                     "imported; add `operator(*)` to the `use ftorch, only:` list of subroutine `u2` "
-                                     "or a host"], out
+    assert out.splitlines()[:-1] == [
+        "user2.f90:4:9: FT003 operator `*` on torch_tensor but `operator(*)` is not "
+        "imported; add `operator(*)` to the `use ftorch, only:` list of subroutine `u2` "
+        "or a host"
+    ], out
     # alone, user.f90 mentions neither ftorch nor a known re-exporting module: the pre-scan skips it
     from preprocess.engine import run
     from preprocess.runner import Settings
@@ -264,8 +283,14 @@ def test_reexport_modules_found_across_files_and_from_config(tmp_path):
 def test_python_dash_m_entry_point(tmp_path):
     write(tmp_path, "a.f90", BAD)
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.run([sys.executable, "-m", "preprocess", "--no-cache", "--select", "FT002", "a.f90"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "preprocess", "--no-cache", "--select", "FT002", "a.f90"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 1, proc.stderr
     assert proc.stdout.startswith("a.f90:4:3: FT002 ")
 

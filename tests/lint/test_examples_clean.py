@@ -1,4 +1,5 @@
 """The project's own Fortran examples follow the practice the linter teaches."""
+
 from __future__ import annotations
 
 from pathlib import Path

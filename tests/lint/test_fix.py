@@ -7,14 +7,13 @@ Two compile checks:
 * against ``tests/lint/stub/ftorch.f90``, a compile-only stand-in with FTorch's interfaces,
   whenever gfortran is installed.
 """
+
 from __future__ import annotations
 
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, HERE, REPO, run_cli
 
 FIXABLE = ["FT001_pos.f90", "FT001_pos_fixed.f", "FT004_pos.f90"]
@@ -26,7 +25,7 @@ def _fixed_copy(tmp_path, name):
     dst = tmp_path / name
     shutil.copy(FIXTURES / name, dst)
     before = run_cli([name, "--no-cache", "--output-format", "json"], cwd=tmp_path)[1]
-    rc, out, err = run_cli([name, "--no-cache", "--fix", "--output-format", "json"], cwd=tmp_path)
+    _rc, out, err = run_cli([name, "--no-cache", "--fix", "--output-format", "json"], cwd=tmp_path)
     return dst, before, out, err
 
 
@@ -58,8 +57,13 @@ def test_fix_results_are_the_expected_text(tmp_path):
 
 def _compile(files, include_dir, workdir):
     for f in files:
-        proc = subprocess.run([GFORTRAN, "-fsyntax-only", f"-I{include_dir}", str(f)], cwd=workdir,
-                              capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [GFORTRAN, "-fsyntax-only", f"-I{include_dir}", str(f)],
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert proc.returncode == 0, f"{f.name} does not compile after --fix:\n{proc.stderr}"
 
 
@@ -67,17 +71,19 @@ def _compile(files, include_dir, workdir):
 def test_fixed_fixtures_compile_against_stub_module(tmp_path):
     stub_dir = tmp_path / "stub"
     stub_dir.mkdir()
-    proc = subprocess.run([GFORTRAN, "-c", str(HERE / "stub" / "ftorch.f90")], cwd=stub_dir,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [GFORTRAN, "-c", str(HERE / "stub" / "ftorch.f90")], cwd=stub_dir, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     fixed = [_fixed_copy(tmp_path, name)[0] for name in FIXABLE]
     _compile(fixed, stub_dir, tmp_path)
 
 
 @pytest.mark.skipif(GFORTRAN is None, reason="gfortran is not installed")
-@pytest.mark.skipif(not (REAL_INCLUDE / "ftorch.mod").exists(),
-                    reason=f"the native library is not built yet: {REAL_INCLUDE}/ftorch.mod does not exist "
-                           "(run `make build`)")
+@pytest.mark.skipif(
+    not (REAL_INCLUDE / "ftorch.mod").exists(),
+    reason=f"the native library is not built yet: {REAL_INCLUDE}/ftorch.mod does not exist (run `make build`)",
+)
 def test_fixed_fixtures_compile_against_real_module(tmp_path):
     fixed = [_fixed_copy(tmp_path, name)[0] for name in FIXABLE]
     _compile(fixed, REAL_INCLUDE, tmp_path)

@@ -7,6 +7,7 @@ again.  A file that does not compile as written (parse-error fixtures, fixtures 
 module that does not exist) is left out; the test checks that enough files remain for the
 comparison to mean something, and that the fixes changed some of them.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -23,9 +24,10 @@ SOURCES = sorted(p for p in FIXTURES.iterdir() if p.is_file()) + sorted((REPO / 
 
 pytestmark = [
     pytest.mark.skipif(GFORTRAN is None, reason="gfortran is not installed"),
-    pytest.mark.skipif(not (REAL_INCLUDE / "ftorch.mod").exists(),
-                       reason=f"the native library is not built yet: {REAL_INCLUDE}/ftorch.mod does not exist "
-                              "(run `make build`)"),
+    pytest.mark.skipif(
+        not (REAL_INCLUDE / "ftorch.mod").exists(),
+        reason=f"the native library is not built yet: {REAL_INCLUDE}/ftorch.mod does not exist (run `make build`)",
+    ),
 ]
 
 

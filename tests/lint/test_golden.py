@@ -3,13 +3,13 @@
 Regenerate with ``PYFTORCH_UPDATE_GOLDEN=1 pytest tests/lint/test_golden.py`` and review
 the diff.  Absolute paths are replaced by ``<FIXTURES>``.
 """
+
 from __future__ import annotations
 
 import json
 import os
 
 import pytest
-
 from conftest import FIXTURES, GOLDEN, SCHEMA, run_cli
 
 FORMATS = ("concise", "full", "json", "sarif", "github")
@@ -60,8 +60,10 @@ def test_sarif_schema_rejects_broken_log():
     """The vendored schema really constrains the output (guards against a vacuous schema)."""
     v = _validator()
     assert list(v.iter_errors({"version": "2.1.0"}))  # runs missing
-    bad = {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x"}},
-                                          "results": [{"message": {"text": "m"}, "level": "fatal"}]}]}
+    bad = {
+        "version": "2.1.0",
+        "runs": [{"tool": {"driver": {"name": "x"}}, "results": [{"message": {"text": "m"}, "level": "fatal"}]}],
+    }
     assert list(v.iter_errors(bad))
 
 

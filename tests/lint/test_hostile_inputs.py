@@ -10,6 +10,7 @@
 * The C preprocessor runs like gfortran's, with ``-D``, ``--cpp``/``--no-cpp`` and the
   ``cpp`` config key.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,10 @@ import sys
 import pytest
 from conftest import REPO, run_cli
 
-HEAD = ("module m\n  use ftorch, only: torch_tensor, assignment(=), operator(+)\n  implicit none\ncontains\n"
-        "  subroutine s(q, a, x)\n    type(torch_tensor) :: q, a, t(10)\n    real :: x(10), y\n")
+HEAD = (
+    "module m\n  use ftorch, only: torch_tensor, assignment(=), operator(+)\n  implicit none\ncontains\n"
+    "  subroutine s(q, a, x)\n    type(torch_tensor) :: q, a, t(10)\n    real :: x(10), y\n"
+)
 TAIL = "  end subroutine s\nend module m\n"
 # after the long statement: a product without operator(*) (FT003 at a known column)
 CHECK = "    q = a * a\n"
@@ -29,8 +32,9 @@ CHECK = "    q = a * a\n"
 
 def cli(args, cwd, timeout=120):
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.run([sys.executable, "-m", "preprocess", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "preprocess", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def concise(out):
@@ -79,11 +83,16 @@ def test_size_limit(tmp_path):
     assert rc == 2 and "max-file-size" in err
 
 
-@pytest.mark.parametrize("codec,bom", [("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff"),
-                                       ("utf-16-le", b""), ("utf-8", b"\xef\xbb\xbf")])
+@pytest.mark.parametrize(
+    "codec,bom",
+    [("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff"), ("utf-16-le", b""), ("utf-8", b"\xef\xbb\xbf")],
+)
 def test_utf16_is_decoded_and_fixed_in_its_encoding(tmp_path, codec, bom):
-    src = HEAD.replace("operator(+)", "operator(+), operator(-)").replace("implicit none", "implicit none\n  private") \
-        + "    q = a + a\n" + TAIL
+    src = (
+        HEAD.replace("operator(+)", "operator(+), operator(-)").replace("implicit none", "implicit none\n  private")
+        + "    q = a + a\n"
+        + TAIL
+    )
     (tmp_path / "u.f90").write_bytes(bom + src.replace("\n", "\r\n").encode(codec))
     rc, out, _ = run_cli(["--no-cache", "u.f90"], cwd=tmp_path)
     assert rc == 1
@@ -92,7 +101,9 @@ def test_utf16_is_decoded_and_fixed_in_its_encoding(tmp_path, codec, bom):
     assert rc == 0, out + err
     data = (tmp_path / "u.f90").read_bytes()
     assert data.startswith(bom)
-    assert data[len(bom):].decode(codec) == src.replace("operator(+), operator(-)", "operator(+)").replace("\n", "\r\n")
+    assert data[len(bom) :].decode(codec) == src.replace("operator(+), operator(-)", "operator(+)").replace(
+        "\n", "\r\n"
+    )
 
 
 def long_statements():
@@ -103,8 +114,9 @@ def long_statements():
         "plain_32k_249_continuations": "    y = " + " + &\n        ".join(rows) + "\n",
         "tensor_flat_sum_1400": "    q = " + " + ".join(["a"] * 1400) + "\n",
         "plain_flat_sum_1400": "    y = " + " + ".join(["x(1)"] * 1400) + "\n",
-        "tensor_elements_64k": "    q = " + " + ".join(f"t({i % 10 + 1})" for i in range(10000))[:64000].rsplit(" + ", 1)[0]
-                               + "\n",
+        "tensor_elements_64k": "    q = "
+        + " + ".join(f"t({i % 10 + 1})" for i in range(10000))[:64000].rsplit(" + ", 1)[0]
+        + "\n",
         "plain_1mb_line": "    y = " + " + ".join(["x(2)"] * 150000) + "\n",
     }
 
@@ -124,14 +136,18 @@ def test_flat_sum_does_not_hit_the_recursion_limit():
     from preprocess.runner import Settings, lint_text
 
     src = HEAD + "    q = " + " + ".join(f"(a + a * {k}.0)" for k in range(1400)) + "\n" + TAIL
-    diags, parsed = lint_text("f.f90", "f.f90", src.encode(), Settings(select=frozenset(r.code for r in all_rules())), {})
+    diags, parsed = lint_text(
+        "f.f90", "f.f90", src.encode(), Settings(select=frozenset(r.code for r in all_rules())), {}
+    )
     assert parsed
     assert not any("internal error" in d.message or d.code == "FT900" for d in diags), diags[:3]
     assert {d.code for d in diags} == {"FT003", "FT005"}
 
 
-MACRO = ("subroutine s(q, a, b)\n  use ftorch, only: torch_tensor, assignment(=)\n  implicit none\n"
-         "  type(torch_tensor) :: q, a, b\n  q = PRODUCT_OF(a, b)\nend subroutine s\n")
+MACRO = (
+    "subroutine s(q, a, b)\n  use ftorch, only: torch_tensor, assignment(=)\n  implicit none\n"
+    "  type(torch_tensor) :: q, a, b\n  q = PRODUCT_OF(a, b)\nend subroutine s\n"
+)
 
 
 def test_define_applies(tmp_path):
@@ -146,9 +162,11 @@ def test_define_applies(tmp_path):
     assert concise(out) == [("m.F90", "FT003", 5, 3)]
 
 
-LINE_MACRO = ("subroutine s(a, b)\n  use ftorch, only: torch_tensor, assignment(=)\n  implicit none\n"
-              "  type(torch_tensor) :: a, b\n  character(len=*), parameter :: here = __FILE__\n"
-              "  if (len(here) > 0) a = b\nend subroutine s\n")
+LINE_MACRO = (
+    "subroutine s(a, b)\n  use ftorch, only: torch_tensor, assignment(=)\n  implicit none\n"
+    "  type(torch_tensor) :: a, b\n  character(len=*), parameter :: here = __FILE__\n"
+    "  if (len(here) > 0) a = b\nend subroutine s\n"
+)
 
 
 def test_cpp_options(tmp_path):
@@ -172,12 +190,16 @@ def test_cpp_options(tmp_path):
 def test_fpp_files_are_found_preprocessed_and_sniffed(tmp_path):
     """``.fpp`` is preprocessed (as gfortran does) and its source form is sniffed: fixed
     form for gfortran, but many projects compile it as free form."""
-    free = ("subroutine s(q, a)\n  use ftorch, only: torch_tensor, assignment(=)\n  implicit none\n"
-            "  type(torch_tensor) :: q, a\n  integer, parameter :: here = __LINE__\n  q = a * &\n      a\n"
-            "end subroutine s\n")
-    fixed = ("      subroutine s(q, a)\n      use ftorch, only: torch_tensor, assignment(=)\n"
-             "      type(torch_tensor) q, a\n      integer here\n      parameter (here = __LINE__)\n"
-             "      q = a *\n     &    a\n      end\n")
+    free = (
+        "subroutine s(q, a)\n  use ftorch, only: torch_tensor, assignment(=)\n  implicit none\n"
+        "  type(torch_tensor) :: q, a\n  integer, parameter :: here = __LINE__\n  q = a * &\n      a\n"
+        "end subroutine s\n"
+    )
+    fixed = (
+        "      subroutine s(q, a)\n      use ftorch, only: torch_tensor, assignment(=)\n"
+        "      type(torch_tensor) q, a\n      integer here\n      parameter (here = __LINE__)\n"
+        "      q = a *\n     &    a\n      end\n"
+    )
     (tmp_path / "free.fpp").write_text(free)
     (tmp_path / "fixed.FPP").write_text(fixed)
     _rc, out, err = run_cli(["--no-cache", "."], cwd=tmp_path)

@@ -1,4 +1,5 @@
 """The lexer that provides every column: operators, strings, comments, continuations."""
+
 from __future__ import annotations
 
 from preprocess.analysis import op_tokens
@@ -25,7 +26,7 @@ def test_operator_tokens_are_told_apart():
 
 
 def test_strings_comments_and_continuations():
-    src = "x = 'a*b ! not a comment' // \"it\"\"s\" ! real comment\ny = a * &\n  & b ! noqa\n"
+    src = 'x = \'a*b ! not a comment\' // "it""s" ! real comment\ny = a * &\n  & b ! noqa\n'
     stmts, comments, amps = toks(src)
     assert [s.first_line for s in stmts] == [1, 2]
     assert stmts[1].last_line == 3

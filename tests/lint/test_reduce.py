@@ -2,6 +2,7 @@
 a user can see: the findings with and without it are identical on every fixture, example,
 specification snippet and generated benchmark file, the reduced text always parses when
 the original does, and lines and columns stay where they were."""
+
 from __future__ import annotations
 
 import sys
@@ -117,15 +118,19 @@ def _reduce(src, fixed=False):
     return reduce_text(src, stmts, fixed, relevant, plain).text
 
 
-HEAD = ("subroutine s(q, a, x, n)\n  use ftorch, only: torch_tensor, assignment(=), operator(*)\n"
-        "  type(torch_tensor) :: q, a\n  integer :: n, i\n  real :: x(n), y, z\n")
+HEAD = (
+    "subroutine s(q, a, x, n)\n  use ftorch, only: torch_tensor, assignment(=), operator(*)\n"
+    "  type(torch_tensor) :: q, a\n  integer :: n, i\n  real :: x(n), y, z\n"
+)
 
 
 def test_what_is_reduced_and_what_is_kept():
-    src = HEAD + ("  do i = 1, n\n    y = x(i) * 2.0 + sqrt(abs(x(i)))\n  end do\n"
-                  "  if (y > 0.0 .and. z < 1.0) then\n    q = a * a\n  end if\n"
-                  "  z = other_mod_value * y\n"
-                  "  q = a * (y + z * 3.0 - 1.0)\nend subroutine s\n")
+    src = HEAD + (
+        "  do i = 1, n\n    y = x(i) * 2.0 + sqrt(abs(x(i)))\n  end do\n"
+        "  if (y > 0.0 .and. z < 1.0) then\n    q = a * a\n  end if\n"
+        "  z = other_mod_value * y\n"
+        "  q = a * (y + z * 3.0 - 1.0)\nend subroutine s\n"
+    )
     out = _reduce(src).split("\n")
     src_lines = src.split("\n")
     assert len(out) == len(src_lines)
@@ -143,9 +148,11 @@ def test_multiline_replacement_keeps_the_line_count_free_and_fixed():
     out = _reduce(src)
     assert out.count("\n") == src.count("\n")
     assert out.split("\n")[8] == "  q = a * a"
-    fixed = ("      subroutine s(q, a, x)\n      use ftorch, only: torch_tensor, assignment(=)\n"
-             "      type(torch_tensor) q, a\n      real x(3), y\n      y = x(1) +\n     &    x(2) + x(3)\n"
-             "      q = a\n      end\n")
+    fixed = (
+        "      subroutine s(q, a, x)\n      use ftorch, only: torch_tensor, assignment(=)\n"
+        "      type(torch_tensor) q, a\n      real x(3), y\n      y = x(1) +\n     &    x(2) + x(3)\n"
+        "      q = a\n      end\n"
+    )
     out = _reduce(fixed, fixed=True)
     assert out.count("\n") == fixed.count("\n")
     assert out.split("\n")[6] == "      q = a"

@@ -6,22 +6,40 @@ Properties checked on every example:
 * no rule crashes (an internal error would surface as an "internal error" diagnostic);
 * a file that fparser cannot parse is reported as FT900.
 """
+
 from __future__ import annotations
 
 import os
 import tempfile
 
+from conftest import FIXTURES, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import FIXTURES, run_cli
-
 SETTINGS = dict(deadline=None, derandomize=True, suppress_health_check=list(HealthCheck), database=None)
-ALL_CODES = frozenset({"FT001", "FT002", "FT003", "FT004", "FT005", "FT101", "FT102", "FT103", "FT104",
-                       "FT105", "FT106", "FT107", "FT108", "FT900"})
+ALL_CODES = frozenset(
+    {
+        "FT001",
+        "FT002",
+        "FT003",
+        "FT004",
+        "FT005",
+        "FT101",
+        "FT102",
+        "FT103",
+        "FT104",
+        "FT105",
+        "FT106",
+        "FT107",
+        "FT108",
+        "FT900",
+    }
+)
 FIXTURE_TEXTS = sorted((p.name, p.read_bytes()) for p in FIXTURES.iterdir() if p.is_file())
-HEADER = "subroutine fuzz(q, a, b)\n  use ftorch, only: torch_tensor, assignment(=), operator(+), operator(*)\n" \
-         "  type(torch_tensor) :: q, a, b\n"
+HEADER = (
+    "subroutine fuzz(q, a, b)\n  use ftorch, only: torch_tensor, assignment(=), operator(+), operator(*)\n"
+    "  type(torch_tensor) :: q, a, b\n"
+)
 FOOTER = "end subroutine fuzz\n"
 
 
@@ -46,9 +64,24 @@ def check_bytes(data: bytes, name: str = "fuzz.f90"):
     return diags, parsed
 
 
-FORTRAN_ALPHABET = st.sampled_from(list("abqxyz0123456789 ()[],:;=+-*/%&!'\".\n\t#") +
-                                   ["use ftorch", "call ", "do i=1,2\n", "end do\n", "if (x) ", "then\n",
-                                    "end if\n", " ** ", "torch_tensor_backward(q)", "**", "//", "(/", "/)"])
+FORTRAN_ALPHABET = st.sampled_from(
+    list("abqxyz0123456789 ()[],:;=+-*/%&!'\".\n\t#")
+    + [
+        "use ftorch",
+        "call ",
+        "do i=1,2\n",
+        "end do\n",
+        "if (x) ",
+        "then\n",
+        "end if\n",
+        " ** ",
+        "torch_tensor_backward(q)",
+        "**",
+        "//",
+        "(/",
+        "/)",
+    ]
+)
 
 
 @settings(max_examples=40, **SETTINGS)
@@ -85,8 +118,20 @@ def test_mutated_fixtures(fixture, data):
         text = b"\n".join(lines)
     else:
         i = data.draw(st.integers(0, len(lines)))
-        junk = data.draw(st.sampled_from([b"  q = (a", b"  end", b"  call torch_tensor_backward(q)",
-                                          b"#ifdef X", b"#endif", b"  x = &", b"  q = a ** -", b"\xff\xfe"]))
+        junk = data.draw(
+            st.sampled_from(
+                [
+                    b"  q = (a",
+                    b"  end",
+                    b"  call torch_tensor_backward(q)",
+                    b"#ifdef X",
+                    b"#endif",
+                    b"  x = &",
+                    b"  q = a ** -",
+                    b"\xff\xfe",
+                ]
+            )
+        )
         lines.insert(i, junk)
         text = b"\n".join(lines)
     check_bytes(text, name=name if not name.startswith("inc") else "x.f90")
@@ -122,9 +167,20 @@ def test_unsupported_f2018_syntax(snips):
     check_bytes((HEADER + "".join(snips) + FOOTER).encode())
 
 
-CPP = ["#ifdef GPU\n", "#else\n", "#endif\n", "#define CHECK(x) if (.not.(x)) stop 1\n", "  CHECK(.true.)\n",
-       "#if defined(A) && B > 2\n", "#include \"missing.h\"\n", "#define N 3\n", "  q = a * b\n", "#undef N\n",
-       "#error nope\n", "  q = a + &\n#ifdef X\n      b\n#else\n      a\n#endif\n"]
+CPP = [
+    "#ifdef GPU\n",
+    "#else\n",
+    "#endif\n",
+    "#define CHECK(x) if (.not.(x)) stop 1\n",
+    "  CHECK(.true.)\n",
+    "#if defined(A) && B > 2\n",
+    '#include "missing.h"\n',
+    "#define N 3\n",
+    "  q = a * b\n",
+    "#undef N\n",
+    "#error nope\n",
+    "  q = a + &\n#ifdef X\n      b\n#else\n      a\n#endif\n",
+]
 
 
 @settings(max_examples=30, **SETTINGS)

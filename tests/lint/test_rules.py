@@ -1,11 +1,11 @@
 """Every rule: a positive fixture with exactly the expected findings, a negative fixture
 without any finding of that rule, and documentation in the rule module."""
+
 from __future__ import annotations
 
 import re
 
 import pytest
-
 from conftest import FIXTURES, run_cli
 
 EXPECTED = {
@@ -20,8 +20,16 @@ EXPECTED = {
     "FT103_pos.f90": [("FT103", 14, 3), ("FT103", 28, 5)],
     "FT104_pos.f90": [("FT104", 15, 3), ("FT104", 16, 3)],
     "FT105_pos.f90": [("FT105", 12, 5), ("FT105", 13, 5)],
-    "FT106_pos.f90": [("FT106", 9, 44), ("FT106", 10, 35), ("FT106", 11, 35), ("FT106", 12, 35),
-                      ("FT106", 13, 35), ("FT106", 14, 35), ("FT106", 15, 35), ("FT106", 16, 35)],
+    "FT106_pos.f90": [
+        ("FT106", 9, 44),
+        ("FT106", 10, 35),
+        ("FT106", 11, 35),
+        ("FT106", 12, 35),
+        ("FT106", 13, 35),
+        ("FT106", 14, 35),
+        ("FT106", 15, 35),
+        ("FT106", 16, 35),
+    ],
     "FT900_pos.f90": [("FT001", 3, 3), ("FT900", 6, 3)],
     "cpp_retry.F90": [("FT002", 14, 3)],
     "noqa.f90": [("FT002", 10, 3), ("FT002", 11, 3)],
@@ -33,17 +41,57 @@ EXPECTED = {
     "FT103_expr_pos.f90": [("FT103", 16, 5)],
     "FT104_scope_pos.f90": [("FT104", 22, 5)],
     "FT105_element_pos.f90": [("FT105", 11, 5)],
-    "FT107_pos.f90": [("FT107", 12, 38), ("FT107", 13, 38), ("FT107", 14, 38), ("FT107", 15, 38),
-                      ("FT107", 16, 38), ("FT107", 17, 38)],
+    "FT107_pos.f90": [
+        ("FT107", 12, 38),
+        ("FT107", 13, 38),
+        ("FT107", 14, 38),
+        ("FT107", 15, 38),
+        ("FT107", 16, 38),
+        ("FT107", 17, 38),
+    ],
     "FT108_pos.f90": [("FT108", 11, 5), ("FT108", 12, 5), ("FT108", 13, 5)],
 }
-NEGATIVE = ["FT001_neg.f90", "FT002_neg.f90", "FT003_neg.f90", "FT004_neg.f90", "FT005_neg.f90",
-            "FT101_neg.f90", "FT102_neg.f90", "FT103_neg.f90", "FT104_neg.f90", "FT105_neg.f90",
-            "FT106_neg.f90", "FT107_neg.f90", "FT108_neg.f90", "FT900_neg.f90", "file_noqa.f90",
-            "FT004_cpp_neg.F90", "FT101_optim_neg.f90", "FT102_nosave_neg.f90", "FT103_expr_neg.f90",
-            "FT103_optim_neg.f90", "FT104_scope_neg.f90", "FT105_element_neg.f90", "cpp_nodirective_neg.F90"]
-CODES = ["FT001", "FT002", "FT003", "FT004", "FT005", "FT101", "FT102", "FT103", "FT104", "FT105", "FT106",
-         "FT107", "FT108", "FT900"]
+NEGATIVE = [
+    "FT001_neg.f90",
+    "FT002_neg.f90",
+    "FT003_neg.f90",
+    "FT004_neg.f90",
+    "FT005_neg.f90",
+    "FT101_neg.f90",
+    "FT102_neg.f90",
+    "FT103_neg.f90",
+    "FT104_neg.f90",
+    "FT105_neg.f90",
+    "FT106_neg.f90",
+    "FT107_neg.f90",
+    "FT108_neg.f90",
+    "FT900_neg.f90",
+    "file_noqa.f90",
+    "FT004_cpp_neg.F90",
+    "FT101_optim_neg.f90",
+    "FT102_nosave_neg.f90",
+    "FT103_expr_neg.f90",
+    "FT103_optim_neg.f90",
+    "FT104_scope_neg.f90",
+    "FT105_element_neg.f90",
+    "cpp_nodirective_neg.F90",
+]
+CODES = [
+    "FT001",
+    "FT002",
+    "FT003",
+    "FT004",
+    "FT005",
+    "FT101",
+    "FT102",
+    "FT103",
+    "FT104",
+    "FT105",
+    "FT106",
+    "FT107",
+    "FT108",
+    "FT900",
+]
 
 
 def findings(*args):
@@ -60,7 +108,7 @@ def findings(*args):
 def test_positive_fixture(fixture):
     code, found, err = findings(fixture)
     assert code == 1, err
-    assert [(c, l, col) for _p, c, l, col in found] == EXPECTED[fixture]
+    assert [(c, line, col) for _p, c, line, col in found] == EXPECTED[fixture]
 
 
 @pytest.mark.parametrize("fixture", NEGATIVE)
@@ -117,16 +165,33 @@ def test_rule_metadata():
 def test_ftorch_api_table_is_the_single_source():
     from preprocess import ftorch_api as api
 
-    for name in ("torch_tensor", "torch_kCPU", "torch_kFloat64", "torch_kMean", "torch_tensor_backward",
-                 "torch_optim_AdamW", "torch_loss_bce_with_logits", "torch_model_parameters"):
+    for name in (
+        "torch_tensor",
+        "torch_kCPU",
+        "torch_kFloat64",
+        "torch_kMean",
+        "torch_tensor_backward",
+        "torch_optim_AdamW",
+        "torch_loss_bce_with_logits",
+        "torch_model_parameters",
+    ):
         assert api.canonical(name.lower()) == name
     assert "assignment(=)" in api.PUBLIC and "operator(**)" in api.PUBLIC
-    assert {"ftorch", "ftorch_tensor", "ftorch_types", "ftorch_devices", "ftorch_model", "ftorch_optim",
-            "ftorch_loss"} == set(api.ALIASES)
+    assert {
+        "ftorch",
+        "ftorch_tensor",
+        "ftorch_types",
+        "ftorch_devices",
+        "ftorch_model",
+        "ftorch_optim",
+        "ftorch_loss",
+    } == set(api.ALIASES)
 
 
 #: text that only a template left unfilled would print
-PLACEHOLDERS = re.compile(r"\.\.\.\s*:\s*\.\.\.|: \.\.\.\)|\(\.\.\.\)|`\.\.\.`|\bNone\b|\{[a-z_]+\}|<[a-z_]+>|\bTODO\b|\?\?\?")
+PLACEHOLDERS = re.compile(
+    r"\.\.\.\s*:\s*\.\.\.|: \.\.\.\)|\(\.\.\.\)|`\.\.\.`|\bNone\b|\{[a-z_]+\}|<[a-z_]+>|\bTODO\b|\?\?\?"
+)
 
 
 def test_no_placeholder_text_in_any_message():
@@ -139,14 +204,19 @@ def test_no_placeholder_text_in_any_message():
     assert rc == 1, err
     diags = json.loads(out)
     assert {d["code"] for d in diags} == set(CODES)
-    bad = [(d["filename"], d["location"]["row"], d["message"]) for d in diags
-           if PLACEHOLDERS.search(d["message"]) or (d["fix"] and PLACEHOLDERS.search(d["fix"]["message"]))]
+    bad = [
+        (d["filename"], d["location"]["row"], d["message"])
+        for d in diags
+        if PLACEHOLDERS.search(d["message"]) or (d["fix"] and PLACEHOLDERS.search(d["fix"]["message"]))
+    ]
     assert not bad, bad
 
 
 def test_placeholder_pattern_catches_the_old_ft001_message():
-    old = ("bare `use ftorch`: add an `only:` list (the file did not parse, so operators could not be "
-           "inferred; FTorch names seen in the file: ...)")
+    old = (
+        "bare `use ftorch`: add an `only:` list (the file did not parse, so operators could not be "
+        "inferred; FTorch names seen in the file: ...)"
+    )
     assert PLACEHOLDERS.search(old)
     assert PLACEHOLDERS.search("x ...: ...")
     assert not PLACEHOLDERS.search("`torch_tensor_from_array(t, [3.0], ...)` views a temporary")

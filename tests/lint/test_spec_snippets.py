@@ -2,6 +2,7 @@
 as the spec recommends, apart from FT106 on its `[3.0_wp]` multiplier, and removing
 `assignment(=)` from their only-lists is reported at the exact line and column of every
 tensor assignment."""
+
 from __future__ import annotations
 
 import re
@@ -22,8 +23,11 @@ def test_snippets_lint_clean(tmp_path):
     # one-element tensors from array constructors: FT106 rightly reports those two views of
     # temporaries, and nothing else is reported.
     rc, out, err = _lint(tmp_path, SNIPPETS.read_text())
-    found = [(line.split()[1], *map(int, line.split(":")[1:3])) for line in out.splitlines()
-             if line.startswith("online_training.f90:")]
+    found = [
+        (line.split()[1], *map(int, line.split(":")[1:3]))
+        for line in out.splitlines()
+        if line.startswith("online_training.f90:")
+    ]
     assert (rc, found) == (1, [("FT106", 16, 44), ("FT106", 17, 41)]), out + err
     rc, out, err = _lint(tmp_path, SNIPPETS.read_text(), "--ignore", "FT106")
     assert (rc, out) == (0, "All checks passed!\n"), out + err
@@ -38,8 +42,9 @@ def test_snippets_compile_against_stub(tmp_path):
 
         pytest.skip("gfortran is not installed")
     subprocess.run([gfortran, "-c", str(HERE / "stub" / "ftorch.f90")], cwd=tmp_path, check=True, timeout=120)
-    proc = subprocess.run([gfortran, "-fsyntax-only", "-I.", str(SNIPPETS)], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [gfortran, "-fsyntax-only", "-I.", str(SNIPPETS)], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
 
 

@@ -1,5 +1,6 @@
 """Autograd semantics from Fortran against PyTorch: accumulation, zero_grad, retain_graph,
 external gradients, gradient snapshots, and the specification's example verbatim."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -46,7 +47,7 @@ def reference():
     a.grad.zero_()
     b.grad.zero_()
     out["zeroed"] = grads()
-    p = a + b ** 2
+    p = a + b**2
     p.backward(torch.ones_like(p))
     out["after_zero_grad"] = grads()
     a.grad.zero_()
@@ -61,10 +62,18 @@ def reference():
     return out
 
 
-@pytest.mark.parametrize("label", [
-    "accumulate_2", "accumulate_3", "zeroed", "after_zero_grad", "external_gradient",
-    "snapshot_before_refresh", "snapshot_after_refresh",
-])
+@pytest.mark.parametrize(
+    "label",
+    [
+        "accumulate_2",
+        "accumulate_3",
+        "zeroed",
+        "after_zero_grad",
+        "external_gradient",
+        "snapshot_before_refresh",
+        "snapshot_after_refresh",
+    ],
+)
 def test_gradients_match_pytorch(semantics, label):
     np.testing.assert_allclose(floats(semantics[label]), reference()[label], rtol=1e-15, atol=0)
 
@@ -114,7 +123,7 @@ def test_spec_example_verbatim(fortran):
     a.grad.zero_()
     b.grad.zero_()
     multiplier = torch.tensor([3.0], dtype=f32)
-    r = multiplier * (a ** 3 - b * b / 2.0)
+    r = multiplier * (a**3 - b * b / 2.0)
     r.backward(torch.ones_like(r))
     np.testing.assert_allclose(out["R"], r.detach().numpy(), rtol=1e-6)
     np.testing.assert_allclose(out["dR/da"], a.grad.numpy(), rtol=1e-6)

@@ -1,4 +1,5 @@
 """A user's own CMake project finds the installed library with find_package(FTorch)."""
+
 from __future__ import annotations
 
 import shutil

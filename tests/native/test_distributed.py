@@ -7,17 +7,16 @@ rendezvous port is chosen by the system (port 0 on rank 0, broadcast through MPI
 concurrent runs cannot collide.  Skips, with the reason, when mpirun/mpif90 or the
 distributed build (gloo headers, libftorch_mpi) are absent.
 """
+
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -37,10 +36,16 @@ RTOL = {"real64": 1e-6, "real32": 1e-5}
 
 # --- fixtures: the MPI toolchain and MPI programs built against the installed library ---------
 
+
 def mpi_env() -> dict[str, str]:
     env = fortran_env()
-    env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_btl="self,vader,tcp",
-               OMPI_MCA_rmaps_base_oversubscribe="1", OMP_NUM_THREADS="1")
+    env.update(
+        OMPI_ALLOW_RUN_AS_ROOT="1",
+        OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+        OMPI_MCA_btl="self,vader,tcp",
+        OMPI_MCA_rmaps_base_oversubscribe="1",
+        OMP_NUM_THREADS="1",
+    )
     return env
 
 
@@ -61,8 +66,10 @@ class MpiBuilder:
         if not exe.exists():
             build_dir = self.workdir / (exe.name + ".d")
             build_dir.mkdir(parents=True, exist_ok=True)
-            run(["mpif90", "-O2", f"-J{build_dir}", *self.cflags, str(source), *self.libs, "-o", str(exe)],
-                cwd=build_dir)
+            run(
+                ["mpif90", "-O2", f"-J{build_dir}", *self.cflags, str(source), *self.libs, "-o", str(exe)],
+                cwd=build_dir,
+            )
         return exe
 
 
@@ -71,7 +78,9 @@ def distributed_build(install) -> None:
     from pyftorch import _lib
 
     if not _lib.load().ft_distributed_available():
-        pytest.skip("libftorch was built without distributed support (gloo headers absent: apt-get install libgloo-dev)")
+        pytest.skip(
+            "libftorch was built without distributed support (gloo headers absent: apt-get install libgloo-dev)"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -100,7 +109,8 @@ def free_port() -> int:
 
 # --- training: Fortran ranks vs PyTorch DDP vs one process on the union of the shards --------
 
-def mlp(dtype) -> "torch.nn.Module":
+
+def mlp(dtype) -> torch.nn.Module:
     torch.manual_seed(7)
     return torch.nn.Sequential(torch.nn.Linear(N_IN, 16), torch.nn.Tanh(), torch.nn.Linear(16, N_OUT)).to(dtype)
 
@@ -152,9 +162,27 @@ def test_training_matches_ddp(mpi, tmp_path, world):
     shards = write_inputs(tmp_path, world)
     port = free_port()
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
-    ddp = [subprocess.Popen([sys.executable, "-m", "tests.native.ddp_reference", str(tmp_path), str(r), str(world),
-                             str(port), str(STEPS), str(LOG_EVERY)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for r in range(world)]
+    ddp = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.native.ddp_reference",
+                str(tmp_path),
+                str(r),
+                str(world),
+                str(port),
+                str(STEPS),
+                str(LOG_EVERY),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for r in range(world)
+    ]
     try:
         proc = mpirun(exe, world, str(tmp_path), str(STEPS), str(LOG_EVERY))
     finally:
@@ -227,7 +255,11 @@ def expected(kind: str, op: int, world: int) -> list[np.ndarray]:
             v = stack.sum(axis=0, dtype=KINDS[kind])
         elif op == 1:
             total = stack.sum(axis=0, dtype=KINDS[kind])
-            v = (total / world).astype(KINDS[kind]) if kind.startswith("real") else np.trunc(total / world).astype(KINDS[kind])
+            v = (
+                (total / world).astype(KINDS[kind])
+                if kind.startswith("real")
+                else np.trunc(total / world).astype(KINDS[kind])
+            )
         elif op == 2:
             v = stack.max(axis=0)
         elif op == 3:
@@ -261,13 +293,14 @@ def test_collectives(mpi, tmp_path, world):
     for r in range(world):
         raw = np.fromfile(tmp_path / f"grads_r{r}.bin", dtype=np.uint8)
         g12 = np.frombuffer(raw[: 7 * 8].tobytes(), dtype=np.float64)
-        g3 = np.frombuffer(raw[7 * 8:].tobytes(), dtype=np.float32)
+        g3 = np.frombuffer(raw[7 * 8 :].tobytes(), dtype=np.float32)
         np.testing.assert_allclose(g12[:3], c1, rtol=1e-15)
         np.testing.assert_allclose(g12[3:], c2, rtol=1e-15)
         np.testing.assert_allclose(g3, c3, rtol=1e-6)
 
 
 # --- error cases ---------------------------------------------------------------------------------
+
 
 def reports(stdout: str, what: str) -> list[tuple[int, str]]:
     """(stat, msg) of every "what rank=R stat=S msg=M" line, by rank."""
@@ -320,9 +353,11 @@ def test_error_shape_differs_across_ranks(mpi, world=3):
 def test_error_unsupported_dtype_root_and_op(mpi):
     exe = mpi.build(FORTRAN / "dist_errors.f90")
     proc = mpirun(exe, 2, "dtype", timeout=60)
-    for what, want, text in (("all_reduce", STAT_DTYPE, "int8 is not supported"),
-                             ("bad_root", STAT_INVALID, "root 7 is not a rank"),
-                             ("bad_op", STAT_INVALID, "unknown reduction 9")):
+    for what, want, text in (
+        ("all_reduce", STAT_DTYPE, "int8 is not supported"),
+        ("bad_root", STAT_INVALID, "root 7 is not a rank"),
+        ("bad_op", STAT_INVALID, "unknown reduction 9"),
+    ):
         got = reports(proc.stdout, what)
         assert len(got) == 2
         for stat, msg in got:
@@ -341,8 +376,16 @@ def launch(exe: Path, model: Path, case: str, world: int, port: int, timeout: in
     procs = []
     for r in range(world):
         env = dict(fortran_env(), RANK=str(r), WORLD_SIZE=str(world), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-        procs.append(subprocess.Popen([str(exe), str(model), case, str(timeout)], env=env, stdout=subprocess.PIPE,
-                                      stderr=subprocess.STDOUT, text=True, start_new_session=True))
+        procs.append(
+            subprocess.Popen(
+                [str(exe), str(model), case, str(timeout)],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
+        )
     return procs
 
 
@@ -401,13 +444,16 @@ def test_error_port_in_use(env_program):
 
 # --- leaks ---------------------------------------------------------------------------------------
 
+
 def test_long_distributed_loop_keeps_handles_flat(mpi, tmp_path):
     """10^4 distributed steps (Reducer all-reduce, all_reduce, broadcast): live handles after
     step 100 equal those at the end on every rank, and nothing is left after the deletes."""
     exe = mpi.build(FORTRAN / "dist_leak.f90")
     torch.manual_seed(3)
-    model = save_torchscript(torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
-                             .double(), tmp_path / "tiny.pt")
+    model = save_torchscript(
+        torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2)).double(),
+        tmp_path / "tiny.pt",
+    )
     proc = mpirun(exe, 2, str(model), "10000", timeout=600)
     lines = [line.split() for line in proc.stdout.splitlines() if " handles " in line]
     assert len(lines) == 2, proc.stdout
@@ -417,6 +463,7 @@ def test_long_distributed_loop_keeps_handles_flat(mpi, tmp_path):
 
 
 # --- the example ---------------------------------------------------------------------------------
+
 
 def test_distributed_training_example(mpi, tmp_path):
     """examples/distributed_training on 2 ranks (short run): both ranks' losses logged, the
@@ -439,6 +486,7 @@ def test_distributed_training_example(mpi, tmp_path):
 
 
 # --- checkpoints -----------------------------------------------------------------------------------
+
 
 def test_distributed_checkpoints(mpi, tmp_path):
     """Rank 0 writes and everyone shares its status; a restart leaves every rank with rank 0's

@@ -1,4 +1,5 @@
 """Every error case reports a status and a message naming the call; nothing crashes."""
+
 from __future__ import annotations
 
 import signal
@@ -19,7 +20,11 @@ EXPECTED = {
     "operator_dtype_mismatch": (4, "operator(*)", "different dtypes (float32 and float64)"),
     "second_backward_freed_graph": (6, "torch_tensor_backward", "retain_graph=.true."),
     "get_gradient_without_gradient": (7, "torch_tensor_get_gradient", "has no gradient yet"),
-    "gradient_holder_wrong_shape": (3, "torch_tensor_get_gradient", "holder has shape [2] but the gradient has shape [3]"),
+    "gradient_holder_wrong_shape": (
+        3,
+        "torch_tensor_get_gradient",
+        "holder has shape [2] but the gradient has shape [3]",
+    ),
     "external_gradient_wrong_shape": (3, "torch_tensor_backward", "external gradient has shape [3]"),
     "second_delete": (2, "torch_tensor_delete", "already deleted"),
     "cuda_unavailable": (9, "torch_tensor_zeros", "CUDA"),
@@ -64,17 +69,22 @@ def test_failed_operator_yields_unconstructed_tensor(fortran):
     assert "operator_result_constructed F" in stdout
 
 
-@pytest.mark.parametrize("case, procedure", [
-    ("operator", "operator(*)"),
-    ("backward", "torch_tensor_backward"),
-    ("get_gradient", "torch_tensor_get_gradient"),
-    ("double_delete", "torch_tensor_delete"),
-    ("use_after_delete", "operator(*)"),
-])
+@pytest.mark.parametrize(
+    "case, procedure",
+    [
+        ("operator", "operator(*)"),
+        ("backward", "torch_tensor_backward"),
+        ("get_gradient", "torch_tensor_get_gradient"),
+        ("double_delete", "torch_tensor_delete"),
+        ("use_after_delete", "operator(*)"),
+    ],
+)
 def test_failure_without_stat_is_error_stop_with_message(fortran, case, procedure):
     exe = fortran.build(HERE / "fortran" / "fatal.f90")
     proc = subprocess.run([str(exe), case], capture_output=True, text=True, env=fortran_env())
-    assert proc.returncode == 1, f"expected error stop, got {proc.returncode} ({signal.Signals(-proc.returncode).name if proc.returncode < 0 else ''})"
+    assert proc.returncode == 1, (
+        f"expected error stop, got {proc.returncode} ({signal.Signals(-proc.returncode).name if proc.returncode < 0 else ''})"
+    )
     assert f"ftorch: {procedure}: " in proc.stderr
     assert "ERROR STOP" in proc.stderr
     assert "not reached" not in proc.stdout

@@ -1,6 +1,7 @@
 """FTorch drop-in parity: a program written against FTorch's documented API only builds with
 find_package(FTorch 1.1 REQUIRED), runs, and trains exactly as PyTorch does; the CMake
 package accepts the FTorch API level and the library's own version and refuses others."""
+
 from __future__ import annotations
 
 import shutil
@@ -34,8 +35,13 @@ def compat_run(install, tmp_path_factory):
     build = work / "build"
     run(["cmake", "-S", str(HERE), "-B", str(build), *_cmake_generator(), f"-DCMAKE_PREFIX_PATH={install.prefix}"])
     run(["cmake", "--build", str(build)])
-    proc = subprocess.run([str(build / "ftorch_compat"), str(model_file), str(work / "trained.pt")],
-                          env=fortran_env(), capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [str(build / "ftorch_compat"), str(model_file), str(work / "trained.pt")],
+        env=fortran_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     return proc, model_file
 
 
@@ -77,11 +83,22 @@ def test_ftorch_program_trains_like_pytorch(compat_run):
     np.testing.assert_allclose(_value(proc.stdout, "cross_entropy"), [ce.item()], rtol=1e-12)
 
 
-@pytest.mark.parametrize("request_,accepted", [
-    ("1.1", True), ("1.0", True), ("1", True), ("1.0...1.1", True),
-    ("0.2", True), ("0.2.0", True), ("0.1", True),
-    ("1.2", False), ("2.0", False), ("0.3", False), ("1.2...1.5", False),
-])
+@pytest.mark.parametrize(
+    "request_,accepted",
+    [
+        ("1.1", True),
+        ("1.0", True),
+        ("1", True),
+        ("1.0...1.1", True),
+        ("0.2", True),
+        ("0.2.0", True),
+        ("0.1", True),
+        ("1.2", False),
+        ("2.0", False),
+        ("0.3", False),
+        ("1.2...1.5", False),
+    ],
+)
 def test_package_version_accepts_the_ftorch_api_level_and_its_own_version(install, tmp_path, request_, accepted):
     if shutil.which("cmake") is None:
         pytest.skip("cmake is not installed")
@@ -90,8 +107,11 @@ def test_package_version_accepts_the_ftorch_api_level_and_its_own_version(instal
         f"find_package(FTorch {request_})\n"
         'message(STATUS "FOUND=${FTorch_FOUND} VERSION=${FTorch_VERSION} API=${FTorch_API_VERSION}")\n'
     )
-    proc = subprocess.run(["cmake", "-S", str(tmp_path), "-B", str(tmp_path / "b"),
-                           f"-DCMAKE_PREFIX_PATH={install.prefix}"], capture_output=True, text=True)
+    proc = subprocess.run(
+        ["cmake", "-S", str(tmp_path), "-B", str(tmp_path / "b"), f"-DCMAKE_PREFIX_PATH={install.prefix}"],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     version = (ROOT / "VERSION").read_text().strip()
     if accepted:

@@ -6,6 +6,7 @@ partial overlap of the target with an operand), broadcasting, the error paths, d
 temporaries handed to procedures, and autograd; every value is recomputed here with
 PyTorch, with the semantics of computing the result first and then copying it.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -37,22 +38,38 @@ def _expected() -> dict[str, torch.Tensor]:
     def shifted(write_lo: bool, fn) -> torch.Tensor:
         # lo views big[0:N], hi views big[1:N+1]; the result is computed, then copied.
         b = big.clone()
-        src = b[1:N + 1] if write_lo else b[0:N]
+        src = b[1 : N + 1] if write_lo else b[0:N]
         value = fn(src.clone())
-        (b[0:N] if write_lo else b[1:N + 1]).copy_(value)
-        return b[:N + 1]
+        (b[0:N] if write_lo else b[1 : N + 1]).copy_(value)
+        return b[: N + 1]
 
     x2 = x.reshape(4, 3).T  # Fortran x2(3, 4) = reshape(x, [3, 4]), seen in C order
     mul_chain = (x * y) * (x * y)
     grad_x = x.clone().requires_grad_(True)
     (grad_x * y + grad_x).backward(torch.ones(N, dtype=torch.float64))
     return {
-        "mul": x * y, "add": x + y, "sub": x - y, "div": x / y, "pow": x ** y,
-        "muladd": x * y + x, "scale": 2.0 * x, "times_int": x * 3, "plus_real": x + 1.5,
-        "real_minus": 1.5 - x, "real_over": 4.0 / x, "over_real": x / 4.0, "pow_int": x ** 2,
-        "pow_real": x ** 1.5, "real_pow": 2.0 ** x, "neg": -x, "chain": (x - y) * (x + y) / (y * y),
-        "mul32": x32 * y32, "scale32": 2.0 * x32 + y32,
-        "self_mul": x * y, "self_rsub": y - x, "self_square_plus": x * x + x,
+        "mul": x * y,
+        "add": x + y,
+        "sub": x - y,
+        "div": x / y,
+        "pow": x**y,
+        "muladd": x * y + x,
+        "scale": 2.0 * x,
+        "times_int": x * 3,
+        "plus_real": x + 1.5,
+        "real_minus": 1.5 - x,
+        "real_over": 4.0 / x,
+        "over_real": x / 4.0,
+        "pow_int": x**2,
+        "pow_real": x**1.5,
+        "real_pow": 2.0**x,
+        "neg": -x,
+        "chain": (x - y) * (x + y) / (y * y),
+        "mul32": x32 * y32,
+        "scale32": 2.0 * x32 + y32,
+        "self_mul": x * y,
+        "self_rsub": y - x,
+        "self_square_plus": x * x + x,
         "overlap_down": shifted(True, lambda hi: hi * y),
         "overlap_up": shifted(False, lambda lo: lo * y),
         "overlap_up_scalar": shifted(False, lambda lo: lo + 1.0),
@@ -76,12 +93,17 @@ def _expected() -> dict[str, torch.Tensor]:
 
 ERRORS = {
     # name: (status, message as the library reported it before the deferred path existed)
-    "shape_error": (3, "assignment(=): cannot assign a value of shape [12] to a tensor of shape [3, 4] that views "
-                       "a Fortran array"),
+    "shape_error": (
+        3,
+        "assignment(=): cannot assign a value of shape [12] to a tensor of shape [3, 4] that views a Fortran array",
+    ),
     "broadcast_error": (3, "operator(*): operands of operator(*) have shapes [12] and [3, 4], which do not broadcast"),
     "dtype_error": (4, "assignment(=): cannot assign a float64 value to a float32 tensor that views a Fortran array"),
-    "operand_dtype_error": (4, "operator(*): operands of operator(*) have different dtypes (float64 and float32); "
-                               "convert one with torch_tensor_to"),
+    "operand_dtype_error": (
+        4,
+        "operator(*): operands of operator(*) have different dtypes (float64 and float32); "
+        "convert one with torch_tensor_to",
+    ),
 }
 
 

@@ -5,6 +5,7 @@ argument, never a silent wrap-around (2**32 + 2 threads used to become 2).
 A default integer only exceeds a C int when code is built with a wider default integer, so
 the module sources (installed for other compilers and flags) and the program are compiled
 here with gfortran -fdefault-integer-8."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,16 +29,30 @@ def results(install, fortran, tmp_path_factory) -> dict[str, str]:
         run(["gfortran", *flags, "-c", f"-J{out}", str(src_dir / name), "-o", str(obj)], cwd=out)
         objects.append(str(obj))
     exe = out / "integer_range"
-    run(["gfortran", *flags, f"-I{out}", str(HERE / "fortran" / "integer_range.f90"), *objects, *fortran.libs,
-         "-o", str(exe)], cwd=out)
+    run(
+        [
+            "gfortran",
+            *flags,
+            f"-I{out}",
+            str(HERE / "fortran" / "integer_range.f90"),
+            *objects,
+            *fortran.libs,
+            "-o",
+            str(exe),
+        ],
+        cwd=out,
+    )
     lines = run([str(exe)], env=fortran_env()).stdout.splitlines()
     return {name: rest for name, _, rest in (line.partition(" ") for line in lines)}
 
 
-@pytest.mark.parametrize("case, procedure, argument, value", [
-    ("set_num_threads", "torch_set_num_threads", "n", 2**32 + 2),
-    ("device_index", "torch_tensor_zeros", "device_index", -2**31 - 1),
-])
+@pytest.mark.parametrize(
+    "case, procedure, argument, value",
+    [
+        ("set_num_threads", "torch_set_num_threads", "n", 2**32 + 2),
+        ("device_index", "torch_tensor_zeros", "device_index", -(2**31) - 1),
+    ],
+)
 def test_out_of_range_integer_is_refused_with_a_message(results, case, procedure, argument, value):
     stat, _, message = results[case].partition(" ")
     assert int(stat) == INVALID_ARGUMENT, results[case]

@@ -1,6 +1,7 @@
 """FT001's fix is safe on real programs: every example with its `only:` lists removed
 (bare `use ftorch`), then fixed by `pyftorch lint --fix`, compiles, links and runs with
 exactly the output of the original."""
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,9 @@ from tests.conftest import ROOT, fortran_env
 from tests.native.test_distributed import distributed_build, mpi  # noqa: F401  (fixtures of the MPI example)
 
 EXAMPLES = sorted((ROOT / "examples").rglob("*.f90"))
-USE_ONLY = re.compile(r"^([ \t]*use[ \t]+(?:ftorch\w*))[ \t]*,[ \t]*only[ \t]*:(?:[^\n]*&[ \t]*\n)*[^\n]*\n",
-                      re.I | re.M)
+USE_ONLY = re.compile(
+    r"^([ \t]*use[ \t]+(?:ftorch\w*))[ \t]*,[ \t]*only[ \t]*:(?:[^\n]*&[ \t]*\n)*[^\n]*\n", re.I | re.M
+)
 
 
 def strip_only_lists(text: str) -> str:
@@ -46,8 +48,13 @@ def _run(exe: Path, example: Path, workdir: Path) -> str:
         model = demo.make_initial_model(config, workdir / "model.pt")
         out = workdir / "out"
         out.mkdir()
-        proc = subprocess.run([*demo.mpirun_command(2), str(exe), str(nml), str(model), str(out)],
-                              capture_output=True, text=True, env=mpi_env(), timeout=600)
+        proc = subprocess.run(
+            [*demo.mpirun_command(2), str(exe), str(nml), str(model), str(out)],
+            capture_output=True,
+            text=True,
+            env=mpi_env(),
+            timeout=600,
+        )
         assert proc.returncode == 0, proc.stdout + proc.stderr
         return proc.stdout + "".join(p.read_text() for p in sorted(out.glob("losses_rank*.dat")))
     if example.name == "lorenz96_online.f90":  # a short run of the online-training example
@@ -60,8 +67,9 @@ def _run(exe: Path, example: Path, workdir: Path) -> str:
         model = demo.make_initial_model(config, workdir / "model.pt")
         out = workdir / "out"
         out.mkdir()
-        proc = subprocess.run([str(exe), str(nml), str(model), str(out)], capture_output=True, text=True,
-                              env=fortran_env(), timeout=600)
+        proc = subprocess.run(
+            [str(exe), str(nml), str(model), str(out)], capture_output=True, text=True, env=fortran_env(), timeout=600
+        )
         assert proc.returncode == 0, proc.stdout + proc.stderr
         return proc.stdout + (out / "losses.dat").read_text()
     proc = subprocess.run([str(exe)], capture_output=True, text=True, env=fortran_env(), cwd=workdir, timeout=600)
@@ -86,8 +94,12 @@ def test_fix_of_bare_use_compiles_links_and_runs_identically(example, fortran, t
     work.mkdir()
     target = work / example.name
     target.write_text(bare)
-    proc = subprocess.run([sys.executable, "-m", "pyftorch", "lint", "--no-cache", "--select", "FT001", "--fix",
-                           target.name], cwd=work, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pyftorch", "lint", "--no-cache", "--select", "FT001", "--fix", target.name],
+        cwd=work,
+        capture_output=True,
+        text=True,
+    )
     fixed = target.read_text()
     assert "Fixed" in proc.stderr, proc.stdout + proc.stderr
     assert re.search(r"use\s+ftorch\s*,\s*only\s*:", fixed, re.I), fixed

@@ -1,6 +1,7 @@
 """Memory: no handle or memory growth in long time loops, with a compiler that never
 finalises function results (gfortran 12) and with one that does (flang); and valgrind
 finds no invalid access in the autograd example."""
+
 from __future__ import annotations
 
 import shutil
@@ -12,8 +13,8 @@ import pytest
 from tests.conftest import ROOT, fortran_env, run
 
 HERE = Path(__file__).resolve().parent
-N_EXPR = 1_000_000   # evaluations of `c = a * b + a / b` per phase (three operators)
-N_STEP = 100_000     # re-construct + mean of a temporary + backward + get_gradient
+N_EXPR = 1_000_000  # evaluations of `c = a * b + a / b` per phase (three operators)
+N_STEP = 100_000  # re-construct + mean of a temporary + backward + get_gradient
 RSS_LIMIT_KB = 1024
 
 
@@ -55,8 +56,9 @@ def test_valgrind_finds_no_invalid_access_in_the_autograd_example(fortran):
     if shutil.which("valgrind") is None:
         pytest.skip("valgrind is not installed (make test installs it)")
     exe = fortran.build(ROOT / "examples" / "autograd" / "autograd.f90", flags=("-O0", "-g"))
-    proc = subprocess.run(["valgrind", "--error-exitcode=1", str(exe)], capture_output=True, text=True,
-                          env=fortran_env())
+    proc = subprocess.run(
+        ["valgrind", "--error-exitcode=1", str(exe)], capture_output=True, text=True, env=fortran_env()
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert "Invalid read" not in proc.stderr and "Invalid write" not in proc.stderr
     assert "ERROR SUMMARY: 0 errors" in proc.stderr

@@ -1,5 +1,6 @@
 """The online-training example: Fortran's loss curve equals PyTorch's run of the same
 simulation and training, at every logged step."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -34,7 +35,7 @@ def demo_run(example, fortran_exe, tmp_path_factory):
 
 
 def test_fortran_loss_curve_matches_pytorch_at_every_logged_step(demo_run):
-    example, config, out, result = demo_run
+    _example, config, _out, result = demo_run
     assert config.steps >= 500
     fortran, python = result.fortran, result.python
     np.testing.assert_array_equal(fortran.steps, python.steps)
@@ -58,6 +59,7 @@ def test_comparison_detects_a_different_run(demo_run):
     """A reproduction with another learning rate must be reported as a mismatch."""
     example, config, out, result = demo_run
     fortran = result.fortran
-    other = example.train_in_python(dataclasses.replace(config, learning_rate=config.learning_rate * 1.01),
-                                    out / "model_initial.pt")
+    other = example.train_in_python(
+        dataclasses.replace(config, learning_rate=config.learning_rate * 1.01), out / "model_initial.pt"
+    )
     assert not example.compare(fortran, other).ok

@@ -5,6 +5,7 @@ One generated Fortran driver evaluates all cases in one process: for each case i
 expression, back-propagates (ones or an external gradient) and writes the value and both
 gradients.  PyTorch then evaluates the same expression on the same inputs.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -25,16 +26,16 @@ EXPRESSIONS = [
     ("sub", "a - b", lambda a, b, m: a - b),
     ("mul", "a * b", lambda a, b, m: a * b),
     ("div", "a / b", lambda a, b, m: a / b),
-    ("pow_tensor", "a ** b", lambda a, b, m: a ** b),
+    ("pow_tensor", "a ** b", lambda a, b, m: a**b),
     ("neg", "-a", lambda a, b, m: -a),
-    ("pow_int8", "a ** 2_int8", lambda a, b, m: a ** 2),
-    ("pow_int16", "a ** 3_int16", lambda a, b, m: a ** 3),
-    ("pow_int32", "b ** 2", lambda a, b, m: b ** 2),
-    ("pow_int64", "b ** 3_int64", lambda a, b, m: b ** 3),
-    ("pow_negative_int", "a ** (-2)", lambda a, b, m: a ** -2),
-    ("pow_real32", "a ** 1.5_real32", lambda a, b, m: a ** 1.5),
-    ("pow_real64", "a ** 2.5_real64", lambda a, b, m: a ** 2.5),
-    ("scalar_pow_tensor", "2.0_wk ** a", lambda a, b, m: 2.0 ** a),
+    ("pow_int8", "a ** 2_int8", lambda a, b, m: a**2),
+    ("pow_int16", "a ** 3_int16", lambda a, b, m: a**3),
+    ("pow_int32", "b ** 2", lambda a, b, m: b**2),
+    ("pow_int64", "b ** 3_int64", lambda a, b, m: b**3),
+    ("pow_negative_int", "a ** (-2)", lambda a, b, m: a**-2),
+    ("pow_real32", "a ** 1.5_real32", lambda a, b, m: a**1.5),
+    ("pow_real64", "a ** 2.5_real64", lambda a, b, m: a**2.5),
+    ("scalar_pow_tensor", "2.0_wk ** a", lambda a, b, m: 2.0**a),
     ("tensor_plus_real", "a + 1.5_wk", lambda a, b, m: a + 1.5),
     ("real_plus_tensor", "1.5_wk + a", lambda a, b, m: 1.5 + a),
     ("tensor_minus_real", "a - 0.5_wk", lambda a, b, m: a - 0.5),
@@ -50,8 +51,8 @@ EXPRESSIONS = [
     ("one_element_minus", "m - b", lambda a, b, m: m - b),
     ("chain_muladd", "a * b + a / b", lambda a, b, m: a * b + a / b),
     ("chain_quotient", "(a - b) * (a + b) / (b * b)", lambda a, b, m: (a - b) * (a + b) / (b * b)),
-    ("chain_powers", "-(a ** 2) * b + a ** 3 - b / a", lambda a, b, m: -(a ** 2) * b + a ** 3 - b / a),
-    ("chain_spec", "m * (a ** 3 - b * b / m)", lambda a, b, m: m * (a ** 3 - b * b / m)),
+    ("chain_powers", "-(a ** 2) * b + a ** 3 - b / a", lambda a, b, m: -(a**2) * b + a**3 - b / a),
+    ("chain_spec", "m * (a ** 3 - b * b / m)", lambda a, b, m: m * (a**3 - b * b / m)),
     ("chain_rational", "((a + b) ** 2) / (a * b + 3.0_wk)", lambda a, b, m: ((a + b) ** 2) / (a * b + 3.0)),
     ("chain_scalars", "2.0_wk * a * b - a / 3.0_wk + (-b) ** 2", lambda a, b, m: 2.0 * a * b - a / 3.0 + (-b) ** 2),
 ]
@@ -185,7 +186,7 @@ CASES = [
 def make_inputs(case: Case, rng: np.random.Generator):
     dtype = KINDS[case.kind][0]
     shape = SHAPES[case.rank]
-    a = rng.uniform(0.5, 1.5, shape).astype(dtype)                     # positive: real powers
+    a = rng.uniform(0.5, 1.5, shape).astype(dtype)  # positive: real powers
     b = (rng.uniform(0.5, 1.5, shape) * rng.choice([-1, 1], shape)).astype(dtype)  # |b| >= 0.5
     g = rng.normal(size=shape).astype(dtype)
     m = np.array([1.5], dtype=dtype)
@@ -221,8 +222,8 @@ def read_outputs(outfile: Path, dtype, shape):
     raw = outfile.read_bytes()
     n = math.prod(shape)
     size = np.dtype(dtype).itemsize * n
-    q, ga, gb = (np.frombuffer(raw[i * size:(i + 1) * size], dtype=dtype).reshape(shape, order="F") for i in range(3))
-    sa, sb = np.frombuffer(raw[3 * size:], dtype=np.int32)
+    q, ga, gb = (np.frombuffer(raw[i * size : (i + 1) * size], dtype=dtype).reshape(shape, order="F") for i in range(3))
+    sa, sb = np.frombuffer(raw[3 * size :], dtype=np.int32)
     return q, ga, gb, int(sa), int(sb)
 
 

@@ -2,6 +2,7 @@
 releases it, on success and on error; a failing operator releases its operand temporaries;
 one temporary assigned to an array of tensors gives every element the value.  Run with
 gfortran 12 (never finalises function results) and flang (finalises them)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,17 +12,17 @@ import pytest
 from tests.conftest import fortran_env, run
 
 HERE = Path(__file__).resolve().parent
-N = 2_000   # evaluations per case: a leak of one handle per evaluation shows as +2000
+N = 2_000  # evaluations per case: a leak of one handle per evaluation shows as +2000
 
 CASES = [
-    "failed_operator_in_sum",               # c = a*b + a*f + b/a, a*f fails (leaked 2 per evaluation)
-    "failed_operator_of_temporary",         # c = (a*b)*f (leaked 1)
-    "unconstructed_operand",                # (a*f) + (a*b), (a*b) - (a*s): the failed side is unconstructed
-    "get_shape_of_temporary",               # torch_tensor_get_shape(a*b) (leaked 1)
-    "zero_of_temporary",                    # torch_tensor_zero(a*b) (leaked 1)
-    "zero_grad_of_temporary",               # torch_tensor_zero_grad(a*b) (leaked 1)
+    "failed_operator_in_sum",  # c = a*b + a*f + b/a, a*f fails (leaked 2 per evaluation)
+    "failed_operator_of_temporary",  # c = (a*b)*f (leaked 1)
+    "unconstructed_operand",  # (a*f) + (a*b), (a*b) - (a*s): the failed side is unconstructed
+    "get_shape_of_temporary",  # torch_tensor_get_shape(a*b) (leaked 1)
+    "zero_of_temporary",  # torch_tensor_zero(a*b) (leaked 1)
+    "zero_grad_of_temporary",  # torch_tensor_zero_grad(a*b) (leaked 1)
     "failing_procedures_given_temporaries",  # to/backward/loss/get_gradient/sum failing with stat=
-    "elemental_assignment_of_temporary",    # arr = one * 2d0 (stopped: "not a live tensor")
+    "elemental_assignment_of_temporary",  # arr = one * 2d0 (stopped: "not a live tensor")
 ]
 
 

@@ -3,6 +3,7 @@ modules are re-entrant.  An OpenMP program hammers the deferred-error path
 (torch_set_stop_on_error(.false.) + torch_get_last_error) and the stat=/errmsg= path from 8
 threads, then runs forward/backward on per-thread tensors concurrently and checks the
 gradients against their derivative."""
+
 from __future__ import annotations
 
 import shutil
@@ -15,10 +16,10 @@ from tests.conftest import fortran_env
 
 HERE = Path(__file__).resolve().parent
 THREADS = 8
-N_OPS = 20_000        # failing operators per thread per repeat
-REPEATS = 10          # 8 x 20,000 x 10 = 1.6 million failing operators
-N_STAT = 125_000      # failing stat= calls per thread: 10^6 in all
-N_BACKWARD = 2_000    # forward/backward/get_gradient cycles per thread
+N_OPS = 20_000  # failing operators per thread per repeat
+REPEATS = 10  # 8 x 20,000 x 10 = 1.6 million failing operators
+N_STAT = 125_000  # failing stat= calls per thread: 10^6 in all
+N_BACKWARD = 2_000  # forward/backward/get_gradient cycles per thread
 
 
 def torch_libdir() -> Path:
@@ -32,10 +33,14 @@ def stress(fortran) -> dict[str, list[str]]:
     """Run the OpenMP program once at the acceptance sizes; its report, by first word."""
     # torch/lib in the program's RUNPATH: the program and LibTorch share torch's libgomp
     # (build-and-binding notes, section 3 item 6).
-    exe = fortran.build(HERE / "fortran" / "threads.f90",
-                        flags=("-O2", "-fopenmp", f"-Wl,-rpath,{torch_libdir()}"))
-    proc = subprocess.run([str(exe), str(THREADS), str(N_OPS), str(REPEATS), str(N_STAT), str(N_BACKWARD)],
-                          capture_output=True, text=True, env=fortran_env(), timeout=600)
+    exe = fortran.build(HERE / "fortran" / "threads.f90", flags=("-O2", "-fopenmp", f"-Wl,-rpath,{torch_libdir()}"))
+    proc = subprocess.run(
+        [str(exe), str(THREADS), str(N_OPS), str(REPEATS), str(N_STAT), str(N_BACKWARD)],
+        capture_output=True,
+        text=True,
+        env=fortran_env(),
+        timeout=600,
+    )
     assert proc.returncode == 0, f"the OpenMP program died ({proc.returncode}):\n{proc.stdout}\n{proc.stderr[-3000:]}"
     report: dict[str, list[str]] = {}
     for line in proc.stdout.splitlines():
@@ -86,12 +91,15 @@ def test_fortran_modules_keep_no_mutable_static_state(install, tmp_path):
     offenders = []
     for name in (src_dir / "fortran-sources.txt").read_text().split():
         obj = tmp_path / (Path(name).stem + ".o")
-        subprocess.run(["gfortran", "-O2", "-frecursive", "-c", f"-J{tmp_path}", str(src_dir / name), "-o", str(obj)],
-                       check=True, capture_output=True, cwd=tmp_path)
+        subprocess.run(
+            ["gfortran", "-O2", "-frecursive", "-c", f"-J{tmp_path}", str(src_dir / name), "-o", str(obj)],
+            check=True,
+            capture_output=True,
+            cwd=tmp_path,
+        )
         symbols = subprocess.run(["nm", str(obj)], check=True, capture_output=True, text=True).stdout
         for line in symbols.splitlines():
             parts = line.split()
-            if len(parts) == 3 and parts[1] in "bBdDsS" and "__vtab_" not in parts[2] \
-                    and "__def_init_" not in parts[2]:
+            if len(parts) == 3 and parts[1] in "bBdDsS" and "__vtab_" not in parts[2] and "__def_init_" not in parts[2]:
                 offenders.append(f"{name}: {parts[2]}")
     assert offenders == [], "mutable static storage in the Fortran modules:\n" + "\n".join(offenders)

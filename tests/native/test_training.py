@@ -5,6 +5,7 @@ One Fortran driver runs every case: an element-wise model `logits = x * w + b` t
 k = 20 steps; it records the loss at every step, the learning rate after every step, the
 gradient norm before clipping, and the final parameters.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -44,9 +45,21 @@ class Case:
         return f"{self.name}-{self.dtype}"
 
 
-OPTIM_DEFAULTS = dict(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, beta1=0.9,
-                      beta2=0.999, eps=1e-8, amsgrad=False, alpha=0.99, centered=False, lr_decay=0.0,
-                      initial_accumulator_value=0.0)
+OPTIM_DEFAULTS = dict(
+    lr=1e-3,
+    momentum=0.0,
+    dampening=0.0,
+    weight_decay=0.0,
+    nesterov=False,
+    beta1=0.9,
+    beta2=0.999,
+    eps=1e-8,
+    amsgrad=False,
+    alpha=0.99,
+    centered=False,
+    lr_decay=0.0,
+    initial_accumulator_value=0.0,
+)
 
 OPTIMISER_CASES = [
     Case("sgd-plain", optim="sgd", opts=dict(lr=0.1)),
@@ -57,11 +70,17 @@ OPTIMISER_CASES = [
     Case("adamw-default-wd", optim="adamw", opts=dict(lr=0.05, weight_decay=0.01)),
     Case("adamw-amsgrad", optim="adamw", opts=dict(lr=0.03, weight_decay=0.2, amsgrad=True, eps=1e-6)),
     Case("rmsprop-plain", optim="rmsprop", opts=dict(lr=0.01, eps=1e-8)),
-    Case("rmsprop-centered-momentum-wd", optim="rmsprop",
-         opts=dict(lr=0.005, alpha=0.9, momentum=0.5, centered=True, weight_decay=0.01, eps=1e-8)),
+    Case(
+        "rmsprop-centered-momentum-wd",
+        optim="rmsprop",
+        opts=dict(lr=0.005, alpha=0.9, momentum=0.5, centered=True, weight_decay=0.01, eps=1e-8),
+    ),
     Case("adagrad-plain", optim="adagrad", opts=dict(lr=0.1, eps=1e-10)),
-    Case("adagrad-decay-wd-acc", optim="adagrad",
-         opts=dict(lr=0.1, lr_decay=0.05, weight_decay=0.01, initial_accumulator_value=0.1, eps=1e-10)),
+    Case(
+        "adagrad-decay-wd-acc",
+        optim="adagrad",
+        opts=dict(lr=0.1, lr_decay=0.05, weight_decay=0.01, initial_accumulator_value=0.1, eps=1e-10),
+    ),
 ]
 LOSS_CASES = [
     Case("mse-mean", loss="mse", optim="adam", opts=dict(lr=0.05)),
@@ -73,11 +92,18 @@ LOSS_CASES = [
     Case("huber-delta1", loss="huber", loss_param=1.0, optim="adam", opts=dict(lr=0.05)),
     Case("huber-delta0.3-none", loss="huber", reduction="none", loss_param=0.3, optim="sgd", opts=dict(lr=0.05)),
     Case("cross_entropy-index", loss="cross_entropy", optim="adam", opts=dict(lr=0.05)),
-    Case("cross_entropy-index-smoothing-sum", loss="cross_entropy", reduction="sum", loss_param=0.1,
-         optim="sgd", opts=dict(lr=0.05)),
+    Case(
+        "cross_entropy-index-smoothing-sum",
+        loss="cross_entropy",
+        reduction="sum",
+        loss_param=0.1,
+        optim="sgd",
+        opts=dict(lr=0.05),
+    ),
     Case("cross_entropy-probabilities", loss="cross_entropy_prob", optim="adam", opts=dict(lr=0.05)),
-    Case("cross_entropy-probabilities-none", loss="cross_entropy_prob", reduction="none", optim="sgd",
-         opts=dict(lr=0.05)),
+    Case(
+        "cross_entropy-probabilities-none", loss="cross_entropy_prob", reduction="none", optim="sgd", opts=dict(lr=0.05)
+    ),
     Case("bce-mean", loss="bce", optim="adam", opts=dict(lr=0.05)),
     Case("bce-sum", loss="bce", reduction="sum", optim="sgd", opts=dict(lr=0.02, momentum=0.9)),
 ]
@@ -118,13 +144,38 @@ def manifest_line(case: Case, infile: Path, outfile: Path) -> str:
     o = {**OPTIM_DEFAULTS, **case.opts}
     f = lambda v: repr(float(v))  # noqa: E731
     t = lambda v: "T" if v else "F"  # noqa: E731
-    return " ".join([
-        case.dtype, case.loss, str(REDUCTIONS[case.reduction]), f(case.loss_param), case.optim, f(o["lr"]),
-        f(o["momentum"]), f(o["dampening"]), f(o["weight_decay"]), t(o["nesterov"]), f(o["beta1"]), f(o["beta2"]),
-        f(o["eps"]), t(o["amsgrad"]), f(o["alpha"]), t(o["centered"]), f(o["lr_decay"]),
-        f(o["initial_accumulator_value"]), case.scheduler, f(case.sched[0]), f(case.sched[1]), case.clip,
-        f(case.clip_value), str(STEPS), str(BATCH), str(FEATURES), f"'{infile}'", f"'{outfile}'",
-    ])
+    return " ".join(
+        [
+            case.dtype,
+            case.loss,
+            str(REDUCTIONS[case.reduction]),
+            f(case.loss_param),
+            case.optim,
+            f(o["lr"]),
+            f(o["momentum"]),
+            f(o["dampening"]),
+            f(o["weight_decay"]),
+            t(o["nesterov"]),
+            f(o["beta1"]),
+            f(o["beta2"]),
+            f(o["eps"]),
+            t(o["amsgrad"]),
+            f(o["alpha"]),
+            t(o["centered"]),
+            f(o["lr_decay"]),
+            f(o["initial_accumulator_value"]),
+            case.scheduler,
+            f(case.sched[0]),
+            f(case.sched[1]),
+            case.clip,
+            f(case.clip_value),
+            str(STEPS),
+            str(BATCH),
+            str(FEATURES),
+            f"'{infile}'",
+            f"'{outfile}'",
+        ]
+    )
 
 
 def torch_run(case: Case, data: dict[str, np.ndarray]):
@@ -137,18 +188,43 @@ def torch_run(case: Case, data: dict[str, np.ndarray]):
     params = [w, b]
     o = {**OPTIM_DEFAULTS, **case.opts}
     if case.optim == "sgd":
-        opt = torch.optim.SGD(params, lr=o["lr"], momentum=o["momentum"], dampening=o["dampening"],
-                              weight_decay=o["weight_decay"], nesterov=o["nesterov"])
+        opt = torch.optim.SGD(
+            params,
+            lr=o["lr"],
+            momentum=o["momentum"],
+            dampening=o["dampening"],
+            weight_decay=o["weight_decay"],
+            nesterov=o["nesterov"],
+        )
     elif case.optim in ("adam", "adamw"):
         cls = torch.optim.Adam if case.optim == "adam" else torch.optim.AdamW
-        opt = cls(params, lr=o["lr"], betas=(o["beta1"], o["beta2"]), eps=o["eps"],
-                  weight_decay=o["weight_decay"], amsgrad=o["amsgrad"])
+        opt = cls(
+            params,
+            lr=o["lr"],
+            betas=(o["beta1"], o["beta2"]),
+            eps=o["eps"],
+            weight_decay=o["weight_decay"],
+            amsgrad=o["amsgrad"],
+        )
     elif case.optim == "rmsprop":
-        opt = torch.optim.RMSprop(params, lr=o["lr"], alpha=o["alpha"], eps=o["eps"],
-                                  weight_decay=o["weight_decay"], momentum=o["momentum"], centered=o["centered"])
+        opt = torch.optim.RMSprop(
+            params,
+            lr=o["lr"],
+            alpha=o["alpha"],
+            eps=o["eps"],
+            weight_decay=o["weight_decay"],
+            momentum=o["momentum"],
+            centered=o["centered"],
+        )
     else:
-        opt = torch.optim.Adagrad(params, lr=o["lr"], lr_decay=o["lr_decay"], weight_decay=o["weight_decay"],
-                                  initial_accumulator_value=o["initial_accumulator_value"], eps=o["eps"])
+        opt = torch.optim.Adagrad(
+            params,
+            lr=o["lr"],
+            lr_decay=o["lr_decay"],
+            weight_decay=o["weight_decay"],
+            initial_accumulator_value=o["initial_accumulator_value"],
+            eps=o["eps"],
+        )
     sched = None
     if case.scheduler == "step":
         sched = torch.optim.lr_scheduler.StepLR(opt, step_size=int(case.sched[0]), gamma=case.sched[1])
@@ -208,8 +284,8 @@ def fortran_runs(fortran, tmp_path_factory):
 
 def read_fortran(outfile: Path):
     v = np.frombuffer(outfile.read_bytes(), dtype=np.float64)
-    losses, lrs, norms = v[:STEPS], v[STEPS:2 * STEPS], v[2 * STEPS:3 * STEPS]
-    w, b = v[3 * STEPS:3 * STEPS + FEATURES], v[3 * STEPS + FEATURES:]
+    losses, lrs, norms = v[:STEPS], v[STEPS : 2 * STEPS], v[2 * STEPS : 3 * STEPS]
+    w, b = v[3 * STEPS : 3 * STEPS + FEATURES], v[3 * STEPS + FEATURES :]
     return losses, lrs, norms, w, b
 
 

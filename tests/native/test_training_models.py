@@ -1,5 +1,6 @@
 """TorchScript models from Fortran: checkpoint/restart, errors, and a long training loop
 whose handles and memory stay flat."""
+
 from __future__ import annotations
 
 import math
@@ -16,11 +17,9 @@ from tests.conftest import fortran_env, run
 HERE = Path(__file__).resolve().parent
 
 
-def mlp(n_in: int, n_out: int, seed: int, dtype=torch.float64) -> "torch.nn.Module":
+def mlp(n_in: int, n_out: int, seed: int, dtype=torch.float64) -> torch.nn.Module:
     torch.manual_seed(seed)
-    return torch.nn.Sequential(
-        torch.nn.Linear(n_in, 16), torch.nn.Tanh(), torch.nn.Linear(16, n_out)
-    ).to(dtype)
+    return torch.nn.Sequential(torch.nn.Linear(n_in, 16), torch.nn.Tanh(), torch.nn.Linear(16, n_out)).to(dtype)
 
 
 @pytest.fixture(scope="module")
@@ -107,8 +106,10 @@ EXPECTED_ERRORS = {
 @pytest.fixture(scope="module")
 def training_errors(fortran, models):
     exe = fortran.build(HERE / "fortran" / "training_errors.f90")
-    proc = run([str(exe), str(models["mlp"]), str(models["other"]), str(models["bogus"]), str(models["dir"])],
-               env=fortran_env())
+    proc = run(
+        [str(exe), str(models["mlp"]), str(models["other"]), str(models["bogus"]), str(models["dir"])],
+        env=fortran_env(),
+    )
     assert proc.stdout.rstrip().endswith("finished")
     out = {}
     for line in proc.stdout.splitlines():

@@ -1,5 +1,6 @@
 """Fixtures of the Python-binding tests.  The live-handle checks that apply to every test
 (per test, and at the end of the run) live in tests/conftest.py."""
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,9 @@ def run_python(code: str, env: dict[str, str] | None = None, timeout: float = 12
     full_env = dict(os.environ)
     full_env["PYTHONPATH"] = str(REPO) + (os.pathsep + full_env["PYTHONPATH"] if full_env.get("PYTHONPATH") else "")
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=full_env, timeout=timeout,
-                          cwd=str(REPO))
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=full_env, timeout=timeout, cwd=str(REPO)
+    )
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ launch (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT in the environment).
 Writes OUT_DIR/rank<r>.npz with the results of the collectives and of 5 training steps of a
 distributed model, then checks that no handle is left.
 """
+
 from __future__ import annotations
 
 import sys
@@ -30,7 +31,7 @@ def main(model_path: str, out_dir: str) -> None:
     results: dict[str, np.ndarray] = {}
 
     a = np.arange(6, dtype=np.float64).reshape(2, 3) + rank
-    with pyftorch.from_numpy(a, copy=False) as t:   # a view: the array receives the result
+    with pyftorch.from_numpy(a, copy=False) as t:  # a view: the array receives the result
         dist.all_reduce(t, "sum")
     results["sum"] = a.copy()
     b = np.full(4, rank + 1, dtype=np.int32)

@@ -1,4 +1,5 @@
 """The public Python API has docstrings and type hints."""
+
 from __future__ import annotations
 
 import inspect
@@ -7,8 +8,8 @@ import pytest
 
 import pyftorch
 from pyftorch import errors, runtime
-from pyftorch.crosscheck import engine, expr, generate, scenario, suite, training
 from pyftorch.crosscheck import cli as crosscheck_cli
+from pyftorch.crosscheck import engine, expr, generate, scenario, suite, training
 
 MODULES = [pyftorch, errors, runtime, engine, expr, scenario, suite, generate, crosscheck_cli, training]
 
@@ -38,8 +39,8 @@ def _public_callables():
 
 
 def test_modules_have_docstrings():
-    import pyftorch.core as core
     import pyftorch._lib as lib
+    import pyftorch.core as core
 
     for module in [core, lib, *_library_modules(), *MODULES]:
         assert module.__doc__ and module.__doc__.strip(), module.__name__
@@ -48,13 +49,18 @@ def test_modules_have_docstrings():
 @pytest.mark.parametrize("qualname,obj", list(_public_callables()), ids=lambda x: x if isinstance(x, str) else "")
 def test_public_callables_have_docstrings_and_hints(qualname, obj):
     assert inspect.getdoc(obj), f"{qualname} has no docstring"
-    functions = [obj] if inspect.isfunction(obj) else [
-        f for n, f in vars(obj).items() if inspect.isfunction(f) and (not n.startswith("_") or n == "__init__")
-    ]
+    functions = (
+        [obj]
+        if inspect.isfunction(obj)
+        else [f for n, f in vars(obj).items() if inspect.isfunction(f) and (not n.startswith("_") or n == "__init__")]
+    )
     for fn in functions:
         sig = inspect.signature(fn)
-        missing = [p for p, v in sig.parameters.items()
-                   if p not in ("self", "cls", "draw") and v.annotation is inspect.Parameter.empty]
+        missing = [
+            p
+            for p, v in sig.parameters.items()
+            if p not in ("self", "cls", "draw") and v.annotation is inspect.Parameter.empty
+        ]
         assert not missing, f"{qualname}.{fn.__name__}: parameters without type hints: {missing}"
         if fn.__name__ != "__init__":
             assert sig.return_annotation is not inspect.Signature.empty, f"{qualname}.{fn.__name__}: no return type"
@@ -63,8 +69,19 @@ def test_public_callables_have_docstrings_and_hints(qualname, obj):
 def test_tensor_methods_documented():
     from pyftorch.core import Tensor
 
-    for name in ("from_numpy", "numpy", "backward", "get_gradient", "zero_grad", "close", "sum", "mean", "to",
-                 "detach", "item"):
+    for name in (
+        "from_numpy",
+        "numpy",
+        "backward",
+        "get_gradient",
+        "zero_grad",
+        "close",
+        "sum",
+        "mean",
+        "to",
+        "detach",
+        "item",
+    ):
         assert inspect.getdoc(getattr(Tensor, name)), name
     for prop in ("grad", "requires_grad", "device", "dtype", "shape", "is_leaf", "is_view", "closed"):
         assert inspect.getdoc(getattr(Tensor, prop)), prop
@@ -73,8 +90,19 @@ def test_tensor_methods_documented():
 def test_training_classes_documented():
     import pyftorch as ft
 
-    for cls in (ft.Model, ft.Optimizer, ft.SGD, ft.Adam, ft.AdamW, ft.RMSprop, ft.Adagrad, ft.LRScheduler,
-                ft.StepLR, ft.ExponentialLR, ft.CosineAnnealingLR):
+    for cls in (
+        ft.Model,
+        ft.Optimizer,
+        ft.SGD,
+        ft.Adam,
+        ft.AdamW,
+        ft.RMSprop,
+        ft.Adagrad,
+        ft.LRScheduler,
+        ft.StepLR,
+        ft.ExponentialLR,
+        ft.CosineAnnealingLR,
+    ):
         assert inspect.getdoc(cls), cls
         for name in ("close", "closed"):
             assert inspect.getdoc(getattr(cls, name)), (cls, name)

@@ -6,6 +6,7 @@
 * preprocess.ftorch_api exposes exactly the table's names for module ftorch;
 * FT001 keeps names outside the table (other FTorch versions) and then offers no fix.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -77,9 +78,18 @@ contains
   end subroutine f1
 end module m
 """
-    assert tool.public_names(text) == {"m": {
-        "a": "imported", "f": "procedure", "operator(+)": "generic", "assignment(=)": "generic",
-        "k1": "constant", "k2": "constant", "v": "variable", "t": "type"}}
+    assert tool.public_names(text) == {
+        "m": {
+            "a": "imported",
+            "f": "procedure",
+            "operator(+)": "generic",
+            "assignment(=)": "generic",
+            "k1": "constant",
+            "k2": "constant",
+            "v": "variable",
+            "t": "type",
+        }
+    }
     with pytest.raises(tool.SourceError, match="not private by default"):
         tool.public_names("module p\n  public :: x\nend module p\n")
 
@@ -94,8 +104,14 @@ def test_ftorch_api_exposes_exactly_the_table():
     for alias in api.ALIASES:
         assert alias in MODULES, alias
         assert {n.lower() for n in MODULES[alias] if not n.startswith(("operator", "assignment"))} <= set(api.CANONICAL)
-    for name in ("torch_lr_scheduler", "torch_clip_grad_norm", "torch_live_handles", "torch_optim_step",
-                 "torch_manual_seed", "ftorch_int"):  # the names the old hand-written table missed
+    for name in (
+        "torch_lr_scheduler",
+        "torch_clip_grad_norm",
+        "torch_live_handles",
+        "torch_optim_step",
+        "torch_manual_seed",
+        "ftorch_int",
+    ):  # the names the old hand-written table missed
         assert api.canonical(name.lower()) == name
     assert api.OPTIMIZERS <= set(api.CANONICAL) and api.LOSSES <= set(api.CANONICAL)
     assert api.provides("ftorch_devices", "torch_kcpu") and not api.provides("ftorch_devices", "torch_tensor")
@@ -105,9 +121,24 @@ def test_ftorch_api_exposes_exactly_the_table():
 def lint(tmp_path: Path, source: str, *args: str) -> tuple[list[dict], str]:
     path = tmp_path / "prog.f90"
     path.write_text(source)
-    proc = subprocess.run([sys.executable, "-m", "pyftorch", "lint", "--no-cache", "--select", "FT001",
-                           "--output-format", "json", *args, path.name], cwd=tmp_path, capture_output=True,
-                          text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pyftorch",
+            "lint",
+            "--no-cache",
+            "--select",
+            "FT001",
+            "--output-format",
+            "json",
+            *args,
+            path.name,
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     return (json.loads(proc.stdout) if proc.stdout.strip() else []), path.read_text()
 
 
@@ -182,8 +213,9 @@ end program ok
     (d,) = lint(tmp_path, source)[0]
     assert d["fix"] is not None, d["message"]
     _, text = lint(tmp_path, source, "--fix")
-    assert ("use ftorch, only: torch_delete, torch_kCPU, torch_live_handles, torch_manual_seed, "
-            "torch_tensor, &\n") in text
+    assert (
+        "use ftorch, only: torch_delete, torch_kCPU, torch_live_handles, torch_manual_seed, torch_tensor, &\n"
+    ) in text
     assert "torch_tensor_from_array" in text
 
 

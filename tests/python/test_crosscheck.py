@@ -1,8 +1,10 @@
 """pyftorch.crosscheck: the built-in suite, random scenarios, the CLI, and proof that it can fail."""
+
 from __future__ import annotations
 
 import ctypes
 import gc
+import itertools
 import json
 import re
 from ctypes import byref, c_void_p
@@ -35,8 +37,25 @@ def test_builtin_suite_passes_on_cpu():
 
 def test_builtin_suite_covers_what_the_issue_asks_for():
     tags = set().union(*(s.tags for s in builtin_suite()))
-    required = {"+", "-", "*", "/", "**", "neg", "sum", "mean", "scalar", "chain", "broadcast", "accumulation",
-                "zero_grad", "retain_graph", "external_gradient", "view", "error"}
+    required = {
+        "+",
+        "-",
+        "*",
+        "/",
+        "**",
+        "neg",
+        "sum",
+        "mean",
+        "scalar",
+        "chain",
+        "broadcast",
+        "accumulation",
+        "zero_grad",
+        "retain_graph",
+        "external_gradient",
+        "view",
+        "error",
+    }
     assert required <= tags, required - tags
     names = {s.name for s in builtin_suite()}
     assert {"accumulate_2", "accumulate_3", "retain_graph_reuse", "retain_graph_missing"} <= names
@@ -45,8 +64,13 @@ def test_builtin_suite_covers_what_the_issue_asks_for():
 
 
 # --- random scenarios ----------------------------------------------------------------------------------
-@settings(max_examples=40, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(scenarios())
 def test_random_scenarios_agree(scenario):
     for dtype in ("float32", "float64"):
@@ -54,8 +78,13 @@ def test_random_scenarios_agree(scenario):
         assert result.status == "pass", f"{dtype}\n{result.failure_summary()}\n{scenario.text()}"
 
 
-@settings(max_examples=60, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(scenarios())
 def test_generated_expressions_stay_away_from_singular_points(scenario):
     """Every drawn expression is finite and bounded, and some leaf it reads requires grad."""
@@ -140,8 +169,9 @@ def test_cli_usage(capsys):
 
 
 def test_dispatcher_runs_crosscheck(python_subprocess):
-    proc = python_subprocess("import sys; from pyftorch.cli import main; "
-                             "sys.exit(main(['crosscheck', '--device', 'cpu', '-k', 'chain_*']))")
+    proc = python_subprocess(
+        "import sys; from pyftorch.cli import main; sys.exit(main(['crosscheck', '--device', 'cpu', '-k', 'chain_*']))"
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "chain_ftorch_example" in proc.stdout and "all agree" in proc.stdout
 
@@ -162,8 +192,9 @@ def test_compare_arrays_reports_errors_and_tolerances():
 
 
 def test_non_finite_reference_fails_a_case():
-    scenario = Scenario("singular", (Leaf("a", np.array([0.0, 1.0])), Eval("y", Bin("/", Var("a"), Var("a"))),
-                                     Backward("y")))
+    scenario = Scenario(
+        "singular", (Leaf("a", np.array([0.0, 1.0])), Eval("y", Bin("/", Var("a"), Var("a"))), Backward("y"))
+    )
     result = run_case(scenario, "cpu", "float64")
     assert result.status == "fail" and "singular point" in result.failure_summary()
     assert run_case(scenario, "cpu", "float64", require_finite=False).status == "pass"  # NaN == NaN
@@ -313,8 +344,6 @@ def test_fault_leaked_handle_fails_the_case(monkeypatch):
             lib.ft_tensor_delete(h)
 
 
-
-
 # --- training cases: losses, optimisers, schedulers, clipping ---------------------------------------------
 from pyftorch.crosscheck.training import (  # noqa: E402
     TRAINING_TOLERANCES,
@@ -357,8 +386,14 @@ def test_training_cases_cover_what_the_issue_asks_for():
     assert len(losses) + len(optims) + len(scheds) + len(clips) == len(cases)
     # every loss x every reduction; non-default beta/delta; class indices, probabilities, label smoothing
     combos = {(c.loss, c.reduction) for c in losses}
-    for loss in ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy",
-                 "binary_cross_entropy_with_logits"):
+    for loss in (
+        "mse_loss",
+        "l1_loss",
+        "smooth_l1_loss",
+        "huber_loss",
+        "cross_entropy",
+        "binary_cross_entropy_with_logits",
+    ):
         assert {(loss, r) for r in ("mean", "sum", "none")} <= combos, loss
     assert any(c.loss == "smooth_l1_loss" and c.options.get("beta", 1.0) != 1.0 for c in losses)
     assert any(c.loss == "huber_loss" and c.options.get("delta", 1.0) != 1.0 for c in losses)
@@ -406,11 +441,14 @@ def test_training_cases_are_not_vacuous():
             lrs = [o["lr"][0] for _, o in obs]
             assert len(set(lrs)) >= (2 if case.options.get("T_max") == 1 else 4), case.name
             if case.scheduler == "CosineAnnealingLR":  # past T_max the rate rises again
-                assert any(b > a for a, b in zip(lrs, lrs[1:])), case.name
+                assert any(b > a for a, b in itertools.pairwise(lrs)), case.name
         elif isinstance(case, ClipCase):
             before, after = obs[0][1], obs[1][1]
-            changed = any(before[k] is not None and not np.array_equal(before[k], after[k])
-                          for k in before if k.startswith("grad("))
+            changed = any(
+                before[k] is not None and not np.array_equal(before[k], after[k])
+                for k in before
+                if k.startswith("grad(")
+            )
             assert changed == (case.name != "clip_norm_no_clipping"), case.name
             if case.mode == "norm":
                 assert (after["total_norm"][0] > case.max_norm) == changed, case.name

@@ -1,5 +1,6 @@
 """pyftorch.distributed from Python, launched torchrun-style (environment rendezvous, one
 process per rank), and its checks in a single process."""
+
 from __future__ import annotations
 
 import os
@@ -21,7 +22,9 @@ def dist():
     import pyftorch.distributed as dist
 
     if not dist.is_available():
-        pytest.skip("libftorch was built without distributed support (gloo headers absent: apt-get install libgloo-dev)")
+        pytest.skip(
+            "libftorch was built without distributed support (gloo headers absent: apt-get install libgloo-dev)"
+        )
     return dist
 
 
@@ -82,17 +85,33 @@ def test_torchrun_style_launch(dist, tmp_path, world=2):
     from pyftorch.torchscript import save_torchscript
 
     torch.manual_seed(5)
-    path = save_torchscript(torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.Tanh(), torch.nn.Linear(6, 2)).double(),
-                            tmp_path / "mlp.pt")
+    path = save_torchscript(
+        torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.Tanh(), torch.nn.Linear(6, 2)).double(), tmp_path / "mlp.pt"
+    )
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     procs = []
     for r in range(world):
-        env = dict(os.environ, RANK=str(r), WORLD_SIZE=str(world), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port),
-                   OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
-        procs.append(subprocess.Popen([sys.executable, "-m", "tests.python.dist_worker", str(path), str(tmp_path)],
-                                      cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        env = dict(
+            os.environ,
+            RANK=str(r),
+            WORLD_SIZE=str(world),
+            MASTER_ADDR="127.0.0.1",
+            MASTER_PORT=str(port),
+            OMP_NUM_THREADS="1",
+            PYTHONPATH=str(ROOT),
+        )
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "tests.python.dist_worker", str(path), str(tmp_path)],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
     outs = [p.communicate(timeout=180)[0] for p in procs]
     for p, out in zip(procs, outs):
         assert p.returncode == 0, out

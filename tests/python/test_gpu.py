@@ -2,6 +2,7 @@
 
 ``bench/gpu_check.sh`` runs these on a GPU machine (``pytest -m gpu tests/python``).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,8 +34,10 @@ def test_gradient_lands_on_the_cuda_leaf_the_user_holds(cuda):
     import pyftorch as ft
 
     a_np, b_np = np.array([2.0, 3.0]), np.array([6.0, 4.0])
-    with ft.Tensor.from_numpy(a_np, copy=True, requires_grad=True, device=cuda) as a, \
-            ft.Tensor.from_numpy(b_np, copy=True, requires_grad=True, device=cuda) as b:
+    with (
+        ft.Tensor.from_numpy(a_np, copy=True, requires_grad=True, device=cuda) as a,
+        ft.Tensor.from_numpy(b_np, copy=True, requires_grad=True, device=cuda) as b,
+    ):
         assert a.device == "cuda:0" and a.is_leaf and a.requires_grad and not a.is_view
         with (a * b + a * b * a).sum() as loss:
             assert loss.device == "cuda:0"
@@ -71,14 +74,18 @@ def test_model_training_on_cuda_matches_torch_and_restarts_on_cpu(cuda, tmp_path
     from pyftorch.torchscript import save_torchscript
 
     torch.manual_seed(0)
-    path = save_torchscript(torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(),
-                                                torch.nn.Linear(8, 2)).double(), tmp_path / "mlp.pt")
+    path = save_torchscript(
+        torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2)).double(), tmp_path / "mlp.pt"
+    )
     rng = np.random.default_rng(0)
     x, t = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
     ref = torch.jit.load(str(path), map_location="cuda")
     ref_opt = torch.optim.Adam(ref.parameters(), lr=0.05, amsgrad=True, foreach=False)
-    with ft.Model.load(path, device=cuda, requires_grad=True, training=True) as model, \
-            ft.tensor(x, device=cuda) as X, ft.tensor(t, device=cuda) as T:
+    with (
+        ft.Model.load(path, device=cuda, requires_grad=True, training=True) as model,
+        ft.tensor(x, device=cuda) as X,
+        ft.tensor(t, device=cuda) as T,
+    ):
         params = model.parameters()
         assert all(p.device == "cuda:0" for p in params)
         with ft.Adam(params, lr=0.05, amsgrad=True) as opt:
@@ -89,8 +96,9 @@ def test_model_training_on_cuda_matches_torch_and_restarts_on_cpu(cuda, tmp_path
                     loss.backward()
                 opt.step()
                 ref_opt.zero_grad()
-                torch.nn.functional.mse_loss(ref(torch.tensor(x, device="cuda")),
-                                             torch.tensor(t, device="cuda")).backward()
+                torch.nn.functional.mse_loss(
+                    ref(torch.tensor(x, device="cuda")), torch.tensor(t, device="cuda")
+                ).backward()
                 ref_opt.step()
             ft.save_checkpoint(tmp_path / "gpu.ckpt", model, opt)
         on_gpu = [p.numpy() for p in params]

@@ -1,4 +1,5 @@
 """The loader: declarations, torch version check, status mapping, import order."""
+
 from __future__ import annotations
 
 import ctypes
@@ -67,8 +68,10 @@ def test_header_parser_sees_the_abi():
     protos = header_prototypes()
     assert len(protos) >= 70
     assert protos["ft_tensor_binary"] == ("int", ["int", "ft_tensor", "ft_tensor", "unsigned", "ft_tensor *"])
-    assert protos["ft_optim_new"] == ("int", ["int", "const ft_tensor *", "int", "const ft_optim_options *",
-                                              "ft_optim *"])
+    assert protos["ft_optim_new"] == (
+        "int",
+        ["int", "const ft_tensor *", "int", "const ft_optim_options *", "ft_optim *"],
+    )
     assert header_struct("ft_optim_options")[:2] == [("lr", "double"), ("momentum", "double")]
 
 
@@ -94,12 +97,15 @@ def test_struct_layout_matches_the_c_compiler(tmp_path):
     names = [n for n, _ in _lib.OptimOptions._fields_]
     prints = "".join(f'printf("%zu\\n", offsetof(ft_optim_options, {n}));' for n in names)
     src = tmp_path / "layout.c"
-    src.write_text(f'#include <stdio.h>\n#include <stddef.h>\n#include "ftorch.h"\n'
-                   f'int main(void) {{ {prints} printf("%zu\\n", sizeof(ft_optim_options)); return 0; }}\n')
+    src.write_text(
+        f'#include <stdio.h>\n#include <stddef.h>\n#include "ftorch.h"\n'
+        f'int main(void) {{ {prints} printf("%zu\\n", sizeof(ft_optim_options)); return 0; }}\n'
+    )
     exe = tmp_path / "layout"
     include = find_install().include_dir  # ftorch.h includes the generated ftorch_version.h
-    subprocess.run([cc, f"-I{HEADER.parent}", f"-I{include}", str(src), "-o", str(exe)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [cc, f"-I{HEADER.parent}", f"-I{include}", str(src), "-o", str(exe)], check=True, capture_output=True
+    )
     c_values = [int(v) for v in subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout.split()]
     py_values = [getattr(_lib.OptimOptions, n).offset for n in names] + [ctypes.sizeof(_lib.OptimOptions)]
     assert py_values == c_values
@@ -118,8 +124,12 @@ def test_declaration_matches_header(name):
         assert ctype == C_TO_CTYPES[ptype], f"{name} argument {i}: declared {ctype}, header says {ptype}"
     if name in _lib.RELEASE_FUNCTIONS:  # return int, always FT_OK: deliberately no errcheck
         assert ret == "int" and sig.restype is ctypes.c_int
-    elif ret == "int" and name in ("ft_last_status", "ft_cuda_available", "ft_cuda_device_count",
-                                   "ft_distributed_available"):
+    elif ret == "int" and name in (
+        "ft_last_status",
+        "ft_cuda_available",
+        "ft_cuda_device_count",
+        "ft_distributed_available",
+    ):
         assert sig.restype is ctypes.c_int  # these return values, not statuses
     else:
         assert sig.restype is C_RETURN[ret], f"{name}: restype {sig.restype}, header returns {ret}"
@@ -198,8 +208,9 @@ def test_version_mismatch_refused_when_loading(python_subprocess):
     proc = python_subprocess(code)
     assert proc.returncode == 0, proc.stderr
     assert "REFUSED" in proc.stdout and "9.9.9" in proc.stdout
-    proc = python_subprocess(code.replace("REFUSED", "X") + "print(pyftorch.tensor([1.0]).numpy())\n",
-                             env={_lib.ALLOW_MISMATCH_ENV: "1"})
+    proc = python_subprocess(
+        code.replace("REFUSED", "X") + "print(pyftorch.tensor([1.0]).numpy())\n", env={_lib.ALLOW_MISMATCH_ENV: "1"}
+    )
     assert proc.returncode == 0, proc.stderr
     assert "[1.]" in proc.stdout and "RuntimeWarning" in proc.stderr
 
@@ -243,8 +254,9 @@ def test_missing_library_raises_a_clear_error(python_subprocess, tmp_path):
 
 
 def test_pyftorch_lib_env_selects_the_library(python_subprocess, lib):
-    proc = python_subprocess("import pyftorch\nprint(pyftorch.library_info()['library'])",
-                             env={"PYFTORCH_LIB": str(lib.path)})
+    proc = python_subprocess(
+        "import pyftorch\nprint(pyftorch.library_info()['library'])", env={"PYFTORCH_LIB": str(lib.path)}
+    )
     assert proc.returncode == 0, proc.stderr
     assert Path(proc.stdout.strip()) == Path(lib.path)
 
@@ -302,9 +314,16 @@ def test_python_never_passes_flags_to_operators(lib, monkeypatch):
     """Every operator call from Python passes flags = 0 (never FT_FLAG_TEMP, which is Fortran's)."""
     from pyftorch.crosscheck import builtin_suite, run_suite
 
-    flag_position = {"ft_tensor_binary": 3, "ft_tensor_binary_scalar": 4, "ft_tensor_binary_iscalar": 4,
-                     "ft_tensor_neg": 1, "ft_tensor_sum": 1, "ft_tensor_mean": 1, "ft_tensor_to_new": 4,
-                     "ft_tensor_detach": 1}
+    flag_position = {
+        "ft_tensor_binary": 3,
+        "ft_tensor_binary_scalar": 4,
+        "ft_tensor_binary_iscalar": 4,
+        "ft_tensor_neg": 1,
+        "ft_tensor_sum": 1,
+        "ft_tensor_mean": 1,
+        "ft_tensor_to_new": 4,
+        "ft_tensor_detach": 1,
+    }
     calls = {name: 0 for name in flag_position}
 
     def watch(name, real):
@@ -312,6 +331,7 @@ def test_python_never_passes_flags_to_operators(lib, monkeypatch):
             assert args[flag_position[name]] == 0, f"{name} called with flags={args[flag_position[name]]}"
             calls[name] += 1
             return real(*args)
+
         return wrapper
 
     for name in flag_position:
@@ -389,8 +409,9 @@ def test_every_enumerator_is_mirrored_with_its_value():
 def test_completeness_checks_catch_a_changed_signature():
     """A throw-away header edit (one parameter type changed) is seen by the table comparison."""
     text = abi_header.HEADER.read_text()
-    changed = text.replace("FT_API int ft_optim_set_lr(ft_optim o, double lr);",
-                           "FT_API int ft_optim_set_lr(ft_optim o, int64_t lr);")
+    changed = text.replace(
+        "FT_API int ft_optim_set_lr(ft_optim o, double lr);", "FT_API int ft_optim_set_lr(ft_optim o, int64_t lr);"
+    )
     assert changed != text
     protos = abi_header.prototypes(changed)
     assert protos["ft_optim_set_lr"][1] == ["ft_optim", "int64_t"]

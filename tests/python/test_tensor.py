@@ -1,4 +1,5 @@
 """pyftorch.Tensor: construction, conversion, operators, autograd, lifetime and misuse."""
+
 from __future__ import annotations
 
 import gc
@@ -34,7 +35,9 @@ def live() -> int:
 @pytest.mark.parametrize("dtype", [np.dtype(d) for d in DTYPE_CODES])
 @pytest.mark.parametrize("copy", [True, False])
 def test_numpy_round_trip_every_dtype(dtype, copy):
-    arr = (RNG.uniform(-50, 50, size=(3, 4)) > 0) if dtype == np.bool_ else RNG.uniform(0, 100, size=(3, 4)).astype(dtype)
+    arr = (
+        (RNG.uniform(-50, 50, size=(3, 4)) > 0) if dtype == np.bool_ else RNG.uniform(0, 100, size=(3, 4)).astype(dtype)
+    )
     with Tensor.from_numpy(arr, copy=copy) as t:
         assert t.shape == (3, 4) and t.dtype == dtype and t.device == "cpu"
         assert t.is_view is (not copy)
@@ -141,7 +144,7 @@ def test_unary_minus_sum_mean():
 
 
 def test_integer_power_of_negative_base_uses_the_integer_form():
-    with ft.tensor([-2.0, 3.0]) as x, x ** 3 as y, x ** -1 as z:
+    with ft.tensor([-2.0, 3.0]) as x, x**3 as y, x**-1 as z:
         assert y.tolist() == [-8.0, 27.0] and z.tolist() == [-0.5, 1.0 / 3.0]
 
 
@@ -292,7 +295,7 @@ CLOSED_USES = {
     "add": lambda t: t + 1.0,
     "radd": lambda t: 1 + t,
     "neg": lambda t: -t,
-    "pow": lambda t: t ** 2,
+    "pow": lambda t: t**2,
     "sum": lambda t: t.sum(),
     "backward": lambda t: t.backward(),
     "grad": lambda t: t.grad,
@@ -348,8 +351,9 @@ def test_from_numpy_needs_an_array(bad, copy):
         Tensor.from_numpy(bad, copy=copy)
 
 
-@pytest.mark.parametrize("dtype", ["complex128", "object", ">f8", "<U3", "uint16", "uint32", "uint64",
-                                   "datetime64[s]", "longdouble"])
+@pytest.mark.parametrize(
+    "dtype", ["complex128", "object", ">f8", "<U3", "uint16", "uint32", "uint64", "datetime64[s]", "longdouble"]
+)
 @pytest.mark.parametrize("copy", [True, False])
 def test_unsupported_dtypes_raise(dtype, copy):
     arr = np.zeros(3, dtype=dtype)
@@ -360,12 +364,15 @@ def test_unsupported_dtypes_raise(dtype, copy):
     assert isinstance(info.value, TypeError)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: np.arange(12.0).reshape(3, 4)[:, ::2],
-    lambda: np.arange(12.0).reshape(3, 4).T,
-    lambda: np.asfortranarray(np.arange(12.0).reshape(3, 4)),
-    lambda: np.arange(10.0)[::-1],
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: np.arange(12.0).reshape(3, 4)[:, ::2],
+        lambda: np.arange(12.0).reshape(3, 4).T,
+        lambda: np.asfortranarray(np.arange(12.0).reshape(3, 4)),
+        lambda: np.arange(10.0)[::-1],
+    ],
+)
 @pytest.mark.parametrize("copy", [True, False])
 def test_non_contiguous_arrays_raise(make, copy):
     with pytest.raises(InvalidArgumentError, match="C-contiguous"):

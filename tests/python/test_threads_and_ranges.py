@@ -5,6 +5,7 @@ Before the fix, `t.close()` on one thread while another ran `t * t` on a 20-mill
 tensor freed the slot under the running operation: SIGSEGV.  Every race here runs in a
 subprocess, so a crash fails the test instead of killing pytest.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -111,14 +112,17 @@ def test_concurrent_close_deletes_once():
         assert errors == [] and t.closed
 
 
-@pytest.mark.parametrize("shape, error", [
-    ((2**64 + 3,), OverflowError),
-    ((2**63,), OverflowError),
-    ((3.7,), TypeError),
-    ((3.0,), TypeError),
-    (("3",), TypeError),
-    ((2, -2**70), OverflowError),
-])
+@pytest.mark.parametrize(
+    "shape, error",
+    [
+        ((2**64 + 3,), OverflowError),
+        ((2**63,), OverflowError),
+        ((3.7,), TypeError),
+        ((3.0,), TypeError),
+        (("3",), TypeError),
+        ((2, -(2**70)), OverflowError),
+    ],
+)
 def test_shape_extents_are_checked_not_wrapped(shape, error):
     for factory in (ft.zeros, ft.ones):
         with pytest.raises(error):

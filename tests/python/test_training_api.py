@@ -5,6 +5,7 @@ loss, optimiser, scheduler and clipping mode on float32 and float64) are the cro
 training cases (test_crosscheck.py).  Every test also leaves the library's live-handle
 count where it found it (tests/conftest.py); some assert it explicitly.
 """
+
 from __future__ import annotations
 
 import gc
@@ -20,7 +21,7 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 import pyftorch as ft  # noqa: E402
-from pyftorch import errors, losses, optim  # noqa: E402
+from pyftorch import errors, optim  # noqa: E402
 from pyftorch.model import Model  # noqa: E402
 from pyftorch.torchscript import save_torchscript  # noqa: E402
 
@@ -137,10 +138,17 @@ def test_parameters_alias_the_weights_and_outlive_the_model(models):
     close_all(params, X)
 
 
-@pytest.mark.parametrize("requires_grad,file,expected", [
-    (None, "mlp", True), (False, "mlp", False), (True, "mlp", True),
-    (None, "frozen", False), (True, "frozen", True), (False, "frozen", False),
-])
+@pytest.mark.parametrize(
+    "requires_grad,file,expected",
+    [
+        (None, "mlp", True),
+        (False, "mlp", False),
+        (True, "mlp", True),
+        (None, "frozen", False),
+        (True, "frozen", True),
+        (False, "frozen", False),
+    ],
+)
 def test_requires_grad_at_load(models, requires_grad, file, expected):
     """None keeps the file's setting, False freezes (FTorch issue #585), True unfreezes."""
     with Model.load(models[file], requires_grad=requires_grad) as model:
@@ -232,7 +240,7 @@ def test_model_errors(models, tmp_path):
     with pytest.raises(TypeError):
         Model.load(42)
     with Model.load(models["mlp"]) as model:
-        with pytest.raises(TypeError, match="not a pyftorch.Tensor"):
+        with pytest.raises(TypeError, match=r"not a pyftorch\.Tensor"):
             model(np.zeros((2, 3)))
         with ft.zeros((2, 5)) as bad, pytest.raises(errors.FTorchError, match="shapes cannot be multiplied"):
             model(bad)
@@ -267,8 +275,11 @@ def test_model_lifetime(models):
 # Losses
 # --------------------------------------------------------------------------------------------
 LOSS_FUNCTIONS = {
-    "mse_loss": ({}, {}), "l1_loss": ({}, {}), "smooth_l1_loss": ({"beta": 0.5}, {"beta": 0.5}),
-    "huber_loss": ({"delta": 0.5}, {"delta": 0.5}), "binary_cross_entropy_with_logits": ({}, {}),
+    "mse_loss": ({}, {}),
+    "l1_loss": ({}, {}),
+    "smooth_l1_loss": ({"beta": 0.5}, {"beta": 0.5}),
+    "huber_loss": ({"delta": 0.5}, {"delta": 0.5}),
+    "binary_cross_entropy_with_logits": ({}, {}),
 }
 
 
@@ -295,7 +306,7 @@ def test_cross_entropy_targets():
     x = rng.normal(size=(4, 3))
     idx = np.array([0, 2, 1, 2])
     prob = rng.dirichlet(np.ones(3), size=4)
-    with ft.tensor(x, requires_grad=True) as X, ft.tensor(idx) as I, ft.tensor(prob) as P:
+    with ft.tensor(x, requires_grad=True) as X, ft.tensor(idx) as I, ft.tensor(prob) as P:  # noqa: E741 -- X, I, P: the loss's math names
         for target, ref_target in ((I, torch.tensor(idx)), (P, torch.tensor(prob))):
             with ft.cross_entropy(X, target, label_smoothing=0.1) as loss:
                 ref = F.cross_entropy(torch.tensor(x), ref_target, label_smoothing=0.1)
@@ -310,14 +321,18 @@ def test_loss_errors():
             ft.l1_loss(x, y32)
         with pytest.raises(errors.InvalidArgumentError, match="reduction"):
             ft.mse_loss(x, x, reduction="average")
-        with pytest.raises(TypeError, match="target must be a pyftorch.Tensor"):
+        with pytest.raises(TypeError, match=r"target must be a pyftorch\.Tensor"):
             ft.mse_loss(x, np.zeros(3))
         with pytest.raises(errors.InvalidArgumentError, match="beta"):
             ft.smooth_l1_loss(x, x, beta=-1.0)
         with pytest.raises(errors.InvalidArgumentError, match="delta"):
             ft.huber_loss(x, x, delta=0.0)
-    with ft.zeros((4, 3)) as x, ft.tensor(np.array([0, 1, 2, 0], dtype=np.int32)) as i32, \
-            ft.tensor(np.array([0, 1, 2])) as short, ft.tensor(np.array([1, 2])) as ints:
+    with (
+        ft.zeros((4, 3)) as x,
+        ft.tensor(np.array([0, 1, 2, 0], dtype=np.int32)) as i32,
+        ft.tensor(np.array([0, 1, 2])) as short,
+        ft.tensor(np.array([1, 2])) as ints,
+    ):
         with pytest.raises(errors.DTypeError, match="int64"):
             ft.cross_entropy(x, i32)
         with pytest.raises(errors.ShapeError, match="class-index target"):
@@ -331,22 +346,35 @@ def test_loss_errors():
 # --------------------------------------------------------------------------------------------
 # Optimisers
 # --------------------------------------------------------------------------------------------
-OPTIMIZERS = {"SGD": optim.FT_OPTIM_SGD, "Adam": optim.FT_OPTIM_ADAM, "AdamW": optim.FT_OPTIM_ADAMW,
-              "RMSprop": optim.FT_OPTIM_RMSPROP, "Adagrad": optim.FT_OPTIM_ADAGRAD}
+OPTIMIZERS = {
+    "SGD": optim.FT_OPTIM_SGD,
+    "Adam": optim.FT_OPTIM_ADAM,
+    "AdamW": optim.FT_OPTIM_ADAMW,
+    "RMSprop": optim.FT_OPTIM_RMSPROP,
+    "Adagrad": optim.FT_OPTIM_ADAGRAD,
+}
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_optimizer_defaults_are_torch_and_library_defaults(name):
     """The Python signature's defaults == torch.optim's == ft_optim_defaults (which fills the struct)."""
-    ours = {k: p.default for k, p in inspect.signature(getattr(optim, name)).parameters.items()
-            if p.default is not inspect.Parameter.empty}
+    ours = {
+        k: p.default
+        for k, p in inspect.signature(getattr(optim, name)).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
     torch_params = inspect.signature(getattr(torch.optim, name)).parameters
     assert set(ours) <= set(torch_params)  # torch's names ...
     for key, value in ours.items():
         assert value == torch_params[key].default, key  # ... and torch's defaults
     # what is left are torch's implementation switches (and Adam's AdamW mode), not hyper-parameters
-    assert set(torch_params) - set(ours) - {"params"} <= {"foreach", "differentiable", "fused", "capturable",
-                                                           "decoupled_weight_decay"}
+    assert set(torch_params) - set(ours) - {"params"} <= {
+        "foreach",
+        "differentiable",
+        "fused",
+        "capturable",
+        "decoupled_weight_decay",
+    }
     library = optim.optim_defaults(OPTIMIZERS[name])
     for key, value in ours.items():
         if key == "betas":
@@ -369,8 +397,14 @@ def test_optimizer_hyperparameters_reach_the_library():
     with ft.zeros(2, requires_grad=True) as p:
         with optim.Adam([p], lr=0.3, betas=(0.5, 0.6), eps=1e-3, weight_decay=0.2, amsgrad=True) as opt:
             o = opt.options
-            assert (o["lr"], o["beta1"], o["beta2"], o["eps"], o["weight_decay"], o["amsgrad"]) == \
-                (0.3, 0.5, 0.6, 1e-3, 0.2, 1)
+            assert (o["lr"], o["beta1"], o["beta2"], o["eps"], o["weight_decay"], o["amsgrad"]) == (
+                0.3,
+                0.5,
+                0.6,
+                1e-3,
+                0.2,
+                1,
+            )
         with optim.SGD([p], lr=0.1, momentum=0.9, nesterov=True, maximize=True) as opt:
             assert opt.options["nesterov"] == 1 and opt.options["maximize"] == 1 and opt.options["momentum"] == 0.9
 
@@ -379,13 +413,13 @@ def test_optimizer_errors():
     with ft.zeros(3) as frozen, ft.zeros(3, requires_grad=True) as p:
         with pytest.raises(errors.InvalidArgumentError, match="does not require gradients"):
             ft.SGD([p, frozen], lr=0.1)
-        with (p * 2.0) as computed, pytest.raises(errors.InvalidArgumentError, match="not a leaf"):
+        with p * 2.0 as computed, pytest.raises(errors.InvalidArgumentError, match="not a leaf"):
             ft.Adam([computed])
         with pytest.raises(errors.InvalidArgumentError, match="no parameters"):
             ft.SGD([])
         with pytest.raises(TypeError, match="single Tensor"):
             ft.SGD(p)
-        with pytest.raises(TypeError, match="not a pyftorch.Tensor"):
+        with pytest.raises(TypeError, match=r"not a pyftorch\.Tensor"):
             ft.SGD([p, torch.zeros(3)])
         with pytest.raises(errors.InvalidArgumentError, match="learning rate"):
             ft.SGD([p], lr=-1.0)
@@ -436,8 +470,10 @@ def test_optimizer_matches_torch_over_a_model(models):
     tsched = torch.optim.lr_scheduler.CosineAnnealingLR(topt, T_max=7, eta_min=1e-3)
     with Model.load(models["mlp"], training=True) as model, ft.tensor(x) as X, ft.tensor(t) as T:
         params = model.parameters()
-        with ft.Adam(params, lr=0.02, weight_decay=0.01, amsgrad=True) as opt, \
-                ft.CosineAnnealingLR(opt, T_max=7, eta_min=1e-3) as sched:
+        with (
+            ft.Adam(params, lr=0.02, weight_decay=0.01, amsgrad=True) as opt,
+            ft.CosineAnnealingLR(opt, T_max=7, eta_min=1e-3) as sched,
+        ):
             for _ in range(20):
                 opt.zero_grad()
                 with ft.mse_loss(model(X, requires_grad=True), T) as loss:
@@ -542,10 +578,10 @@ def test_clip_grad_norm_matches_torch(norm_type):
     rng = np.random.default_rng(9)
     a, b = rng.normal(size=(3, 2)), rng.normal(size=4)
     ta, tb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
-    ((ta * ta).sum() + (tb ** 3).sum()).backward()
+    ((ta * ta).sum() + (tb**3).sum()).backward()
     total = torch.nn.utils.clip_grad_norm_([ta, tb], 0.5, norm_type)
     with ft.tensor(a, requires_grad=True) as A, ft.tensor(b, requires_grad=True) as B:
-        ((A * A).sum() + (B ** 3).sum()).backward()
+        ((A * A).sum() + (B**3).sum()).backward()
         got = ft.clip_grad_norm_([A, B], 0.5, norm_type)
         assert isinstance(got, float) and got == pytest.approx(total.item(), rel=1e-12) and got > 0.5
         for t, r in ((A, ta), (B, tb)):
@@ -610,7 +646,11 @@ def test_restart_from_checkpoint_equals_uninterrupted_run(models, tmp_path):
     saved = torch.load(str(ckpt), weights_only=True)  # plain values only: the safe loader reads it
     assert saved["format"] == "pyftorch-checkpoint" and saved["optimizer"]["name"] == "AdamW"
     assert saved["scheduler"]["last_epoch"] == 10 and set(saved["model_parameters"]) == {
-        "0.weight", "0.bias", "2.weight", "2.bias"}
+        "0.weight",
+        "0.bias",
+        "2.weight",
+        "2.bias",
+    }
 
 
 def test_optimizer_only_checkpoint(tmp_path):
@@ -661,10 +701,31 @@ def test_checkpoint_errors_leave_objects_unchanged(models, tmp_path):
 # Package
 # --------------------------------------------------------------------------------------------
 def test_names_are_exported_lazily(python_subprocess):
-    names = ["Model", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy",
-             "binary_cross_entropy_with_logits", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "StepLR",
-             "ExponentialLR", "CosineAnnealingLR", "clip_grad_norm_", "clip_grad_value_", "save_checkpoint",
-             "load_checkpoint", "Optimizer", "LRScheduler", "save_torchscript", "ClosedHandleError"]
+    names = [
+        "Model",
+        "mse_loss",
+        "l1_loss",
+        "smooth_l1_loss",
+        "huber_loss",
+        "cross_entropy",
+        "binary_cross_entropy_with_logits",
+        "SGD",
+        "Adam",
+        "AdamW",
+        "RMSprop",
+        "Adagrad",
+        "StepLR",
+        "ExponentialLR",
+        "CosineAnnealingLR",
+        "clip_grad_norm_",
+        "clip_grad_value_",
+        "save_checkpoint",
+        "load_checkpoint",
+        "Optimizer",
+        "LRScheduler",
+        "save_torchscript",
+        "ClosedHandleError",
+    ]
     proc = python_subprocess(
         "import sys, pyftorch\n"
         f"names = {names!r}\n"

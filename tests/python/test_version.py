@@ -1,5 +1,6 @@
 """The version is written once (VERSION) and read everywhere: pyftorch, the CLI, the C
 header, the library, the Fortran module and the CMake package."""
+
 from __future__ import annotations
 
 import re

@@ -4,6 +4,7 @@ Checkpoints and models are written to a temporary file in the target's directory
 and renamed over the target: `kill -9` at any moment, a full disk or any failing write
 leaves the previous file loadable, and no save path aborts the process.
 """
+
 from __future__ import annotations
 
 import os
@@ -69,9 +70,14 @@ def test_kill_9_during_a_checkpoint_save_loop_never_loses_the_checkpoint(fortran
     path = tmp_path / "run.ckpt"
     rng = random.Random(9)
     seen_steps = []
-    for kill in range(20):
-        proc = subprocess.Popen([str(exe), str(path), str(N_BIG)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, env=fortran_env())
+    for _kill in range(20):
+        proc = subprocess.Popen(
+            [str(exe), str(path), str(N_BIG)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=fortran_env(),
+        )
         try:
             _wait_ready(proc, timeout=60)
             time.sleep(rng.uniform(0.0, 0.6))
@@ -116,8 +122,7 @@ def small_tmpfs(tmp_path):
     mnt.mkdir()
     if os.geteuid() != 0:
         pytest.skip("mounting a small tmpfs needs root; test_injected_enospc_* covers the same code path")
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mnt)], capture_output=True,
-                          text=True)
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mnt)], capture_output=True, text=True)
     if proc.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here ({proc.stderr.strip()}); test_injected_enospc_* covers the same path")
     try:
@@ -139,8 +144,9 @@ def test_full_disk_save_over_an_existing_checkpoint_keeps_it(small_tmpfs):
     assert temporaries(small_tmpfs, path.name) == []
 
 
-@pytest.mark.parametrize("fault", ["write:ENOSPC:0", "write:ENOSPC:4096", "write:EIO:100000", "fsync:EIO",
-                                   "rename:EACCES"])
+@pytest.mark.parametrize(
+    "fault", ["write:ENOSPC:0", "write:ENOSPC:4096", "write:EIO:100000", "fsync:EIO", "rename:EACCES"]
+)
 def test_injected_enospc_or_io_error_keeps_the_previous_checkpoint(tmp_path, monkeypatch, fault):
     """FTORCH_TEST_FAULT makes the library's write/fsync/rename fail as a full or broken disk would."""
     path = tmp_path / "run.ckpt"
@@ -208,8 +214,13 @@ def test_python_model_save_to_dev_full_raises(model_file):
 
 def test_fortran_model_and_checkpoint_save_to_dev_full_return_a_status(fortran, model_file):
     exe = fortran.build(HERE / "fortran" / "model_save_status.f90")
-    proc = subprocess.run([str(exe), str(model_file), "/dev/full", "/dev/full"], capture_output=True, text=True,
-                          env=fortran_env(), timeout=120)
+    proc = subprocess.run(
+        [str(exe), str(model_file), "/dev/full", "/dev/full"],
+        capture_output=True,
+        text=True,
+        env=fortran_env(),
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = dict(line.split(" ", 1) for line in proc.stdout.splitlines() if " " in line)
     assert proc.stdout.rstrip().endswith("finished"), proc.stdout
@@ -249,7 +260,6 @@ def test_model_save_to_a_full_tmpfs_keeps_the_previous_model(model_file, small_t
     assert target.read_bytes() == before
     torch.jit.load(str(target))
     assert temporaries(small_tmpfs, target.name) == []
-
 
 
 def _dead_pid() -> int:

@@ -8,6 +8,7 @@
 * Crafted files (generated here with torch.save) get a pyftorch message naming the file
   and the entry at fault, never LibTorch's "INTERNAL ASSERT FAILED", never a crash.
 """
+
 from __future__ import annotations
 
 import copy
@@ -67,8 +68,13 @@ class Run:
         self.sched.step()
 
     def snapshot(self) -> dict:
-        return {"params": [p.numpy().copy() for p in self.params], "lr": self.opt.lr, "steps": self.opt.steps,
-                "epoch": self.sched.last_epoch, "last_lr": self.sched.last_lr}
+        return {
+            "params": [p.numpy().copy() for p in self.params],
+            "lr": self.opt.lr,
+            "steps": self.opt.steps,
+            "epoch": self.sched.last_epoch,
+            "last_lr": self.sched.last_lr,
+        }
 
     def load(self, path: Path) -> None:
         ft.load_checkpoint(path, self.model, self.opt, self.sched)
@@ -148,8 +154,14 @@ def test_fortran_checkpoint_is_read_by_torch_load_weights_only(fortran, models, 
 
 def test_no_doc_tells_users_to_load_checkpoints_with_weights_only_false():
     offenders = []
-    for path in [ROOT / "README.md", *ROOT.glob("pyftorch/**/*.py"), *ROOT.glob("fsrc/**/*.h"),
-                 *ROOT.glob("fsrc/**/*.f90"), *ROOT.glob("examples/**/*"), *ROOT.glob("docs/**/*")]:
+    for path in [
+        ROOT / "README.md",
+        *ROOT.glob("pyftorch/**/*.py"),
+        *ROOT.glob("fsrc/**/*.h"),
+        *ROOT.glob("fsrc/**/*.f90"),
+        *ROOT.glob("examples/**/*"),
+        *ROOT.glob("docs/**/*"),
+    ]:
         if path.is_file() and "weights_only=False" in path.read_text(errors="replace").replace(" ", ""):
             text = path.read_text(errors="replace")
             for line in text.splitlines():
@@ -161,15 +173,25 @@ def test_no_doc_tells_users_to_load_checkpoints_with_weights_only_false():
 # --------------------------------------------------------------------------------------------
 # Item 6: scheduler parameters in range
 # --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("make", [
-    lambda opt: ft.CosineAnnealingLR(opt, 2**63),
-    lambda opt: ft.CosineAnnealingLR(opt, 2**53 + 1),
-    lambda opt: ft.CosineAnnealingLR(opt, 10, eta_min=float("nan")),
-    lambda opt: ft.StepLR(opt, 2**64),
-    lambda opt: ft.StepLR(opt, 3, gamma=float("inf")),
-    lambda opt: ft.ExponentialLR(opt, gamma=float("nan")),
-], ids=["cosine_T_max_2**63", "cosine_T_max_2**53+1", "cosine_eta_min_nan", "step_size_2**64", "step_gamma_inf",
-        "exponential_gamma_nan"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda opt: ft.CosineAnnealingLR(opt, 2**63),
+        lambda opt: ft.CosineAnnealingLR(opt, 2**53 + 1),
+        lambda opt: ft.CosineAnnealingLR(opt, 10, eta_min=float("nan")),
+        lambda opt: ft.StepLR(opt, 2**64),
+        lambda opt: ft.StepLR(opt, 3, gamma=float("inf")),
+        lambda opt: ft.ExponentialLR(opt, gamma=float("nan")),
+    ],
+    ids=[
+        "cosine_T_max_2**63",
+        "cosine_T_max_2**53+1",
+        "cosine_eta_min_nan",
+        "step_size_2**64",
+        "step_gamma_inf",
+        "exponential_gamma_nan",
+    ],
+)
 def test_scheduler_parameters_out_of_range_raise(make):
     with ft.tensor([1.0], requires_grad=True) as w, ft.SGD([w], lr=0.1) as opt:
         with pytest.raises(errors.InvalidArgumentError):
@@ -199,9 +221,13 @@ def test_the_library_rejects_scheduler_parameters_python_would_not_send():
     from pyftorch.optim import FT_SCHED_COSINE_ANNEALING, FT_SCHED_STEP
 
     with ft.tensor([1.0], requires_grad=True) as w, ft.SGD([w], lr=0.1) as opt:
-        for kind, p1, p2 in ((FT_SCHED_STEP, 0.0, 0.1), (FT_SCHED_STEP, 2.5, 0.1),
-                             (FT_SCHED_COSINE_ANNEALING, 9.3e18, 0.0), (FT_SCHED_COSINE_ANNEALING, -1.0, 0.0),
-                             (FT_SCHED_STEP, 2.0, float("nan"))):
+        for kind, p1, p2 in (
+            (FT_SCHED_STEP, 0.0, 0.1),
+            (FT_SCHED_STEP, 2.5, 0.1),
+            (FT_SCHED_COSINE_ANNEALING, 9.3e18, 0.0),
+            (FT_SCHED_COSINE_ANNEALING, -1.0, 0.0),
+            (FT_SCHED_STEP, 2.0, float("nan")),
+        ):
             out = c_void_p()
             with pytest.raises(errors.InvalidArgumentError):
                 _lib.load().ft_scheduler_new(kind, opt._get(), p1, p2, byref(out))
@@ -315,8 +341,12 @@ def test_model_section_is_the_one_source_of_the_parameters(models, tmp_path, gen
         r.load(path)
         np.testing.assert_array_equal(r.params[0].numpy(), np.full((16, 3), 0.25))
     with ExitStack() as stack:  # optimiser alone: it reads its parameters from the model section
-        with ft.tensor(np.zeros((16, 3)), requires_grad=True) as w0, ft.tensor(np.zeros(16), requires_grad=True) as w1, \
-                ft.tensor(np.zeros((2, 16)), requires_grad=True) as w2, ft.tensor(np.zeros(2), requires_grad=True) as w3:
+        with (
+            ft.tensor(np.zeros((16, 3)), requires_grad=True) as w0,
+            ft.tensor(np.zeros(16), requires_grad=True) as w1,
+            ft.tensor(np.zeros((2, 16)), requires_grad=True) as w2,
+            ft.tensor(np.zeros(2), requires_grad=True) as w3,
+        ):
             with ft.Adam([w0, w1, w2, w3], lr=0.05, amsgrad=True) as opt:
                 ft.load_checkpoint(path, optimizer=opt)
                 np.testing.assert_array_equal(w0.numpy(), np.full((16, 3), 0.25))
@@ -397,26 +427,32 @@ def _crafted(genuine: dict) -> dict[str, tuple[object, str]]:
         "format_missing": (edit(lambda d: d.pop("format")), "not a pyftorch checkpoint"),
         "version_is_a_str": (edit(lambda d: d.update(version="2")), "'version' is a str"),
         "version_from_the_future": (edit(lambda d: d.update(version=99)), "format version 99"),
-        "model_parameters_is_a_list": (edit(lambda d: d.update(model_parameters=[1.0])),
-                                       "'model_parameters' is a list, expected a dict"),
-        "parameter_is_a_str": (edit(lambda d: d["model_parameters"].update({"0.bias": "zeros"})),
-                               "model_parameters['0.bias'] is a str, expected a tensor"),
-        "parameter_is_a_float": (edit(lambda d: d["model_parameters"].update({"0.bias": 1.5})),
-                                 "expected a tensor"),
+        "model_parameters_is_a_list": (
+            edit(lambda d: d.update(model_parameters=[1.0])),
+            "'model_parameters' is a list, expected a dict",
+        ),
+        "parameter_is_a_str": (
+            edit(lambda d: d["model_parameters"].update({"0.bias": "zeros"})),
+            "model_parameters['0.bias'] is a str, expected a tensor",
+        ),
+        "parameter_is_a_float": (edit(lambda d: d["model_parameters"].update({"0.bias": 1.5})), "expected a tensor"),
         "buffers_missing": (edit(lambda d: d.pop("model_buffers")), "has no 'model_buffers' entry"),
         "optimizer_is_a_list": (edit(lambda d: d.update(optimizer=[1])), "'optimizer' is a list, expected a dict"),
         "options_is_a_str": (edit(lambda d: d["optimizer"].update(options="fast")), "expected a dict"),
-        "lr_is_a_str": (edit(lambda d: d["optimizer"]["options"].update(lr="0.1")),
-                        "optimizer['options']['lr'] is a str, expected a float"),
+        "lr_is_a_str": (
+            edit(lambda d: d["optimizer"]["options"].update(lr="0.1")),
+            "optimizer['options']['lr'] is a str, expected a float",
+        ),
         "option_missing": (edit(lambda d: d["optimizer"]["options"].pop("eps")), "entries, expected 14"),
         "steps_is_a_float": (edit(lambda d: d["optimizer"].update(steps=3.0)), "expected an int"),
         "steps_huge": (edit(lambda d: d["optimizer"].update(steps=2**62)), "outside"),
         "state_missing": (edit(lambda d: d["optimizer"].pop("state")), "has no 'state' entry"),
         "state_is_a_dict": (edit(lambda d: d["optimizer"].update(state={"0": {}})), "expected a list"),
-        "state_entry_is_a_list": (edit(lambda d: d["optimizer"]["state"].__setitem__(0, [])),
-                                  "optimizer['state'][0] is a list, expected a dict"),
-        "state_tensor_is_a_str": (edit(lambda d: d["optimizer"]["state"][0].update(exp_avg="x")),
-                                  "expected a tensor"),
+        "state_entry_is_a_list": (
+            edit(lambda d: d["optimizer"]["state"].__setitem__(0, [])),
+            "optimizer['state'][0] is a list, expected a dict",
+        ),
+        "state_tensor_is_a_str": (edit(lambda d: d["optimizer"]["state"][0].update(exp_avg="x")), "expected a tensor"),
         "params_is_a_tensor": (edit(lambda d: d["optimizer"].update(params=torch.zeros(4))), "expected a list"),
         "int_keys": (edit(lambda d: d.update(model_parameters={0: torch.zeros(1)})), "expected str keys"),
         "scheduler_kind_huge": (edit(lambda d: d["scheduler"].update(kind=2**62)), "outside"),
@@ -429,8 +465,10 @@ def _crafted(genuine: dict) -> dict[str, tuple[object, str]]:
         "truncated_at_100_bytes": (raw[:100], "not a pyftorch checkpoint"),
         "truncated_by_8_bytes": (raw[:-8], "not a pyftorch checkpoint"),
         "random_bytes": (rng.integers(0, 256, 4096, dtype=np.uint8).tobytes(), "not a pyftorch checkpoint"),
-        "random_after_pickle_magic": (raw[:40] + rng.integers(0, 256, 4096, dtype=np.uint8).tobytes(),
-                                      "not a pyftorch checkpoint"),
+        "random_after_pickle_magic": (
+            raw[:40] + rng.integers(0, 256, 4096, dtype=np.uint8).tobytes(),
+            "not a pyftorch checkpoint",
+        ),
         "zip_with_wrong_entries": (zip_buf.getvalue(), "not a pyftorch checkpoint"),
         "zip_without_archive": (zip_junk.getvalue(), "not a pyftorch checkpoint"),
         "text": (b"format: pyftorch-checkpoint\n", "not a pyftorch checkpoint"),
@@ -438,13 +476,40 @@ def _crafted(genuine: dict) -> dict[str, tuple[object, str]]:
 
 
 CRAFTED_NAMES = [
-    "root_is_a_list", "root_is_a_tensor", "format_missing", "version_is_a_str", "version_from_the_future",
-    "model_parameters_is_a_list", "parameter_is_a_str", "parameter_is_a_float", "buffers_missing",
-    "optimizer_is_a_list", "options_is_a_str", "lr_is_a_str", "option_missing", "steps_is_a_float", "steps_huge",
-    "state_missing", "state_is_a_dict", "state_entry_is_a_list", "state_tensor_is_a_str", "params_is_a_tensor",
-    "int_keys", "scheduler_kind_huge", "six_byte_integer", "scheduler_p2_is_none", "last_epoch_negative", "empty_file",
-    "truncated_at_half", "truncated_at_100_bytes", "truncated_by_8_bytes", "random_bytes",
-    "random_after_pickle_magic", "zip_with_wrong_entries", "zip_without_archive", "text",
+    "root_is_a_list",
+    "root_is_a_tensor",
+    "format_missing",
+    "version_is_a_str",
+    "version_from_the_future",
+    "model_parameters_is_a_list",
+    "parameter_is_a_str",
+    "parameter_is_a_float",
+    "buffers_missing",
+    "optimizer_is_a_list",
+    "options_is_a_str",
+    "lr_is_a_str",
+    "option_missing",
+    "steps_is_a_float",
+    "steps_huge",
+    "state_missing",
+    "state_is_a_dict",
+    "state_entry_is_a_list",
+    "state_tensor_is_a_str",
+    "params_is_a_tensor",
+    "int_keys",
+    "scheduler_kind_huge",
+    "six_byte_integer",
+    "scheduler_p2_is_none",
+    "last_epoch_negative",
+    "empty_file",
+    "truncated_at_half",
+    "truncated_at_100_bytes",
+    "truncated_by_8_bytes",
+    "random_bytes",
+    "random_after_pickle_magic",
+    "zip_with_wrong_entries",
+    "zip_without_archive",
+    "text",
 ]
 
 

@@ -2,6 +2,7 @@
 backward, clipping, Adam, the cosine schedule and the atomic model save.
 tests/native/test_memory.py covers the autograd example; `make sanitize` covers the rest
 of the library (checkpoints included) at a fraction of valgrind's cost."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -12,8 +13,8 @@ import pytest
 
 pytest.importorskip("torch")
 
-from pyftorch.demo import load_example  # noqa: E402
-from tests.conftest import ROOT, fortran_env  # noqa: E402
+from pyftorch.demo import load_example
+from tests.conftest import ROOT, fortran_env
 
 EXAMPLE = ROOT / "examples" / "online_training"
 
@@ -21,8 +22,9 @@ EXAMPLE = ROOT / "examples" / "online_training"
 def valgrind(cmd: list[str], timeout: float = 600) -> subprocess.CompletedProcess:
     if shutil.which("valgrind") is None:
         pytest.skip("valgrind is not installed (make test installs it)")
-    proc = subprocess.run(["valgrind", "--error-exitcode=1", *cmd], capture_output=True, text=True,
-                          env=fortran_env(), timeout=timeout)
+    proc = subprocess.run(
+        ["valgrind", "--error-exitcode=1", *cmd], capture_output=True, text=True, env=fortran_env(), timeout=timeout
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert "ERROR SUMMARY: 0 errors" in proc.stderr, proc.stderr[-4000:]
     return proc
@@ -40,4 +42,3 @@ def test_valgrind_finds_no_error_in_the_online_training_example(fortran, tmp_pat
     losses = (tmp_path / "losses.dat").read_text().split("\n")
     assert len([line for line in losses if line.strip() and not line.startswith("#")]) >= 3
     assert any(p.suffix == ".pt" and p.name != "model_initial.pt" for p in tmp_path.iterdir())
-
