@@ -10,6 +10,7 @@ Properties checked on every example:
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 
 from conftest import FIXTURES, run_cli
@@ -50,7 +51,9 @@ def check_bytes(data: bytes, name: str = "fuzz.f90"):
     for d in diags:
         assert "internal error" not in d.message, d.message
         assert d.line >= 1 and d.column >= 1 and d.end_line >= d.line
-    if not parsed:
+    # A parse failure is reported, unless a file-level `! pyftorch: noqa` silences the file
+    # (hypothesis found a truncated copy of the file_noqa fixture that fails to parse).
+    if not parsed and not re.search(rb"(?im)^[ \t]*![ \t]*pyftorch[ \t]*:[ \t]*noqa\b", data):
         assert any(d.code == "FT900" for d in diags)
     with tempfile.TemporaryDirectory() as tmp:
         with open(os.path.join(tmp, name), "wb") as fh:
