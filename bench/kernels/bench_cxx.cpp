@@ -138,15 +138,19 @@ BENCH_LOOP(zero_grad, s.a.mutable_grad().zero_())
 
 // Assignment into a tensor viewing the caller's array.  The floor computes straight into
 // the view with the out= kernels (not possible when an operand requires gradients); the
-// *_copy loops copy a fresh result into the view, which is what autograd needs.
+// *_copy loops copy a fresh result into the view, which is what autograd needs.  With
+// gradients (*_grad_copy), the view then carries the graph of the new value only: its
+// earlier history is cut first (detach_), as the Fortran assignment does.  Without the
+// cut, every copy_ would chain a CopyBackwards node to the previous one, so the graph,
+// its memory and the cost of a later backward would grow with every iteration.
 BENCH_LOOP(view_mul, at::mul_out(s.qv, s.a, s.b))
 BENCH_LOOP(view_muladd, at::add_out(s.qv, s.a *s.b, s.a))
 BENCH_LOOP(view_scale, at::mul_out(s.qv, s.a, at::native::wrapped_scalar_tensor(2.0)))
 BENCH_LOOP(view_mul_copy, s.qv.copy_(s.a *s.b))
 BENCH_LOOP(view_muladd_copy, s.qv.copy_(s.a *s.b + s.a))
 BENCH_LOOP(view_scale_copy, s.qv.copy_(2.0 * s.a))
-BENCH_LOOP(view_mul_grad_copy, s.qv.copy_(s.a *s.b))
-BENCH_LOOP(view_muladd_grad_copy, s.qv.copy_(s.a *s.b + s.a))
-BENCH_LOOP(view_scale_grad_copy, s.qv.copy_(2.0 * s.a))
+BENCH_LOOP(view_mul_grad_copy, s.qv.detach_(); s.qv.copy_(s.a *s.b))
+BENCH_LOOP(view_muladd_grad_copy, s.qv.detach_(); s.qv.copy_(s.a *s.b + s.a))
+BENCH_LOOP(view_scale_grad_copy, s.qv.detach_(); s.qv.copy_(2.0 * s.a))
 
 }  // extern "C"

@@ -44,6 +44,9 @@ int bench_cxx_view_scale(int64_t);
 int bench_cxx_view_mul_copy(int64_t);
 int bench_cxx_view_muladd_copy(int64_t);
 int bench_cxx_view_scale_copy(int64_t);
+int bench_cxx_view_mul_grad_copy(int64_t);
+int bench_cxx_view_muladd_grad_copy(int64_t);
+int bench_cxx_view_scale_grad_copy(int64_t);
 
 struct entry {
   const char *name;
@@ -69,7 +72,10 @@ static const struct entry CASES[] = {
     {"view_mul_copy", bench_f_view_mul, bench_cxx_view_mul_copy, 0},
     {"view_muladd_copy", bench_f_view_muladd, bench_cxx_view_muladd_copy, 0},
     {"view_scale_copy", bench_f_view_scale, bench_cxx_view_scale_copy, 0},
-    {"view_mul_grad", bench_f_view_mul, bench_cxx_view_mul_copy, 1},
+    /* `a` requires gradients: "cxx" copies a fresh result (the out= kernels refuse). */
+    {"view_mul_grad", bench_f_view_mul, bench_cxx_view_mul_grad_copy, 1},
+    {"view_muladd_grad", bench_f_view_muladd, bench_cxx_view_muladd_grad_copy, 1},
+    {"view_scale_grad", bench_f_view_scale, bench_cxx_view_scale_grad_copy, 1},
 };
 enum { N_IN = 16, N_OUT = 16 };
 

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <new>
 #include <sstream>
+#include <type_traits>
 #include <vector>
 
 #include "internal.h"
@@ -36,13 +37,16 @@ thread_local int g_pending_status = FT_OK;
 // created later, which would start with a thread-local default) must obey it.
 std::atomic<int> g_stop_on_error{1};
 
-// See remember_assigned_temp().
+// See remember_assigned_temp().  Split in two: every operator call and every assignment
+// touch the trivially destructible part (one TLS access, no initialisation wrapper); the
+// value, which needs a destructor, only when has_value says it holds one.
 struct AssignedTemp {
   ft_tensor handle = nullptr;
-  at::Tensor value;
   ft_tensor target = nullptr;  // see remember_assigned_target()
+  bool has_value = false;
 };
 thread_local AssignedTemp g_assigned_temp;
+thread_local at::Tensor g_assigned_value;
 
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
@@ -108,11 +112,9 @@ int translate_current_exception() {
   }
 }
 
-Registry<at::Tensor, Deferred> &tensors() {
-  // Never destroyed: handles may be released by finalisers after static destruction.
-  static auto *registry = new Registry<at::Tensor, Deferred>("tensor");
-  return *registry;
-}
+Registry<at::Tensor, Deferred> g_tensor_registry("tensor");
+static_assert(std::is_trivially_destructible<Registry<at::Tensor, Deferred>>::value,
+              "the tensor registry must never be destroyed (finalisers may run after static destruction)");
 
 void register_live_counter(int64_t (*counter)()) {
   std::lock_guard<std::mutex> guard(g_counter_mutex);
@@ -126,21 +128,22 @@ int64_t live_non_tensor_handles() {
   return total;
 }
 
-void consume_if_temp(ft_tensor h) noexcept {
-  TensorSlot *s = tensors().find(h);
-  if (s != nullptr && (s->flags & kTemp)) tensors().erase(h);
-}
-
 void remember_assigned_temp(ft_tensor handle, const at::Tensor &value) {
-  g_assigned_temp.handle = handle;
-  g_assigned_temp.value = value;
-  g_assigned_temp.target = nullptr;
+  g_assigned_value = value;
+  AssignedTemp &a = g_assigned_temp;
+  a.handle = handle;
+  a.target = nullptr;
+  a.has_value = true;
 }
 
 void remember_assigned_target(ft_tensor handle, ft_tensor target) noexcept {
-  g_assigned_temp.handle = handle;
-  g_assigned_temp.value.reset();
-  g_assigned_temp.target = target;
+  AssignedTemp &a = g_assigned_temp;
+  if (a.has_value) {
+    g_assigned_value.reset();
+    a.has_value = false;
+  }
+  a.handle = handle;
+  a.target = target;
 }
 
 at::Tensor recall_assigned_temp(ft_tensor handle) {
@@ -150,14 +153,18 @@ at::Tensor recall_assigned_temp(ft_tensor handle) {
     TensorSlot *s = tensors().find(a.target);
     return s != nullptr ? tensor_of(a.target, "assignment target") : at::Tensor();
   }
-  return a.value;
+  return a.has_value ? g_assigned_value : at::Tensor();
 }
 
 void forget_assigned_temp() noexcept {
-  if (g_assigned_temp.handle != nullptr) {
-    g_assigned_temp.handle = nullptr;
-    g_assigned_temp.value.reset();
-    g_assigned_temp.target = nullptr;
+  AssignedTemp &a = g_assigned_temp;
+  if (a.handle != nullptr) {
+    if (a.has_value) {
+      g_assigned_value.reset();
+      a.has_value = false;
+    }
+    a.handle = nullptr;
+    a.target = nullptr;
   }
 }
 

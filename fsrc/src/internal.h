@@ -87,6 +87,7 @@ class SpinLock {
 };
 
 struct NoExtra {};
+inline bool has_extra(const NoExtra &) noexcept { return false; }
 
 template <class T, class X = NoExtra>
 struct Slot {
@@ -106,10 +107,12 @@ template <class T, class X = NoExtra>
 class Registry {
  public:
   using SlotType = Slot<T, X>;
-  explicit Registry(const char *what) : what_(what) {}
+  // constexpr: a registry with static storage is constant-initialised, so that reaching it
+  // costs no initialisation guard (see tensors()).
+  constexpr explicit Registry(const char *what) : what_(what) {}
 
   // Store value in a fresh slot and return its handle.
-  void *insert(T value, uint32_t flags, X extra = X()) {
+  void *insert(T value, uint32_t flags, X &&extra = X()) {
     std::lock_guard<SpinLock> hold(lock_);
     uint32_t index;
     if (free_head_ != 0) {
@@ -137,7 +140,12 @@ class Registry {
 
   // The live slot of a handle, or nullptr if the handle is stale or invalid.  Without its
   // guard, only the slot's identity may be relied on (see with_slot).
-  SlotType *find(const void *handle) const noexcept {
+  C10_ALWAYS_INLINE SlotType *find(const void *handle) const noexcept {
+    uint64_t g;
+    return find(handle, g);
+  }
+  // The same, and the slot's generation as read (see with_slot).
+  C10_ALWAYS_INLINE SlotType *find(const void *handle, uint64_t &g) const noexcept {
     uint64_t h = reinterpret_cast<uint64_t>(handle);
     uint64_t idx1 = h & kIndexMask;
     if (idx1 == 0) return nullptr;
@@ -145,13 +153,13 @@ class Registry {
     SlotType *chunk = chunks_[index >> kChunkBits].load(std::memory_order_acquire);
     if (chunk == nullptr) return nullptr;
     SlotType &s = chunk[index & (kChunkSize - 1)];
-    uint64_t g = s.gen.load(std::memory_order_acquire);
+    g = s.gen.load(std::memory_order_acquire);
     if ((g & 1) == 0 || (g & (~uint64_t{0} >> kIndexBits)) != (h >> kIndexBits)) return nullptr;
     return &s;
   }
 
   // The live slot of a handle; fails with a message naming `role` otherwise.
-  SlotType &get(const void *handle, const char *role) const {
+  C10_ALWAYS_INLINE SlotType &get(const void *handle, const char *role) const {
     SlotType *s = find(handle);
     if (C10_UNLIKELY(s == nullptr)) fail_lookup(handle, role);
     return *s;
@@ -160,11 +168,15 @@ class Registry {
   // Run f(slot) with the slot's guard held, once the handle is known to be live; fails
   // with a message naming `role` otherwise.  f must not erase the slot.
   template <class F>
-  decltype(auto) with_slot(const void *handle, const char *role, F &&f) const {
-    SlotType &s = get(handle, role);
-    std::lock_guard<SpinLock> hold(s.guard);
-    if (C10_UNLIKELY(find(handle) != &s)) fail_lookup(handle, role);  // erased before the guard was taken
-    return f(s);
+  C10_ALWAYS_INLINE decltype(auto) with_slot(const void *handle, const char *role, F &&f) const {
+    uint64_t g;
+    SlotType *s = find(handle, g);
+    if (C10_UNLIKELY(s == nullptr)) fail_lookup(handle, role);
+    std::lock_guard<SpinLock> hold(s->guard);
+    // Erased (and perhaps reused) before the guard was taken: every erase and insert
+    // changes the generation, so an unchanged one means the same live handle.
+    if (C10_UNLIKELY(s->gen.load(std::memory_order_relaxed) != g)) fail_lookup(handle, role);
+    return f(*s);
   }
 
   // A copy of the value of a live handle (a shared_ptr: one more owner), taken under the
@@ -197,8 +209,7 @@ class Registry {
         if (!f(*s)) return kKept;
         doomed = std::move(s->value);
         s->value = T();
-        doomed_extra = std::move(s->extra);
-        s->extra = X();
+        if (has_extra(s->extra)) doomed_extra = std::move(s->extra);  // X's move leaves the source empty
         s->flags.store(0, std::memory_order_relaxed);
         s->gen.store(s->gen.load(std::memory_order_relaxed) + 1, std::memory_order_release);
       }
@@ -212,13 +223,15 @@ class Registry {
 
   int64_t live() const noexcept { return live_.load(std::memory_order_relaxed); }
 
- private:
+  // The failure of a lookup of a handle that is not live, with a message naming `role`.
   [[noreturn, gnu::cold, gnu::noinline]] void fail_lookup(const void *handle, const char *role) const {
     if (handle == nullptr)
       fail(FT_ERR_NULL_HANDLE, std::string(role) + " is not constructed (null " + what_ + " handle)");
     fail(FT_ERR_STALE_HANDLE, std::string(role) + " is not a live " + what_ +
                                   ": it was already deleted, or it was an expression temporary that has been consumed");
   }
+
+ private:
   // Only called with lock_ held, so a plain load and store cannot lose an update; readers
   // (live()) still get an atomic value.  A locked read-modify-write here would cost a
   // second atomic instruction on every handle allocation and release.
@@ -248,14 +261,50 @@ class Registry {
 struct Deferred {
   enum Form : int8_t { kNone = 0, kTensorTensor, kTensorScalar, kScalarTensor };
   at::Tensor x, y;  // operands (y only for kTensorTensor)
-  at::Scalar s;     // the scalar of the scalar forms
-  int8_t op = 0;    // FT_ADD ... FT_POW
+  // The scalar of the scalar forms, kept as plain data (cheaper to move than at::Scalar).
+  double s_real = 0;
+  int64_t s_int = 0;
+  bool s_is_int = false;
+  int8_t op = 0;  // FT_ADD ... FT_POW
   Form form = kNone;
   explicit operator bool() const noexcept { return form != kNone; }
+  at::Scalar scalar() const { return s_is_int ? at::Scalar(s_int) : at::Scalar(s_real); }
+  void set_scalar(const at::Scalar &v) {
+    s_is_int = v.isIntegral(/*includeBool=*/false);
+    if (s_is_int)
+      s_int = v.toLong();
+    else
+      s_real = v.toDouble();
+  }
+
+  // Moves leave the source empty (kNone), and cost nothing when both sides are empty:
+  // every slot's extra is moved on release, and most slots never defer anything.
+  Deferred() = default;
+  Deferred(const Deferred &) = default;
+  Deferred &operator=(const Deferred &) = default;
+  Deferred(Deferred &&o) noexcept { *this = std::move(o); }
+  Deferred &operator=(Deferred &&o) noexcept {
+    if (form == kNone && o.form == kNone) return *this;
+    x = std::move(o.x);
+    y = std::move(o.y);
+    s_real = o.s_real;
+    s_int = o.s_int;
+    s_is_int = o.s_is_int;
+    op = o.op;
+    form = o.form;
+    o.form = kNone;
+    return *this;
+  }
 };
 
+inline bool has_extra(const Deferred &d) noexcept { return static_cast<bool>(d); }
+
 using TensorSlot = Slot<at::Tensor, Deferred>;
-Registry<at::Tensor, Deferred> &tensors();
+// Never destroyed (a trivially destructible, constant-initialised object): handles may be
+// released by finalisers after static destruction.  An object rather than a function-local
+// static, so that the hot paths reach it without an initialisation guard.
+extern Registry<at::Tensor, Deferred> g_tensor_registry;
+inline Registry<at::Tensor, Deferred> &tensors() noexcept { return g_tensor_registry; }
 // Counts of the other registries, added to ft_live_handles() (defined in their units).
 int64_t live_non_tensor_handles();
 void register_live_counter(int64_t (*counter)());
@@ -277,7 +326,7 @@ struct TensorRef {
   at::Tensor value;
   uint32_t flags;
 };
-inline TensorRef lookup(ft_tensor h, const char *role) {
+C10_ALWAYS_INLINE TensorRef lookup(ft_tensor h, const char *role) {
   return tensors().with_slot(h, role, [](TensorSlot &s) { return TensorRef{value_of(s), s.flags}; });
 }
 // Shorthands.
@@ -287,8 +336,12 @@ inline ft_tensor new_handle(at::Tensor t, uint32_t flags = 0) {
 }
 // The handle flags for an operator result.
 inline uint32_t result_flags(unsigned api_flags) { return (api_flags & FT_FLAG_TEMP) ? uint32_t{kTemp} : uint32_t{0}; }
-// Free h if it is an expression temporary.
-void consume_if_temp(ft_tensor h) noexcept;
+// Free h if it is an expression temporary.  kTemp is read without the slot's guard (see
+// Slot::flags); erase() re-checks that the handle is live under the locks.
+inline void consume_if_temp(ft_tensor h) noexcept {
+  TensorSlot *s = tensors().find(h);
+  if (s != nullptr && (s->flags.load(std::memory_order_relaxed) & kTemp)) tensors().erase(h);
+}
 
 // Every entry point that receives tensor handles declares one of these first: when the call
 // ends -- returning a result or failing at any point, even before a handle was looked up --
@@ -303,6 +356,12 @@ class ConsumeTemps {
   ConsumeTemps(const ft_tensor *handles, int n) noexcept : array_(handles), n_(handles != nullptr && n > 0 ? n : 0) {}
   ConsumeTemps(const ConsumeTemps &) = delete;
   ConsumeTemps &operator=(const ConsumeTemps &) = delete;
+  // The handles of the two-handle form were seen, live and not temporaries (kTemp is never
+  // set on a live handle): nothing to consume, no second lookup.
+  void named(bool a, bool b) noexcept {
+    if (a) fixed_[0] = nullptr;
+    if (b) fixed_[1] = nullptr;
+  }
   ~ConsumeTemps() {
     for (ft_tensor h : fixed_)
       if (h != nullptr) consume_if_temp(h);
@@ -340,8 +399,10 @@ std::string describe_dtype(at::ScalarType t);
 std::string describe_device(const at::Device &d);
 
 // Write `value` into the tensor held by *lhs with the semantics of ft_tensor_assign.
-// `value_is_temp` says whether `value` may be moved (it is not referenced elsewhere).
-void assign_value(ft_tensor *lhs, at::Tensor value, bool clone_if_named);
+// `clone_if_named`: the value is referenced elsewhere, so a rebound handle gets a copy.
+// Returns true if *lhs was (re)bound to the value, false if the value was copied into the
+// array that *lhs views.
+bool assign_value(ft_tensor *lhs, at::Tensor value, bool clone_if_named);
 
 }  // namespace ft
 

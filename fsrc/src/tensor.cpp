@@ -46,6 +46,15 @@ at::TensorOptions options(int dtype, const at::Device &device) {
                          " and " + describe_dtype(b.scalar_type()) + "); convert one with torch_tensor_to");
 }
 
+// a.sizes() == b.sizes(), without the out-of-line calls.
+inline bool same_sizes(const at::Tensor &a, const at::Tensor &b) {
+  auto sa = a.unsafeGetTensorImpl()->sizes(), sb = b.unsafeGetTensorImpl()->sizes();
+  if (sa.size() != sb.size()) return false;
+  for (size_t i = 0; i < sa.size(); ++i)
+    if (sa[i] != sb[i]) return false;
+  return true;
+}
+
 inline void check_device_and_dtype(const at::Tensor &a, const at::Tensor &b, const char *op) {
   if (C10_UNLIKELY(a.device() != b.device())) fail_device(a, b, op);
   if (C10_UNLIKELY(a.scalar_type() != b.scalar_type())) fail_dtype(a, b, op);
@@ -111,10 +120,17 @@ at::Tensor apply_scalar(int op, const at::Tensor &a, const at::Scalar &s, bool s
 
 // Publish an operator result.  Temporary inputs are consumed by the caller's ConsumeTemps
 // when it returns, on success and failure alike.
-void finish(at::Tensor result, unsigned flags, ft_tensor *out, Deferred deferred = Deferred()) {
+void finish(at::Tensor result, unsigned flags, ft_tensor *out) {
   if (out == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "output handle pointer is NULL");
   if (flags & FT_FLAG_TEMP) forget_assigned_temp();  // a new Fortran expression begins
-  *out = static_cast<ft_tensor>(tensors().insert(std::move(result), result_flags(flags), std::move(deferred)));
+  *out = static_cast<ft_tensor>(tensors().insert(std::move(result), result_flags(flags)));
+}
+
+// Publish a deferred operator result (an expression temporary: only those are deferred).
+void finish_deferred(Deferred &&deferred, ft_tensor *out) {
+  if (out == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "output handle pointer is NULL");
+  forget_assigned_temp();  // a new Fortran expression begins
+  *out = static_cast<ft_tensor>(tensors().insert(at::Tensor(), kTemp, std::move(deferred)));
 }
 
 // Deferral (see Deferred) is limited to what cannot fail later: CPU floating-point operands
@@ -134,10 +150,10 @@ void finish_scalar(int op, ft_tensor a, const at::Scalar &s, bool scalar_first, 
   if ((flags & FT_FLAG_TEMP) && deferrable(x) && !(scalar_first && op == FT_DIV)) {
     Deferred d;
     d.x = std::move(x);
-    d.s = s;
+    d.set_scalar(s);
     d.op = static_cast<int8_t>(op);
     d.form = scalar_first ? Deferred::kScalarTensor : Deferred::kTensorScalar;
-    finish(at::Tensor(), flags, out, std::move(d));
+    finish_deferred(std::move(d), out);
     return;
   }
   finish(apply_scalar(op, x, s, scalar_first), flags, out);
@@ -185,8 +201,8 @@ std::pair<const int64_t *, const int64_t *> publish_meta(TensorSlot &s) {
 at::Tensor materialise(const Deferred &d) {
   switch (d.form) {
     case Deferred::kTensorTensor: return apply_binary(d.op, d.x, d.y);
-    case Deferred::kTensorScalar: return apply_scalar(d.op, d.x, d.s, false);
-    case Deferred::kScalarTensor: return apply_scalar(d.op, d.x, d.s, true);
+    case Deferred::kTensorScalar: return apply_scalar(d.op, d.x, d.scalar(), false);
+    case Deferred::kScalarTensor: return apply_scalar(d.op, d.x, d.scalar(), true);
     case Deferred::kNone: break;
   }
   fail(FT_ERR_INTERNAL, "materialise: no deferred operation");
@@ -202,6 +218,18 @@ namespace {
 [[noreturn, gnu::cold, gnu::noinline]] void fail_view_shape(at::IntArrayRef value, at::IntArrayRef target) {
   fail(FT_ERR_SHAPE, "cannot assign a value of shape " + describe_shape(value) + " to a tensor of shape " +
                          describe_shape(target) + " that views a Fortran array");
+}
+
+// Cut the autograd history of a slot's non-leaf tensor (the caller holds the slot's guard).
+// When the slot holds the only reference, nothing else can tell the tensor from a detached
+// copy of it, so it is detached in place: no new TensorImpl is allocated and the old one
+// is not freed.  Otherwise (another handle shares it) the slot gets a detached copy, and
+// the sharers keep theirs.
+void cut_history(at::Tensor &t) {
+  if (t.use_count() == 1 && !t.is_view())
+    t.detach_();
+  else
+    t = t.detach();
 }
 
 // The bytes [first, last) that a strided CPU tensor's elements span.
@@ -252,19 +280,19 @@ void compute_into(at::Tensor &out, const Deferred &d) {
       break;
     case Deferred::kTensorScalar:
       switch (d.op) {
-        case FT_ADD: at::cpu::add_out(out, x, at::native::wrapped_scalar_tensor(d.s)); return;
-        case FT_SUB: at::cpu::sub_out(out, x, at::native::wrapped_scalar_tensor(d.s)); return;
-        case FT_MUL: at::cpu::mul_out(out, x, at::native::wrapped_scalar_tensor(d.s)); return;
-        case FT_DIV: at::cpu::div_out(out, x, at::native::wrapped_scalar_tensor(d.s)); return;
-        case FT_POW: at::cpu::pow_out(out, x, d.s); return;
+        case FT_ADD: at::cpu::add_out(out, x, at::native::wrapped_scalar_tensor(d.scalar())); return;
+        case FT_SUB: at::cpu::sub_out(out, x, at::native::wrapped_scalar_tensor(d.scalar())); return;
+        case FT_MUL: at::cpu::mul_out(out, x, at::native::wrapped_scalar_tensor(d.scalar())); return;
+        case FT_DIV: at::cpu::div_out(out, x, at::native::wrapped_scalar_tensor(d.scalar())); return;
+        case FT_POW: at::cpu::pow_out(out, x, d.scalar()); return;
       }
       break;
     case Deferred::kScalarTensor:
       switch (d.op) {
-        case FT_ADD: at::cpu::add_out(out, x, at::native::wrapped_scalar_tensor(d.s)); return;
-        case FT_SUB: at::cpu::sub_out(out, at::native::wrapped_scalar_tensor(d.s), x); return;  // s - a
-        case FT_MUL: at::cpu::mul_out(out, x, at::native::wrapped_scalar_tensor(d.s)); return;
-        case FT_POW: at::cpu::pow_out(out, d.s, x); return;
+        case FT_ADD: at::cpu::add_out(out, x, at::native::wrapped_scalar_tensor(d.scalar())); return;
+        case FT_SUB: at::cpu::sub_out(out, at::native::wrapped_scalar_tensor(d.scalar()), x); return;  // s - a
+        case FT_MUL: at::cpu::mul_out(out, x, at::native::wrapped_scalar_tensor(d.scalar())); return;
+        case FT_POW: at::cpu::pow_out(out, d.scalar(), x); return;
       }
       break;
     case Deferred::kNone: break;
@@ -295,7 +323,7 @@ bool assign_deferred(ft_tensor *lhs, const Deferred &d) {
         // A leaf that requires grad keeps its identity: LibTorch refuses the write (below).
         if (target.is_leaf()) return false;
         // The view's earlier history is cut: the new value replaces all of its elements.
-        target = target.detach();
+        cut_history(target);
       }
       if (overlaps_partially(target, d.x) || overlaps_partially(target, d.y)) return false;
       // A small kernel runs under the guard (no reference taken); a large one on a
@@ -323,21 +351,21 @@ bool assign_deferred(ft_tensor *lhs, const Deferred &d) {
 
 }  // namespace
 
-void assign_value(ft_tensor *lhs, at::Tensor value, bool clone_if_named) {
+bool assign_value(ft_tensor *lhs, at::Tensor value, bool clone_if_named) {
   if (lhs == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "assignment target pointer is NULL");
   if (*lhs == nullptr) {
     *lhs = new_handle(clone_if_named ? value.clone() : std::move(value));
-    return;
+    return true;
   }
   at::Tensor target;  // the view to write into, or undefined once the handle was rebound
   at::Tensor old;     // the value a rebound handle held: released after the guard
   tensors().with_slot(*lhs, "assignment target", [&](TensorSlot &dst) {
-    if (!(dst.flags & kView)) {
+    uint32_t flags = dst.flags.load(std::memory_order_relaxed);
+    if (!(flags & kView)) {
       old = std::move(dst.value);
       dst.value = clone_if_named ? value.clone() : std::move(value);
-      dst.extra = Deferred();
-      if (dst.flags.load(std::memory_order_relaxed) & kTemp)
-        dst.flags.store(dst.flags & ~uint32_t{kTemp}, std::memory_order_relaxed);
+      if (C10_UNLIKELY(static_cast<bool>(dst.extra))) dst.extra = Deferred();
+      if (flags & kTemp) dst.flags.store(flags & ~uint32_t{kTemp}, std::memory_order_relaxed);
       return;
     }
     at::Tensor &t = dst.value;
@@ -347,10 +375,12 @@ void assign_value(ft_tensor *lhs, at::Tensor value, bool clone_if_named) {
     // elements, so back-propagation must not reach (possibly already freed) old graphs.
     // A view without history needs no cut.  A leaf that requires grad keeps its identity
     // and LibTorch refuses the in-place write.
-    if (t.requires_grad() && !t.is_leaf()) t = t.detach();
+    if (t.requires_grad() && !t.is_leaf()) cut_history(t);
     target = t;
   });
-  if (target.defined()) target.copy_(value);
+  if (!target.defined()) return true;
+  target.copy_(value);
+  return false;
 }
 
 }  // namespace ft
@@ -539,17 +569,20 @@ int ft_tensor_binary(int op, ft_tensor a, ft_tensor b, unsigned flags, ft_tensor
   ConsumeTemps consumed(a, b);
   FT_GUARD({
     const char *name = op_name(op);
-    at::Tensor x = tensor_of(a, "left operand");
-    at::Tensor y = tensor_of(b, "right operand");
+    TensorRef ra = lookup(a, "left operand");
+    TensorRef rb = lookup(b, "right operand");
+    consumed.named(!(ra.flags & kTemp), !(rb.flags & kTemp));
+    at::Tensor x = std::move(ra.value);
+    at::Tensor y = std::move(rb.value);
     check_device_and_dtype(x, y, name);
     if ((flags & FT_FLAG_TEMP) && deferrable(x) && deferrable(y)) {
-      if (x.sizes() != y.sizes()) check_broadcast(x, y, name);
+      if (!same_sizes(x, y)) check_broadcast(x, y, name);
       Deferred d;
       d.x = std::move(x);
       d.y = std::move(y);
       d.op = static_cast<int8_t>(op);
       d.form = Deferred::kTensorTensor;
-      finish(at::Tensor(), flags, out, std::move(d));
+      finish_deferred(std::move(d), out);
       return;
     }
     at::Tensor result;
@@ -614,23 +647,13 @@ int ft_tensor_detach(ft_tensor a, unsigned flags, ft_tensor *out) {
 
 int ft_tensor_assign(ft_tensor *lhs, ft_tensor rhs) {
   FT_GUARD({
-    if (C10_UNLIKELY(tensors().find(rhs) == nullptr)) {
-      // An elemental assignment of one temporary to an array (`arr = t * 2.0`) passes the
-      // same handle once per element, and the first element consumed it: every further
-      // element receives its own copy of the value.
-      at::Tensor value = recall_assigned_temp(rhs);
-      if (value.defined()) {
-        assign_value(lhs, std::move(value), /*clone_if_named=*/true);
-        return;
-      }
-    }
     // A temporary's value (or its deferred operation) is moved out of its slot (no
     // reference-count traffic), and the slot is freed; a named tensor's value is shared.
     at::Tensor value;
     Deferred deferred;
     bool temp = false;
     bool self = lhs != nullptr && *lhs == rhs;
-    tensors().erase_if(rhs, "right-hand side of the assignment", [&](TensorSlot &src) {
+    auto taken = tensors().erase_if(rhs, nullptr, [&](TensorSlot &src) {
       if (self) return false;  // x = x
       temp = (src.flags & kTemp) != 0;
       if (!temp) {
@@ -641,20 +664,39 @@ int ft_tensor_assign(ft_tensor *lhs, ft_tensor rhs) {
       deferred = std::move(src.extra);
       return true;
     });
+    if (C10_UNLIKELY((taken == Registry<at::Tensor, Deferred>::kNotLive))) {
+      // An elemental assignment of one temporary to an array (`arr = t * 2.0`) passes the
+      // same handle once per element, and the first element consumed it: every further
+      // element receives its own copy of the value.
+      at::Tensor recalled = recall_assigned_temp(rhs);
+      if (!recalled.defined()) tensors().fail_lookup(rhs, "right-hand side of the assignment");
+      assign_value(lhs, std::move(recalled), /*clone_if_named=*/true);
+      return;
+    }
     if (self) return;
     if (!temp) {
       assign_value(lhs, std::move(value), /*clone_if_named=*/true);
       return;
     }
+    // Only a tensor that views an array takes values into it; any other is rebound.  The
+    // flag is fixed while the handle is live, so it is peeked without the target's guard;
+    // a handle that dies meanwhile fails under the guard below, as it would have here.
+    TensorSlot *dst = lhs != nullptr && *lhs != nullptr ? tensors().find(*lhs) : nullptr;
+    bool into_view = dst != nullptr && (dst->flags.load(std::memory_order_relaxed) & kView);
     if (deferred) {
-      if (assign_deferred(lhs, deferred)) {
+      if (into_view && assign_deferred(lhs, deferred)) {
         remember_assigned_target(rhs, *lhs);  // the value is now the target's
         return;
       }
       value = materialise(deferred);
     }
-    remember_assigned_temp(rhs, value);
-    assign_value(lhs, std::move(value), /*clone_if_named=*/false);
+    if (into_view) {
+      remember_assigned_temp(rhs, value);
+      assign_value(lhs, std::move(value), /*clone_if_named=*/false);
+      return;
+    }
+    // The rebound handle holds the temporary's own tensor: it stands for the value.
+    if (assign_value(lhs, std::move(value), /*clone_if_named=*/false)) remember_assigned_target(rhs, *lhs);
   });
 }
 
