@@ -47,6 +47,17 @@ def _expected() -> dict[str, torch.Tensor]:
     mul_chain = (x * y) * (x * y)
     grad_x = x.clone().requires_grad_(True)
     (grad_x * y + grad_x).backward(torch.ones(N, dtype=torch.float64))
+    # Each assignment into the view cuts its history: only the last graph (q = a*y) counts.
+    xa = x.clone().requires_grad_(True)
+    q = torch.zeros(N, dtype=torch.float64)
+    for value in (lambda: xa * y + xa, lambda: 2.0 * xa, lambda: xa * y):
+        q = q.detach()
+        q.copy_(value())
+    q.backward(torch.ones(N, dtype=torch.float64))
+    grad_after_reassign = xa.grad
+    xs = x.clone().requires_grad_(True)
+    (xs * xs).backward(torch.ones(N, dtype=torch.float64))
+    grad_after_saved_reassign = xs.grad
     return {
         "mul": x * y,
         "add": x + y,
@@ -88,6 +99,8 @@ def _expected() -> dict[str, torch.Tensor]:
         "through_procedure": x * y * 2.0,
         "grad_value": x * y + x,
         "grad_of_a": grad_x.grad,
+        "grad_after_reassign": grad_after_reassign,
+        "grad_after_saved_reassign": grad_after_saved_reassign,
     }
 
 
@@ -140,6 +153,12 @@ def test_errors_are_unchanged(report, name):
 def test_view_saved_for_backward_then_overwritten_is_reported(report):
     """A fused write bumps the version counter, as any in-place write does."""
     status, message = report["saved_then_overwritten"]
+    assert status != 0 and "modified by an inplace operation" in message
+
+
+def test_grad_view_saved_for_backward_then_reassigned_is_reported(report):
+    """Cutting a reassigned view's history leaves a copy saved by another graph alone."""
+    status, message = report["grad_view_saved_then_reassigned"]
     assert status != 0 and "modified by an inplace operation" in message
 
 

@@ -128,6 +128,30 @@ program fused_assign
   zv = b * b
   call torch_tensor_backward(owned)
   call put_error('saved_then_overwritten')
+  ! Repeated assignments into a view with gradients: each one cuts the view's earlier
+  ! history, so backward reaches only the last value's graph.
+  call torch_delete(a)
+  call torch_tensor_from_array(a, x, torch_kCPU, requires_grad=.true.)
+  qv = a * b + a
+  qv = 2.0_real64 * a
+  qv = a * b
+  call torch_tensor_backward(qv)
+  call torch_tensor_get_gradient(gv, a)
+  call put('grad_after_reassign', grad)
+  ! A view with a graph, saved for backward by another operation, then reassigned: the
+  ! saved view keeps its graph (only the view's handle is cut), and LibTorch's version
+  ! check reports the overwrite at backward; the new value's graph is intact.
+  call torch_delete(a)
+  call torch_tensor_from_array(a, x, torch_kCPU, requires_grad=.true.)
+  call torch_delete(owned)
+  qv = a * b
+  owned = qv * qv
+  qv = a * a
+  call torch_tensor_backward(owned)
+  call put_error('grad_view_saved_then_reassigned')
+  call torch_tensor_backward(qv)
+  call torch_tensor_get_gradient(gv, a)
+  call put('grad_after_saved_reassign', grad)
 
   call torch_delete(a)
   call torch_delete(b)
