@@ -37,16 +37,6 @@ thread_local int g_pending_status = FT_OK;
 // created later, which would start with a thread-local default) must obey it.
 std::atomic<int> g_stop_on_error{1};
 
-// See remember_assigned_temp().  Split in two: every operator call and every assignment
-// touch the trivially destructible part (one TLS access, no initialisation wrapper); the
-// value, which needs a destructor, only when has_value says it holds one.
-struct AssignedTemp {
-  ft_tensor handle = nullptr;
-  ft_tensor target = nullptr;  // see remember_assigned_target()
-  bool has_value = false;
-};
-thread_local AssignedTemp g_assigned_temp;
-thread_local at::Tensor g_assigned_value;
 
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
@@ -126,46 +116,6 @@ int64_t live_non_tensor_handles() {
   int64_t total = 0;
   for (auto counter : counters()) total += counter();
   return total;
-}
-
-void remember_assigned_temp(ft_tensor handle, const at::Tensor &value) {
-  g_assigned_value = value;
-  AssignedTemp &a = g_assigned_temp;
-  a.handle = handle;
-  a.target = nullptr;
-  a.has_value = true;
-}
-
-void remember_assigned_target(ft_tensor handle, ft_tensor target) noexcept {
-  AssignedTemp &a = g_assigned_temp;
-  if (a.has_value) {
-    g_assigned_value.reset();
-    a.has_value = false;
-  }
-  a.handle = handle;
-  a.target = target;
-}
-
-at::Tensor recall_assigned_temp(ft_tensor handle) {
-  const AssignedTemp &a = g_assigned_temp;
-  if (handle == nullptr || a.handle != handle) return at::Tensor();
-  if (a.target != nullptr) {
-    TensorSlot *s = tensors().find(a.target);
-    return s != nullptr ? tensor_of(a.target, "assignment target") : at::Tensor();
-  }
-  return a.has_value ? g_assigned_value : at::Tensor();
-}
-
-void forget_assigned_temp() noexcept {
-  AssignedTemp &a = g_assigned_temp;
-  if (a.handle != nullptr) {
-    if (a.has_value) {
-      g_assigned_value.reset();
-      a.has_value = false;
-    }
-    a.handle = nullptr;
-    a.target = nullptr;
-  }
 }
 
 at::ScalarType to_scalar_type(int dtype) {

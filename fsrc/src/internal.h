@@ -375,17 +375,6 @@ class ConsumeTemps {
   int n_ = 0;
 };
 
-// The value of the last expression temporary that ft_tensor_assign consumed on this thread,
-// kept so that an elemental assignment of one temporary to an array of tensors
-// (`arr = t * 2.0`, one assign call per element with the same, by then consumed, handle)
-// gives every element the value.  Dropped when this thread creates its next operator result.
-void remember_assigned_temp(ft_tensor handle, const at::Tensor &value);
-// The same, for a deferred temporary that was computed straight into the array viewed by
-// `target`: the value is the target's, read when recalled (no reference held meanwhile).
-void remember_assigned_target(ft_tensor handle, ft_tensor target) noexcept;
-// The remembered value of `handle`, or an undefined tensor.
-at::Tensor recall_assigned_temp(ft_tensor handle);
-void forget_assigned_temp() noexcept;
 
 // ------------------------------------------------------------------------------------
 // Conversions between the ABI's enums and c10's

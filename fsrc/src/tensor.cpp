@@ -118,6 +118,66 @@ at::Tensor apply_scalar(int op, const at::Tensor &a, const at::Scalar &s, bool s
   fail(FT_ERR_INVALID_ARGUMENT, "unknown binary operator code " + std::to_string(op));
 }
 
+// The last expression temporary that ft_tensor_assign consumed on this thread, kept so that
+// an elemental assignment of one temporary to an array of tensors (`arr = t * 2.0`, one
+// assign call per element with the same, by then consumed, handle) gives every element the
+// value.  Dropped when this thread creates its next operator result.
+// remember_assigned_temp keeps the value (it was copied into a view's array);
+// remember_assigned_target keeps the handle that now holds it (a rebound handle holds the
+// temporary's own tensor; a fused assignment computed it into the target's array), read
+// when recalled, with no reference held meanwhile.  Kept here, next to their only users, so
+// that the hot paths reach the thread-local state inline.  The state is split in two: every
+// operator call and assignment touch the trivially destructible part (one TLS access, no
+// initialisation wrapper); the value, which needs a destructor, only when has_value says
+// it holds one.
+struct AssignedTemp {
+  ft_tensor handle = nullptr;
+  ft_tensor target = nullptr;  // see remember_assigned_target()
+  bool has_value = false;
+};
+thread_local AssignedTemp g_assigned_temp;
+thread_local at::Tensor g_assigned_value;
+
+inline void remember_assigned_temp(ft_tensor handle, const at::Tensor &value) {
+  g_assigned_value = value;
+  AssignedTemp &a = g_assigned_temp;
+  a.handle = handle;
+  a.target = nullptr;
+  a.has_value = true;
+}
+
+inline void remember_assigned_target(ft_tensor handle, ft_tensor target) noexcept {
+  AssignedTemp &a = g_assigned_temp;
+  if (a.has_value) {
+    g_assigned_value.reset();
+    a.has_value = false;
+  }
+  a.handle = handle;
+  a.target = target;
+}
+
+at::Tensor recall_assigned_temp(ft_tensor handle) {
+  const AssignedTemp &a = g_assigned_temp;
+  if (handle == nullptr || a.handle != handle) return at::Tensor();
+  if (a.target != nullptr) {
+    TensorSlot *s = tensors().find(a.target);
+    return s != nullptr ? tensor_of(a.target, "assignment target") : at::Tensor();
+  }
+  return a.has_value ? g_assigned_value : at::Tensor();
+}
+
+inline void forget_assigned_temp() noexcept {
+  AssignedTemp &a = g_assigned_temp;
+  if (a.handle != nullptr) {
+    if (a.has_value) {
+      g_assigned_value.reset();
+      a.has_value = false;
+    }
+    a.handle = nullptr;
+    a.target = nullptr;
+  }
+}
+
 // Publish an operator result.  Temporary inputs are consumed by the caller's ConsumeTemps
 // when it returns, on success and failure alike.
 void finish(at::Tensor result, unsigned flags, ft_tensor *out) {
@@ -139,7 +199,10 @@ void finish_deferred(Deferred &&deferred, ft_tensor *out) {
 // would have run, and the out= kernel computes the same values.
 inline bool deferrable(const at::Tensor &t) {
   auto st = t.scalar_type();
-  return (st == at::kFloat || st == at::kDouble) && t.device().is_cpu() && !t.requires_grad();
+  // A tensor without autograd metadata (the usual case) cannot require gradients.
+  const c10::TensorImpl *impl = t.unsafeGetTensorImpl();
+  return (st == at::kFloat || st == at::kDouble) && t.device().is_cpu() &&
+         (impl->autograd_meta() == nullptr || !t.requires_grad());
 }
 
 // Operators with one tensor operand and a scalar.
@@ -681,7 +744,8 @@ int ft_tensor_assign(ft_tensor *lhs, ft_tensor rhs) {
     // Only a tensor that views an array takes values into it; any other is rebound.  The
     // flag is fixed while the handle is live, so it is peeked without the target's guard;
     // a handle that dies meanwhile fails under the guard below, as it would have here.
-    TensorSlot *dst = lhs != nullptr && *lhs != nullptr ? tensors().find(*lhs) : nullptr;
+    uint64_t dst_gen = 0;
+    TensorSlot *dst = lhs != nullptr && *lhs != nullptr ? tensors().find(*lhs, dst_gen) : nullptr;
     bool into_view = dst != nullptr && (dst->flags.load(std::memory_order_relaxed) & kView);
     if (deferred) {
       if (into_view && assign_deferred(lhs, deferred)) {
@@ -695,8 +759,25 @@ int ft_tensor_assign(ft_tensor *lhs, ft_tensor rhs) {
       assign_value(lhs, std::move(value), /*clone_if_named=*/false);
       return;
     }
+    if (dst == nullptr) {  // a new handle, or a target that is not live (which fails)
+      if (assign_value(lhs, std::move(value), /*clone_if_named=*/false)) remember_assigned_target(rhs, *lhs);
+      return;
+    }
+    // Rebind the target found above (assign_value's non-view case, without a second
+    // lookup): an unchanged generation under its guard means the same live handle.
+    at::Tensor old;  // released after the guard
+    {
+      std::lock_guard<SpinLock> hold(dst->guard);
+      if (C10_UNLIKELY(dst->gen.load(std::memory_order_relaxed) != dst_gen))
+        tensors().fail_lookup(*lhs, "assignment target");
+      old = std::move(dst->value);
+      dst->value = std::move(value);
+      if (C10_UNLIKELY(static_cast<bool>(dst->extra))) dst->extra = Deferred();
+      uint32_t flags = dst->flags.load(std::memory_order_relaxed);
+      if (flags & kTemp) dst->flags.store(flags & ~uint32_t{kTemp}, std::memory_order_relaxed);
+    }
     // The rebound handle holds the temporary's own tensor: it stands for the value.
-    if (assign_value(lhs, std::move(value), /*clone_if_named=*/false)) remember_assigned_target(rhs, *lhs);
+    remember_assigned_target(rhs, *lhs);
   });
 }
 
