@@ -39,11 +39,12 @@ typedef int (*iscalar_fn)(int, void *, int64_t, int, unsigned, void **);
 typedef int (*neg_fn)(void *, unsigned, void **);
 typedef int (*from_blob_fn)(void *, int, const int64_t *, const int64_t *, int, int, int, int, unsigned, void **);
 typedef int (*release_fn)(void *);
+typedef int (*delete_fn)(void *);
 
 enum { N_OPS = 5, MAX_DIMS = 64, FT_FLAG_COPY = 1, FT_CPU = 0 };
-enum { F_BINARY, F_SCALAR, F_ISCALAR, F_NEG, F_FROM_BLOB, N_HOT };
+enum { F_BINARY, F_SCALAR, F_ISCALAR, F_NEG, F_FROM_BLOB, F_DELETE, N_HOT };
 static const char *const hot_names[N_HOT] = {"ft_tensor_binary", "ft_tensor_binary_scalar", "ft_tensor_binary_iscalar",
-                                             "ft_tensor_neg", "ft_tensor_from_blob"};
+                                             "ft_tensor_neg",    "ft_tensor_from_blob",     "ft_tensor_delete"};
 
 typedef struct {
   PyObject_HEAD void *handle; /* NULL once closed (Python sees None) */
@@ -67,6 +68,7 @@ static struct {
   PyObject *fail;       /* fail(status, name, *operands): raises */
   PyObject *raise_st;   /* raise_status(status, name): raises */
   PyObject *merge_keep; /* merge_keep(a, b): the union of two keep tuples */
+  PyObject *close_py;   /* the Python close(self), for a replaced ft_tensor_delete */
   PyObject *cpu;        /* "cpu" */
   long long small, big;
 } S;
@@ -323,6 +325,41 @@ static PyNumberMethods tb_number = {
     .nb_negative = nb_neg,
 };
 
+/* close(): read and clear the handle in one step under the GIL (so two threads closing one
+ * tensor delete it once), delete it, then drop the viewed arrays.  An operator in flight on
+ * another thread holds its own references to those arrays. */
+static PyObject *tb_close(PyObject *self, PyObject *unused) {
+  (void)unused;
+  TensorBase *t = (TensorBase *)self;
+  if (t->handle == NULL) Py_RETURN_NONE;
+  if (!S.bound) return not_bound(), NULL;
+  if (!declared(F_DELETE)) return call_py(S.close_py, self, NULL);
+  void *h = t->handle;
+  PyObject *keep = t->keep;
+  t->handle = NULL;
+  t->keep = NULL;
+  delete_fn fn = (delete_fn)S.fn[F_DELETE];
+  int status;
+  if (t->n <= S.small) {
+    status = fn(h);
+  } else {
+    Py_BEGIN_ALLOW_THREADS status = fn(h);
+    Py_END_ALLOW_THREADS
+  }
+  Py_XDECREF(keep);
+  if (status != 0) return raise_via(S.raise_st, Py_BuildValue("(iO)", status, S.names[F_DELETE]));
+  Py_RETURN_NONE;
+}
+
+static PyMethodDef tb_methods[] = {
+    {"close", tb_close, METH_NOARGS,
+     "close($self, /)\n--\n\nRelease the library handle now.  Idempotent; any later use raises ClosedTensorError.\n\n"
+     "Thread-safe: a call running on this tensor in another thread finishes on its own\n"
+     "reference to the values (or raises ClosedTensorError if it starts after the close);\n"
+     "it never crashes; an operator in flight holds the viewed arrays it reads."},
+    {NULL, NULL, 0, NULL},
+};
+
 static PyTypeObject TensorBaseType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "pyftorch._speedups.TensorBase",
     .tp_basicsize = sizeof(TensorBase),
@@ -331,6 +368,7 @@ static PyTypeObject TensorBaseType = {
     .tp_new = tb_new,
     .tp_dealloc = tb_dealloc,
     .tp_getset = tb_getset,
+    .tp_methods = tb_methods,
     .tp_members = tb_members,
     .tp_weaklistoffset = offsetof(TensorBase, weakrefs),
     .tp_as_number = &tb_number,
@@ -494,7 +532,7 @@ static PyObject *sp_bind(PyObject *module, PyObject *config) {
   long long small = PyLong_AsLongLong(small_obj), big = PyLong_AsLongLong(big_obj);
   if (PyErr_Occurred()) return NULL;
   if (set_ref(&S.neg_py, item(config, "neg")) < 0 || set_ref(&S.fail, item(config, "fail")) < 0 ||
-      set_ref(&S.raise_st, item(config, "raise_status")) < 0 ||
+      set_ref(&S.raise_st, item(config, "raise_status")) < 0 || set_ref(&S.close_py, item(config, "close")) < 0 ||
       set_ref(&S.merge_keep, item(config, "merge_keep")) < 0 || set_ref(&S.lib_dict, lib_dict) < 0 ||
       set_ref((PyObject **)&S.tensor, tensor) < 0 || set_ref((PyObject **)&S.ndarray, ndarray) < 0)
     return NULL;

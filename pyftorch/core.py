@@ -424,7 +424,7 @@ class Tensor(_TensorBase):
         """True once :meth:`close` released the handle."""
         return getattr(self, "_handle", None) is None
 
-    def close(self) -> None:
+    def _close(self) -> None:
         """Release the library handle now.  Idempotent; any later use raises ClosedTensorError.
 
         Thread-safe: a call running on this tensor in another thread finishes on its own
@@ -439,6 +439,9 @@ class Tensor(_TensorBase):
             # Operators hold the arrays they read in their own frame, so dropping ours is safe.
             self._keep = None
         _L.ft_tensor_delete(handle)
+
+    if _speedups is None:  # else TensorBase.close, the same in C (calls _close for a replaced delete)
+        close = _close
 
     def __enter__(self) -> Tensor:
         self._get()
@@ -708,12 +711,15 @@ else:
             "ndarray": np.ndarray,
             "lib_dict": vars(_L),
             "declared": _L.declared,
-            "addresses": {name: _lib.function_address(_L, name) for name in (*_HOT, "ft_tensor_release")},
+            "addresses": {
+                name: _lib.function_address(_L, name) for name in (*_HOT, "ft_tensor_delete", "ft_tensor_release")
+            },
             "binary": {(op, int(rev)): m for (op, rev), m in _BINARY_METHODS.items()},
             "neg": _neg,
             "fail": _fail,
             "raise_status": _lib.raise_status,
             "merge_keep": _merge_keep,
+            "close": Tensor._close,
             "small": _SMALL,
             "big": _BIG,
         }

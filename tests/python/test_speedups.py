@@ -246,3 +246,13 @@ def test_large_operands_match_torch():
     np.testing.assert_allclose((a * a + 1.5 - a / 2.0).numpy(), (tx * tx + 1.5 - tx / 2.0).numpy())
     np.testing.assert_allclose((-(a**3)).numpy(), (-(tx**3)).numpy())
     assert (a * a)._n == n * n and (a * 2)._n == n  # an upper bound: the product for two tensors
+
+
+def test_replaced_delete_is_called_by_close(lib, monkeypatch):
+    calls = []
+    real = lib.ft_tensor_delete
+    monkeypatch.setattr(lib, "ft_tensor_delete", lambda handle: (calls.append(1), real(handle))[1])
+    t = ft.tensor([1.0])
+    t.close()
+    t.close()  # idempotent: deletes once
+    assert calls == [1] and t.closed and t._keep is None
