@@ -331,6 +331,8 @@ def raw_function(lib: Library, name: str, hold_gil: bool) -> Any:
 
 #: Set to 1 to run every call through ctypes, without the compiled ``pyftorch._speedups``.
 NO_SPEEDUPS_ENV = "PYFTORCH_NO_SPEEDUPS"
+#: The version of the contract between pyftorch.core and the extension (its ``API``).
+SPEEDUPS_API = 1
 #: Why :func:`load_speedups` returned None (empty while the speedups are in use).
 speedups_reason = ""
 
@@ -364,6 +366,9 @@ def load_speedups(lib: Library) -> ModuleType | None:
         loader.exec_module(module)
     except ImportError as exc:
         speedups_reason = f"cannot import {path}: {exc}"
+        return None
+    if getattr(module, "API", None) != SPEEDUPS_API:
+        speedups_reason = f"{path} is from another pyftorch version (API {getattr(module, 'API', None)}); rebuild it"
         return None
     speedups_reason = ""
     return module

@@ -568,6 +568,11 @@ PyMODINIT_FUNC PyInit__speedups(void) {
   PyObject *m = PyModule_Create(&sp_module);
   if (m == NULL) return NULL;
   Py_INCREF(&TensorBaseType);
+  /* pyftorch._lib.SPEEDUPS_API: bind()'s contract; a stale build is refused, not bound. */
+  if (PyModule_AddIntConstant(m, "API", 1) < 0) {
+    Py_DECREF(m);
+    return NULL;
+  }
   if (PyModule_AddObject(m, "TensorBase", (PyObject *)&TensorBaseType) < 0) {
     Py_DECREF(&TensorBaseType);
     Py_DECREF(m);

@@ -1,5 +1,9 @@
 """``pyftorch.Tensor`` (module ``pyftorch.core``): a libftorch tensor handle driven from Python through ctypes.
 
+The hot calls (operators, ``from_numpy``, ``close`` and the finaliser) run in the C extension
+``pyftorch._speedups`` when it was built (see ``_speedups`` below); without it, through
+ctypes, with the same results and errors.
+
 A :class:`Tensor` owns exactly one library handle.  Tensors are immutable handles: every
 operator returns a *new* Tensor (Python never uses the Fortran assignment
 ``ft_tensor_assign`` and never sets ``FT_FLAG_TEMP``).  The handle is released by
