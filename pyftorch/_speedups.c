@@ -414,8 +414,6 @@ static PyObject *sp_from_numpy(PyObject *module, PyObject *const *args, Py_ssize
   if (device != S.cpu && !(PyUnicode_CheckExact(device) && PyUnicode_Compare(device, S.cpu) == 0))
     Py_RETURN_NOTIMPLEMENTED;
   if (!declared(F_FROM_BLOB)) Py_RETURN_NOTIMPLEMENTED;
-  int requires_grad = PyObject_IsTrue(args[2]);
-  if (requires_grad < 0) return NULL;
   int as_copy = copy == Py_True;
   Py_buffer view;
   if (PyObject_GetBuffer(array, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (as_copy ? 0 : PyBUF_WRITABLE)) < 0) {
@@ -426,6 +424,11 @@ static PyObject *sp_from_numpy(PyObject *module, PyObject *const *args, Py_ssize
   if (code < 0 || view.ndim > MAX_DIMS || view.itemsize <= 0 || (uintptr_t)view.buf % (uintptr_t)view.itemsize) {
     PyBuffer_Release(&view);
     Py_RETURN_NOTIMPLEMENTED;
+  }
+  int requires_grad = PyObject_IsTrue(args[2]);
+  if (requires_grad < 0) {
+    PyBuffer_Release(&view);
+    return NULL;
   }
   int64_t shape[MAX_DIMS];
   long long n = 1;
