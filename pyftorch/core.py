@@ -747,7 +747,7 @@ def tensor(data: ArrayLike, *, dtype: Any = None, requires_grad: bool = False, d
     if isinstance(data, Tensor):
         raise TypeError("tensor() of a Tensor: use t.detach() or t.to(...)")
     arr = np.array(data, dtype=dtype, order="C")  # (ascontiguousarray would make 0-d arrays 1-d)
-    return Tensor(arr, copy=True, requires_grad=requires_grad, device=device)
+    return Tensor.from_numpy(arr, copy=True, requires_grad=requires_grad, device=device)
 
 
 def _new(fill: int, shape: Iterable[int] | int, dtype: Any, requires_grad: bool, device: DeviceLike) -> Tensor:

@@ -256,3 +256,13 @@ def test_replaced_delete_is_called_by_close(lib, monkeypatch):
     t.close()
     t.close()  # idempotent: deletes once
     assert calls == [1] and t.closed and t._keep is None
+
+
+def test_constructor_matches_from_numpy():
+    """Tensor(...) (the Python path, __init__ on TensorBase's storage) builds what from_numpy builds."""
+    arr = np.arange(6.0).reshape(2, 3)
+    with ft.Tensor(arr, copy=False) as t, ft.Tensor.from_numpy(arr, copy=False) as u:
+        assert t._keep == (arr,) == u._keep and t._n == u._n == 6
+        arr[0, 0] = 9.0
+        np.testing.assert_array_equal(t.numpy(), u.numpy())
+        assert t.numpy()[0, 0] == 9.0 and t.shape == (2, 3)
