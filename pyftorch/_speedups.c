@@ -6,8 +6,8 @@
  * as much as the library call.  This module removes them for the calls that dominate:
  *
  *   - TensorBase, the C base class of pyftorch.Tensor: the handle, the viewed arrays and
- *     the size bound live in a C struct, and tp_dealloc releases the handle (no Python
- *     __del__).
+ *     the size bound live in a C struct, tp_dealloc releases the handle (no Python
+ *     __del__), and close() deletes it;
  *   - the number slots + - * / ** (both operand orders) and unary -, which call
  *     ft_tensor_binary / _binary_scalar / _binary_iscalar / _neg directly;
  *   - from_numpy(array, copy, requires_grad, device) for C-contiguous NumPy arrays on the
