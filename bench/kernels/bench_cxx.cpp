@@ -149,8 +149,8 @@ BENCH_LOOP(view_scale, at::mul_out(s.qv, s.a, at::native::wrapped_scalar_tensor(
 BENCH_LOOP(view_mul_copy, s.qv.copy_(s.a *s.b))
 BENCH_LOOP(view_muladd_copy, s.qv.copy_(s.a *s.b + s.a))
 BENCH_LOOP(view_scale_copy, s.qv.copy_(2.0 * s.a))
-BENCH_LOOP(view_mul_grad_copy, s.qv.detach_(); s.qv.copy_(s.a *s.b))
-BENCH_LOOP(view_muladd_grad_copy, s.qv.detach_(); s.qv.copy_(s.a *s.b + s.a))
+BENCH_LOOP(view_mul_grad_copy, s.qv.detach_(); s.qv.copy_(s.a * s.b))
+BENCH_LOOP(view_muladd_grad_copy, s.qv.detach_(); s.qv.copy_(s.a * s.b + s.a))
 BENCH_LOOP(view_scale_grad_copy, s.qv.detach_(); s.qv.copy_(2.0 * s.a))
 
 }  // extern "C"

@@ -37,7 +37,6 @@ thread_local int g_pending_status = FT_OK;
 // created later, which would start with a thread-local default) must obey it.
 std::atomic<int> g_stop_on_error{1};
 
-
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
   return s;

@@ -271,10 +271,8 @@ struct Deferred {
   at::Scalar scalar() const { return s_is_int ? at::Scalar(s_int) : at::Scalar(s_real); }
   void set_scalar(const at::Scalar &v) {
     s_is_int = v.isIntegral(/*includeBool=*/false);
-    if (s_is_int)
-      s_int = v.toLong();
-    else
-      s_real = v.toDouble();
+    if (s_is_int) s_int = v.toLong();
+    else s_real = v.toDouble();
   }
 
   // Moves leave the source empty (kNone), and cost nothing when both sides are empty:
@@ -374,7 +372,6 @@ class ConsumeTemps {
   const ft_tensor *array_ = nullptr;
   int n_ = 0;
 };
-
 
 // ------------------------------------------------------------------------------------
 // Conversions between the ABI's enums and c10's

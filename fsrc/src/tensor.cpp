@@ -289,10 +289,8 @@ namespace {
 // is not freed.  Otherwise (another handle shares it) the slot gets a detached copy, and
 // the sharers keep theirs.
 void cut_history(at::Tensor &t) {
-  if (t.use_count() == 1 && !t.is_view())
-    t.detach_();
-  else
-    t = t.detach();
+  if (t.use_count() == 1 && !t.is_view()) t.detach_();
+  else t = t.detach();
 }
 
 // The bytes [first, last) that a strided CPU tensor's elements span.
