@@ -11,6 +11,7 @@ packages (torch, numpy) through a ``.pth`` file, instead of installing torch aga
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -52,8 +53,12 @@ def venv(wheel) -> tuple[Path, dict]:
     subprocess.run(["rm", "-rf", str(path)], check=True)
     run([sys.executable, "-m", "venv", path])
     # torch and numpy from the project's environment (a plain path line: its .pth files,
-    # among them the editable install of this checkout, are not processed).
-    (site_packages(path) / "project-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # among them the editable install of this checkout, are not processed).  torch itself is
+    # linked in where pip would put it, which libftorch's RUNPATH ($ORIGIN/../../../torch/lib)
+    # expects.
+    deps = Path(sysconfig.get_paths()["purelib"])
+    (site_packages(path) / "project-deps.pth").write_text(f"{deps}\n")
+    (site_packages(path) / "torch").symlink_to(deps / "torch", target_is_directory=True)
     env = clean_env(path)
     run([path / "bin" / "python", "-m", "pip", "install", "-q", "--no-deps", wheel[0]], env=env)
     return path, env
@@ -118,3 +123,28 @@ def test_python_binding_works(venv):
     q, grad = json.loads(lines[2])
     assert q == (a * b).tolist()
     assert grad == b.tolist()  # d/da sum(a*b) = b
+
+
+def test_cmake_package_serves_c_and_warns_fortran(venv, tmp_path):
+    """find_package(FTorch) links a C program; a project with Fortran enabled is warned."""
+    path, env = venv
+    if shutil.which("cmake") is None:
+        pytest.skip("cmake is not installed")
+    prefix = run([path / "bin" / "pyftorch", "config", "--cmake-prefix"], env=env).stdout.strip()
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "CMakeLists.txt").write_text(
+        "cmake_minimum_required(VERSION 3.18)\n"
+        "project(consumer LANGUAGES C Fortran)\n"
+        "find_package(FTorch REQUIRED)\n"
+        "add_executable(version version.c)\n"
+        "target_link_libraries(version PRIVATE FTorch::ftorch)\n"
+    )
+    (src / "version.c").write_text(
+        '#include <stdio.h>\n#include "ftorch.h"\nint main(void) { printf("%s\\n", ft_version()); return 0; }\n'
+    )
+    configure = run(["cmake", "-S", src, "-B", tmp_path / "b", f"-DCMAKE_PREFIX_PATH={prefix}"], env=env, cwd=tmp_path)
+    assert "built without its Fortran module" in configure.stderr, configure.stderr
+    run(["cmake", "--build", tmp_path / "b"], env=env, cwd=tmp_path)
+    out = run([tmp_path / "b" / "version"], env=env, cwd=tmp_path).stdout
+    assert out.strip() == (ROOT / "VERSION").read_text().strip()
