@@ -76,7 +76,7 @@ bench: build
 # --- lint gates: our own code (configurations: pyproject.toml [tool.ruff], fortitude.toml,
 # .clang-format; the same hooks for contributors in .pre-commit-config.yaml) ----------------
 LINT_TOOLS := clang-format:clang-format shellcheck:shellcheck
-LINT_CXX   := $(wildcard fsrc/src/*.cpp fsrc/src/*.h bench/kernels/*.cpp bench/kernels/*.c)
+LINT_CXX   := $(wildcard fsrc/src/*.cpp fsrc/src/*.h bench/kernels/*.cpp bench/kernels/*.c pyftorch/*.c)
 LINT_SH    := .ci/run $(wildcard bench/*.sh tools/*.sh)
 lint-toolchain: $(BUILD)/.lint-toolchain
 $(BUILD)/.lint-toolchain:

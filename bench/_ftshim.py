@@ -185,4 +185,9 @@ def tensor_class() -> type:
 
 def binding_name() -> str:
     cls = tensor_class()
-    return f"{cls.__module__}.{cls.__qualname__}"
+    name = f"{cls.__module__}.{cls.__qualname__}"
+    if cls.__module__ == "pyftorch.core":
+        import pyftorch.core
+
+        name += " with its C extension" if pyftorch.core._speedups is not None else " through ctypes alone"
+    return name

@@ -6,7 +6,7 @@ performs the case's operation n times, reads back the case's output and is torn 
 - ``fortran``: bind(c) loops in bench/kernels/bench_fortran.f90 using the public ftorch API;
 - ``cxx``: the same loops with raw LibTorch calls (bench_cxx.cpp), the floor;
 - ``torch``: Python loops over PyTorch tensors;
-- ``pyftorch``: Python loops over the ctypes binding of libftorch (see bench/_ftshim.py);
+- ``pyftorch``: Python loops over pyftorch.Tensor (see bench/_ftshim.py);
 - ``eager``: the training step in Python PyTorch with a plain nn.Module (``torch`` runs the
   TorchScript file that all the others load).
 

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from ctypes import POINTER, c_char_p, c_double, c_int, c_int64, c_uint, c_uint64, c_void_p
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from pyftorch.errors import (
@@ -328,6 +329,56 @@ def raw_function(lib: Library, name: str, hold_gil: bool) -> Any:
     return fn
 
 
+#: Set to 1 to run every call through ctypes, without the compiled ``pyftorch._speedups``.
+NO_SPEEDUPS_ENV = "PYFTORCH_NO_SPEEDUPS"
+#: The version of the contract between pyftorch.core and the extension (its ``API``).
+SPEEDUPS_API = 1
+#: Why :func:`load_speedups` returned None (empty while the speedups are in use).
+speedups_reason = ""
+
+
+def load_speedups(lib: Library) -> ModuleType | None:
+    """The C extension ``pyftorch._speedups`` installed next to ``lib`` (pyftorch/_speedups.c), or
+    None: when ``PYFTORCH_NO_SPEEDUPS`` is set, when it was not built (no Python development
+    files at build time) or when it cannot be imported.  Without it every call goes through
+    ctypes, with the same results and errors, only slower; :data:`speedups_reason` says why."""
+    global speedups_reason
+    if os.environ.get(NO_SPEEDUPS_ENV, "").strip().lower() in ("1", "true", "yes", "on"):
+        speedups_reason = f"{NO_SPEEDUPS_ENV} is set"
+        return None
+    from importlib.machinery import ExtensionFileLoader
+    from importlib.util import module_from_spec, spec_from_file_location
+
+    from pyftorch._locate import speedups_path
+
+    path = speedups_path(lib.path)
+    if path is None:
+        speedups_reason = (
+            f"no _speedups extension for this Python next to {lib.path} (CMake builds it when it finds "
+            "Python's development files; rebuild with make build)"
+        )
+        return None
+    name = "pyftorch._speedups"
+    loader = ExtensionFileLoader(name, str(path))
+    spec = spec_from_file_location(name, path, loader=loader)
+    try:
+        module = module_from_spec(spec)  # type: ignore[arg-type]
+        loader.exec_module(module)
+    except ImportError as exc:
+        speedups_reason = f"cannot import {path}: {exc}"
+        return None
+    if getattr(module, "API", None) != SPEEDUPS_API:
+        speedups_reason = f"{path} is from another pyftorch version (API {getattr(module, 'API', None)}); rebuild it"
+        return None
+    speedups_reason = ""
+    return module
+
+
+def function_address(lib: Library, name: str) -> int:
+    """The address of the declared C function ``name`` (for pyftorch._speedups)."""
+    return ctypes.cast(lib.declared[name], c_void_p).value or 0
+
+
 def raise_status(status: int, function: str) -> None:
     """Raise the FTorchError for a failed call made through a :func:`raw_function`."""
     lib = _LIBRARY
@@ -431,4 +482,7 @@ __all__ = [
     "check_torch_version",
     "raw_function",
     "raise_status",
+    "load_speedups",
+    "function_address",
+    "NO_SPEEDUPS_ENV",
 ]

@@ -91,6 +91,21 @@ def candidates() -> list[tuple[str, Path]]:
     return found
 
 
+def speedups_path(library: Path) -> Path | None:
+    """The compiled ``pyftorch._speedups`` that CMake installs next to ``library``, or None.
+
+    It is built for one Python (its file name carries the ABI tag), so only a name this
+    interpreter can import counts.
+    """
+    from importlib.machinery import EXTENSION_SUFFIXES
+
+    for suffix in EXTENSION_SUFFIXES:
+        path = library.parent / f"_speedups{suffix}"
+        if path.is_file():
+            return path
+    return None
+
+
 def find_install() -> Install:
     """The first libftorch found, or LibraryNotFound naming every place searched."""
     tried = []

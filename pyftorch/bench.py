@@ -53,6 +53,7 @@ RATIOS = (
     ("pyftorch", "fortran"),
     ("eager", "fortran"),
     ("fortran", "cxx_copy"),
+    ("pyftorch", "torch"),
 )
 
 #: Targets of issue 13: Fortran `Q = a*b` into a tensor viewing an array, relative to C++
@@ -68,6 +69,8 @@ FLOOR_TARGET = 1.02  # every binding at the largest size, relative to C++
 TRAIN_CASE = "train_step"
 TRAIN_VS_PYTHON = 0.7  # Fortran training step, relative to Python PyTorch
 TRAIN_VS_CXX = 1.1  # Fortran training step, relative to C++
+#: Targets of issue 13, item 3: the Python binding at size 1, relative to PyTorch's Python.
+BINDING_TARGETS = {"mul": 2.0, "from_array": 3.0}
 
 #: glibc malloc settings of the measuring process.  By default glibc serves a large block
 #: (a 10^6-element result) with mmap or from the heap depending on the allocation history,
@@ -295,7 +298,26 @@ def targets(results: Results) -> list[TargetCheck]:
         checks.append(TargetCheck(name, met, "; ".join(details)))
     else:
         checks.append(TargetCheck(name, None, f"no {TRAIN_CASE} case in this run"))
+    checks.append(binding_target(results))
     return checks
+
+
+def binding_target(results: Results) -> TargetCheck:
+    """Issue 13's target for the Python binding: pyftorch's Python over PyTorch's at size 1."""
+    name = "pyftorch at size 1: " + ", ".join(
+        f"{case} <= {limit:.1f}x Python" for case, limit in BINDING_TARGETS.items()
+    )
+    found = [
+        (k, ratio(results.times[k], "pyftorch", "torch"), BINDING_TARGETS[k[0]])
+        for k in results.keys()
+        if k[0] in BINDING_TARGETS and k[1] == 1
+    ]
+    found = [(k, r, limit) for k, r, limit in found if r is not None]
+    if not found:
+        return TargetCheck(name, None, "not measured")
+    return TargetCheck(
+        name, all(r <= limit for _, r, limit in found), ", ".join(f"{k[0]}/{k[2]} {r:.2f}" for k, r, _ in found)
+    )
 
 
 def view_targets(results: Results) -> list[TargetCheck]:
@@ -395,7 +417,7 @@ def report(results: Results, baseline: Results | None = None) -> str:
     binding = f" ({results.binding})" if results.binding else ""
     parts = [
         "Per-operation median times (one intra-op thread); ratios of medians.",
-        f"C++ is raw LibTorch (the floor); Python is PyTorch; pyftorch is the ctypes binding{binding}.",
+        f"C++ is raw LibTorch (the floor); Python is PyTorch; pyftorch is the Python binding{binding}.",
         "",
         table(results),
     ]

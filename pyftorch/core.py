@@ -1,5 +1,9 @@
 """``pyftorch.Tensor`` (module ``pyftorch.core``): a libftorch tensor handle driven from Python through ctypes.
 
+The hot calls (operators, ``from_numpy``, ``close`` and the finaliser) run in the C extension
+``pyftorch._speedups`` when it was built (see ``_speedups`` below); without it, through
+ctypes, with the same results and errors.
+
 A :class:`Tensor` owns exactly one library handle.  Tensors are immutable handles: every
 operator returns a *new* Tensor (Python never uses the Fortran assignment
 ``ft_tensor_assign`` and never sets ``FT_FLAG_TEMP``).  The handle is released by
@@ -88,12 +92,19 @@ _RAW = {
     name: (_lib.raw_function(_L, name, hold_gil=True), _lib.raw_function(_L, name, hold_gil=False)) for name in _HOT
 }
 _RELEASE = _lib.raw_function(_L, "ft_tensor_release", hold_gil=True)
+#: The C extension (pyftorch/_speedups.c) that runs the operators, from_numpy and the
+#: finaliser without ctypes; None runs everything below through ctypes (same results and
+#: errors, slower).  With it, Tensor's storage is a C struct (TensorBase) and the C number
+#: slots call the Python operator methods below for every case they do not handle
+#: themselves (other operand types, a replaced Library attribute, a failed status).
+_speedups = _lib.load_speedups(_L)
+_TensorBase: Any = object if _speedups is None else _speedups.TensorBase
 #: Serialises close() with itself, so that two threads closing one tensor delete it once.
 _CLOSE_LOCK = threading.Lock()
 #: ctypes int64 arrays of the shapes seen (read-only arguments, so they can be shared).
 _SHAPES: dict[tuple[int, ...], Any] = {}
 _NO_BYTES = c_char * 0
-_new_object = object.__new__
+_new_object = _TensorBase.__new__
 
 Scalar = Union[int, float]
 DeviceLike = Union[str, Any]
@@ -282,7 +293,7 @@ def _check_array(array: Any, *, view: bool) -> np.ndarray:
     return array
 
 
-class Tensor:
+class Tensor(_TensorBase):
     """A libftorch tensor: one library handle, with PyTorch-like autograd methods.
 
     Construct with :meth:`from_numpy` (explicit ``copy=``), :func:`pyftorch.tensor`,
@@ -293,7 +304,8 @@ class Tensor:
     Fortran API (``torch.sum`` returns a 0-d tensor).
     """
 
-    __slots__ = ("_handle", "_keep", "_meta", "_n", "__weakref__")
+    # With the speedups these attributes are TensorBase's C fields.
+    __slots__ = ("_handle", "_keep", "_meta", "_n", "__weakref__") if _speedups is None else ()
 
     #: Let NumPy scalars/arrays defer to Tensor's reflected operators.
     __array_ufunc__ = None
@@ -379,6 +391,10 @@ class Tensor:
                 GPU the leaf is the device tensor this object holds, so ``grad`` works there.
             device: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
         """
+        if _fast_from_numpy is not None and cls is Tensor:
+            t = _fast_from_numpy(array, copy, requires_grad, device)
+            if t is not NotImplemented:
+                return t
         self = _new_object(cls)
         self._handle = None
         self._keep = None
@@ -412,7 +428,7 @@ class Tensor:
         """True once :meth:`close` released the handle."""
         return getattr(self, "_handle", None) is None
 
-    def close(self) -> None:
+    def _close(self) -> None:
         """Release the library handle now.  Idempotent; any later use raises ClosedTensorError.
 
         Thread-safe: a call running on this tensor in another thread finishes on its own
@@ -428,6 +444,9 @@ class Tensor:
             self._keep = None
         _L.ft_tensor_delete(handle)
 
+    if _speedups is None:  # else TensorBase.close, the same in C (calls _close for a replaced delete)
+        close = _close
+
     def __enter__(self) -> Tensor:
         self._get()
         return self
@@ -435,19 +454,21 @@ class Tensor:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __del__(self, _release: Any = _RELEASE) -> None:
-        # Safe at interpreter shutdown: uses no module globals (the ctypes function is bound
-        # as a default argument), never raises, and ft_tensor_release ignores stale handles.
-        try:
-            handle = self._handle
-        except AttributeError:
-            return
-        if handle is not None:
-            self._handle = None
+    if _speedups is None:  # else TensorBase's tp_dealloc releases the handle
+
+        def __del__(self, _release: Any = _RELEASE) -> None:
+            # Safe at interpreter shutdown: uses no module globals (the ctypes function is bound
+            # as a default argument), never raises, and ft_tensor_release ignores stale handles.
             try:
-                _release(handle)
-            except BaseException:  # noqa: BLE001 -- a finaliser must not raise
-                pass
+                handle = self._handle
+            except AttributeError:
+                return
+            if handle is not None:
+                self._handle = None
+                try:
+                    _release(handle)
+                except BaseException:  # noqa: BLE001 -- a finaliser must not raise
+                    pass
 
     # --- queries -------------------------------------------------------------------------------
     def _metadata(self) -> tuple[tuple[int, ...], np.dtype, str]:
@@ -567,18 +588,6 @@ class Tensor:
     def _binary(self, op: int, other: Any, reverse: bool) -> Tensor:
         return _BINARY_METHODS[(op, reverse)](self, other)
 
-    def __neg__(self) -> Tensor:
-        out = c_void_p()
-        fn, n = _L.ft_tensor_neg, self._n
-        if fn is _DECLARED["ft_tensor_neg"]:
-            gil, nogil = _RAW["ft_tensor_neg"]
-            status = (gil if n <= _SMALL else nogil)(self._handle, 0, byref(out))
-            if status:
-                _fail(status, "ft_tensor_neg", self)
-        else:
-            fn(self._get(), 0, byref(out))
-        return _adopt(out.value, self._keep, n)
-
     def sum(self) -> Tensor:
         """Sum of all elements, as a one-element rank-1 tensor."""
         out = c_void_p()
@@ -668,6 +677,21 @@ class Tensor:
         return f"Tensor(shape={shape}, dtype={dtype}, device={device!r}{extra})"
 
 
+def _neg(self: Tensor) -> Tensor:
+    """-self: a new Tensor."""
+    out = c_void_p()
+    fn, n = _L.ft_tensor_neg, self._n
+    if fn is _DECLARED["ft_tensor_neg"]:
+        gil, nogil = _RAW["ft_tensor_neg"]
+        status = (gil if n <= _SMALL else nogil)(self._handle, 0, byref(out))
+        if status:
+            _fail(status, "ft_tensor_neg", self)
+    else:
+        fn(self._get(), 0, byref(out))
+    return _adopt(out.value, self._keep, n)
+
+
+_neg.__name__ = _neg.__qualname__ = "__neg__"
 _BINARY_METHODS = {
     (op, rev): _binary_method(op, rev) for op in (FT_ADD, FT_SUB, FT_MUL, FT_DIV, FT_POW) for rev in (False, True)
 }
@@ -676,14 +700,41 @@ for _name, _op in (("add", FT_ADD), ("sub", FT_SUB), ("mul", FT_MUL), ("truediv"
         _m = _BINARY_METHODS[(_op, _rev)]
         _m.__name__ = _m.__qualname__ = f"__{'r' if _rev else ''}{_name}__"
         _m.__doc__ = f"{'other op self' if _rev else 'self op other'} for op {_name}: a new Tensor."
-        setattr(Tensor, _m.__name__, _m)
+        if _speedups is None:  # else TensorBase's number slots, which call these for the unusual cases
+            setattr(Tensor, _m.__name__, _m)
 del _name, _op, _rev, _m
+
+#: from_numpy in C for the common case (returns NotImplemented for the Python path), or None.
+_fast_from_numpy: Any = None
+if _speedups is None:
+    Tensor.__neg__ = _neg  # type: ignore[method-assign]
+else:
+    _speedups.bind(
+        {
+            "tensor": Tensor,
+            "ndarray": np.ndarray,
+            "lib_dict": vars(_L),
+            "declared": _L.declared,
+            "addresses": {
+                name: _lib.function_address(_L, name) for name in (*_HOT, "ft_tensor_delete", "ft_tensor_release")
+            },
+            "binary": {(op, int(rev)): m for (op, rev), m in _BINARY_METHODS.items()},
+            "neg": _neg,
+            "fail": _fail,
+            "raise_status": _lib.raise_status,
+            "merge_keep": _merge_keep,
+            "close": Tensor._close,
+            "small": _SMALL,
+            "big": _BIG,
+        }
+    )
+    _fast_from_numpy = _speedups.from_numpy
 
 
 # --- factories -------------------------------------------------------------------------------
 def from_numpy(array: np.ndarray, *, copy: bool, requires_grad: bool = False, device: DeviceLike = "cpu") -> Tensor:
     """Same as :meth:`Tensor.from_numpy`."""
-    return Tensor(array, copy=copy, requires_grad=requires_grad, device=device)
+    return Tensor.from_numpy(array, copy=copy, requires_grad=requires_grad, device=device)
 
 
 def tensor(data: ArrayLike, *, dtype: Any = None, requires_grad: bool = False, device: DeviceLike = "cpu") -> Tensor:
@@ -696,7 +747,7 @@ def tensor(data: ArrayLike, *, dtype: Any = None, requires_grad: bool = False, d
     if isinstance(data, Tensor):
         raise TypeError("tensor() of a Tensor: use t.detach() or t.to(...)")
     arr = np.array(data, dtype=dtype, order="C")  # (ascontiguousarray would make 0-d arrays 1-d)
-    return Tensor(arr, copy=True, requires_grad=requires_grad, device=device)
+    return Tensor.from_numpy(arr, copy=True, requires_grad=requires_grad, device=device)
 
 
 def _new(fill: int, shape: Iterable[int] | int, dtype: Any, requires_grad: bool, device: DeviceLike) -> Tensor:

@@ -143,6 +143,13 @@ def test_wheel_carries_no_build_machine_paths(wheel, tmp_path):
     assert pc.startswith("prefix=${pcfiledir}/../..\n"), pc.splitlines()[0]
 
 
+def test_wheel_carries_the_speedups(wheel):
+    """The C extension of the binding's hot calls (pyftorch/_speedups.c) sits next to libftorch."""
+    names = zipfile.ZipFile(wheel).namelist()
+    found = [n for n in names if re.fullmatch(r"pyftorch/_native/lib/_speedups\.cpython-[^/]+\.so", n)]
+    assert len(found) == 1, [n for n in names if "_speedups" in n]
+
+
 # --- pip install <wheel>[torch] --------------------------------------------------------------
 
 
@@ -160,6 +167,13 @@ def test_config_points_into_site_packages(full):
         libs = run(["pkg-config", "--libs", "ftorch"], env=pc_env).stdout.split()
         libdir = next(flag[2:] for flag in libs if flag.startswith("-L"))
         assert Path(libdir).resolve() == native / "lib"
+
+
+def test_installed_binding_uses_the_speedups(full):
+    venv, env = full
+    script = "import pyftorch.core as c, pyftorch._lib as l; print(c._speedups is not None, l.speedups_reason)"
+    out = run([venv / "bin" / "python", "-c", script], env=env).stdout
+    assert out.split()[0] == "True", out
 
 
 def test_autograd_example_with_config_flags(full, tmp_path):
