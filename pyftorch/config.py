@@ -25,6 +25,22 @@ def fortran_compiler(install: Install) -> str:
     return install.build_info().get("fortran_compiler", "gfortran")
 
 
+def has_fortran(install: Install) -> bool:
+    """Was the Fortran module built?  A build without a Fortran compiler
+    (``PYFTORCH_BUILD_FORTRAN=0``, or none found) ships the C ABI alone: no .mod files."""
+    return (install.module_dir / "ftorch.mod").is_file()
+
+
+def no_fortran_message(install: Install) -> str:
+    """What to do about an install without the Fortran module."""
+    return (
+        f"{install.library} was built without the Fortran module ftorch (PYFTORCH_BUILD_FORTRAN=0, or no "
+        "Fortran compiler at build time): it has the C ABI (ftorch.h) and the Python binding only. "
+        "To build Fortran programs, install a Fortran compiler (apt-get install gfortran, or set FC) "
+        "and rebuild pyftorch from source with PYFTORCH_BUILD_FORTRAN unset"
+    )
+
+
 def version_line() -> str:
     """``pyftorch X.Y.Z``, plus the library's version and FTorch API level when one is found.
 
@@ -89,5 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not chosen:
         parser.print_help()
         return 2
+    if not has_fortran(install) and {"cflags", "fc"} & set(chosen):
+        print(f"pyftorch config: {no_fortran_message(install)}", file=sys.stderr)
+        return 1
     print(" ".join(answers[name]() for name in chosen))
     return 0

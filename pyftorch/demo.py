@@ -67,6 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    if not ftconfig.has_fortran(find_install()):
+        print(f"pyftorch demo: {ftconfig.no_fortran_message(find_install())}", file=sys.stderr)
+        return 2
     root = source_checkout()
     out = args.out or (root / "build" / "demo" if root else Path.cwd() / "pyftorch-demo")
 

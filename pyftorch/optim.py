@@ -159,6 +159,17 @@ def _betas(betas: Sequence[float]) -> tuple[float, float]:
     return float(beta1), float(beta2)
 
 
+def _hyper_parameters(arguments: dict[str, Any]) -> dict[str, Any]:
+    """The ``ft_optim_options`` fields of an optimiser's ``__init__`` arguments (its
+    ``locals()``): every argument but ``self`` and ``params``, torch's ``betas`` pair split
+    into the library's ``beta1`` and ``beta2``.  The subclasses spell out torch.optim's
+    signature; this passes it on without repeating each name."""
+    options = {k: v for k, v in arguments.items() if k not in ("self", "params", "__class__")}
+    if "betas" in options:
+        options["beta1"], options["beta2"] = _betas(options.pop("betas"))
+    return options
+
+
 class SGD(Optimizer):
     """Stochastic gradient descent with momentum, dampening, weight decay and Nesterov (``torch.optim.SGD``)."""
 
@@ -175,15 +186,7 @@ class SGD(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        super().__init__(
-            params,
-            lr=lr,
-            momentum=momentum,
-            dampening=dampening,
-            weight_decay=weight_decay,
-            nesterov=nesterov,
-            maximize=maximize,
-        )
+        super().__init__(params, **_hyper_parameters(locals()))
 
 
 class Adam(Optimizer):
@@ -202,17 +205,7 @@ class Adam(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        beta1, beta2 = _betas(betas)
-        super().__init__(
-            params,
-            lr=lr,
-            beta1=beta1,
-            beta2=beta2,
-            eps=eps,
-            weight_decay=weight_decay,
-            amsgrad=amsgrad,
-            maximize=maximize,
-        )
+        super().__init__(params, **_hyper_parameters(locals()))
 
 
 class AdamW(Optimizer):
@@ -231,17 +224,7 @@ class AdamW(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        beta1, beta2 = _betas(betas)
-        super().__init__(
-            params,
-            lr=lr,
-            beta1=beta1,
-            beta2=beta2,
-            eps=eps,
-            weight_decay=weight_decay,
-            amsgrad=amsgrad,
-            maximize=maximize,
-        )
+        super().__init__(params, **_hyper_parameters(locals()))
 
 
 class RMSprop(Optimizer):
@@ -261,16 +244,7 @@ class RMSprop(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        super().__init__(
-            params,
-            lr=lr,
-            alpha=alpha,
-            eps=eps,
-            weight_decay=weight_decay,
-            momentum=momentum,
-            centered=centered,
-            maximize=maximize,
-        )
+        super().__init__(params, **_hyper_parameters(locals()))
 
 
 class Adagrad(Optimizer):
@@ -289,15 +263,7 @@ class Adagrad(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        super().__init__(
-            params,
-            lr=lr,
-            lr_decay=lr_decay,
-            weight_decay=weight_decay,
-            initial_accumulator_value=initial_accumulator_value,
-            eps=eps,
-            maximize=maximize,
-        )
+        super().__init__(params, **_hyper_parameters(locals()))
 
 
 # ---------------------------------------------------------------------------------------------

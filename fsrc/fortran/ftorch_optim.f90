@@ -85,6 +85,70 @@ contains
     if (present(value)) c_flag = merge(1_c_int, 0_c_int, value)
   end function c_flag
 
+  !> `value` if present, else `default` (the optional real arguments' defaults).
+  pure real(c_double) function or_default(value, default)
+    real(real64), intent(in), optional :: value
+    real(c_double), intent(in) :: default
+    or_default = default
+    if (present(value)) or_default = value
+  end function or_default
+
+  ! The handle plumbing of optimisers and schedulers alike: `release` and `delete` are the
+  ! `ft_optim_*` or `ft_scheduler_*` functions of the C ABI (same interface).
+
+  !> Give up the handle `p` (if any) with `release`.
+  subroutine release_handle(release, p)
+    procedure(ft_optim_release) :: release
+    type(c_ptr), intent(inout) :: p
+    integer(c_int) :: ignored
+    if (c_associated(p)) ignored = release(p)
+    p = c_null_ptr
+  end subroutine release_handle
+
+  !> After a constructor call that returned `status`: on success, `p` (released first) takes
+  !> the new `handle`; the status is reported under `name`.
+  subroutine adopt(release, p, status, handle, name, stat, errmsg)
+    procedure(ft_optim_release) :: release
+    type(c_ptr), intent(inout) :: p
+    integer(c_int), intent(in) :: status
+    type(c_ptr), intent(in) :: handle
+    character(len=*), intent(in) :: name
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    if (status == 0) then
+      call release_handle(release, p)
+      p = handle
+    end if
+    call ft_check(status, name, stat, errmsg)
+  end subroutine adopt
+
+  !> Delete the handle `p` with `delete`, forget it and report the status under `name`.
+  subroutine delete_handle(delete, p, name, stat, errmsg)
+    procedure(ft_optim_delete) :: delete
+    type(c_ptr), intent(inout) :: p
+    character(len=*), intent(in) :: name
+    integer, intent(out), optional :: stat
+    character(len=*), intent(inout), optional :: errmsg
+    integer(c_int) :: status
+    status = delete(p)
+    p = c_null_ptr
+    call ft_check(status, name, stat, errmsg)
+  end subroutine delete_handle
+
+  !> The learning rate read by `get` from the handle `p`; a failure is raised under `name`.
+  function current_lr(get, p, name) result(lr)
+    procedure(ft_optim_get_lr) :: get
+    type(c_ptr), intent(in) :: p
+    character(len=*), intent(in) :: name
+    real(real64) :: lr
+    real(c_double) :: value
+    integer(c_int) :: status
+    value = -1
+    status = get(p, value)
+    if (status /= 0) call ft_raise(status, name)
+    lr = value
+  end function current_lr
+
   subroutine create(kind, name, optim, parameters, options, stat, errmsg)
     integer(c_int), intent(in) :: kind
     character(len=*), intent(in) :: name
@@ -94,13 +158,9 @@ contains
     integer, intent(out), optional :: stat
     character(len=*), intent(inout), optional :: errmsg
     type(c_ptr) :: handle
-    integer(c_int) :: status, ignored
+    integer(c_int) :: status
     status = ft_optim_new(kind, handles(parameters), size(parameters, kind=c_int), options, handle)
-    if (status == 0) then
-      if (c_associated(optim%p)) ignored = ft_optim_release(optim%p)
-      optim%p = handle
-    end if
-    call ft_check(status, name, stat, errmsg)
+    call adopt(ft_optim_release, optim%p, status, handle, name, stat, errmsg)
   end subroutine create
 
   subroutine defaults(kind, options)
@@ -290,12 +350,7 @@ contains
     class(torch_optim), intent(in) :: optim
     !! The optimiser to query.
     real(real64) :: lr
-    real(c_double) :: value
-    integer(c_int) :: status
-    value = -1
-    status = ft_optim_get_lr(optim%p, value)
-    if (status /= 0) call ft_raise(status, 'torch_optim_get_lr')
-    lr = value
+    lr = current_lr(ft_optim_get_lr, optim%p, 'torch_optim_get_lr')
   end function torch_optim_get_lr
 
   !> Set the learning rate (for a schedule computed by the caller).
@@ -321,17 +376,12 @@ contains
     !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
     !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
-    integer(c_int) :: status
-    status = ft_optim_delete(optim%p)
-    optim%p = c_null_ptr
-    call ft_check(status, 'torch_optim_delete', stat, errmsg)
+    call delete_handle(ft_optim_delete, optim%p, 'torch_optim_delete', stat, errmsg)
   end subroutine torch_optim_delete
 
   impure elemental subroutine torch_optim_finalise(optim)
     type(torch_optim), intent(inout) :: optim
-    integer(c_int) :: ignored
-    if (c_associated(optim%p)) ignored = ft_optim_release(optim%p)
-    optim%p = c_null_ptr
+    call release_handle(ft_optim_release, optim%p)
   end subroutine torch_optim_finalise
 
   ! ======================================================================================
@@ -347,13 +397,9 @@ contains
     integer, intent(out), optional :: stat
     character(len=*), intent(inout), optional :: errmsg
     type(c_ptr) :: handle
-    integer(c_int) :: status, ignored
+    integer(c_int) :: status
     status = ft_scheduler_new(kind, optim%p, p1, p2, handle)
-    if (status == 0) then
-      if (c_associated(scheduler%p)) ignored = ft_scheduler_release(scheduler%p)
-      scheduler%p = handle
-    end if
-    call ft_check(status, name, stat, errmsg)
+    call adopt(ft_scheduler_release, scheduler%p, status, handle, name, stat, errmsg)
   end subroutine attach
 
   !> StepLR: multiply the learning rate by `gamma` (default 0.1) every `step_size` steps.
@@ -371,10 +417,8 @@ contains
     !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
     !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
-    real(c_double) :: g
-    g = 0.1_c_double
-    if (present(gamma)) g = gamma
-    call attach(sched_step, 'torch_lr_scheduler_step', scheduler, optim, real(step_size, c_double), g, stat, errmsg)
+    call attach(sched_step, 'torch_lr_scheduler_step', scheduler, optim, real(step_size, c_double), &
+                or_default(gamma, 0.1_c_double), stat, errmsg)
   end subroutine torch_lr_scheduler_step
 
   !> ExponentialLR: multiply the learning rate by `gamma` every step.
@@ -410,11 +454,8 @@ contains
     !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
     !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
-    real(c_double) :: e
-    e = 0.0_c_double
-    if (present(eta_min)) e = eta_min
-    call attach(sched_cosine, 'torch_lr_scheduler_cosine_annealing', scheduler, optim, real(t_max, c_double), e, &
-                stat, errmsg)
+    call attach(sched_cosine, 'torch_lr_scheduler_cosine_annealing', scheduler, optim, real(t_max, c_double), &
+                or_default(eta_min, 0.0_c_double), stat, errmsg)
   end subroutine torch_lr_scheduler_cosine_annealing
 
   !> Advance the schedule by one step (call after the optimiser's step).
@@ -428,12 +469,7 @@ contains
   function torch_lr_scheduler_get_last_lr(scheduler) result(lr)
     class(torch_lr_scheduler), intent(in) :: scheduler
     real(real64) :: lr
-    real(c_double) :: value
-    integer(c_int) :: status
-    value = -1
-    status = ft_scheduler_get_last_lr(scheduler%p, value)
-    if (status /= 0) call ft_raise(status, 'torch_lr_scheduler%get_last_lr')
-    lr = value
+    lr = current_lr(ft_scheduler_get_last_lr, scheduler%p, 'torch_lr_scheduler%get_last_lr')
   end function torch_lr_scheduler_get_last_lr
 
   !> Release a learning-rate scheduler (elemental: also an array of them).
@@ -445,17 +481,12 @@ contains
     !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
     !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
-    integer(c_int) :: status
-    status = ft_scheduler_delete(scheduler%p)
-    scheduler%p = c_null_ptr
-    call ft_check(status, 'torch_lr_scheduler_delete', stat, errmsg)
+    call delete_handle(ft_scheduler_delete, scheduler%p, 'torch_lr_scheduler_delete', stat, errmsg)
   end subroutine torch_lr_scheduler_delete
 
   impure elemental subroutine torch_lr_scheduler_finalise(scheduler)
     type(torch_lr_scheduler), intent(inout) :: scheduler
-    integer(c_int) :: ignored
-    if (c_associated(scheduler%p)) ignored = ft_scheduler_release(scheduler%p)
-    scheduler%p = c_null_ptr
+    call release_handle(ft_scheduler_release, scheduler%p)
   end subroutine torch_lr_scheduler_finalise
 
   ! ======================================================================================
@@ -478,12 +509,10 @@ contains
     !! absent, a failure prints `ftorch: <procedure>: <cause>` and stops the program.
     character(len=*), intent(inout), optional :: errmsg
     !! Receives the description of a failure (unchanged on success); any length, truncated to fit.
-    real(c_double) :: p, norm
-    p = 2.0_c_double
-    if (present(norm_type)) p = norm_type
+    real(c_double) :: norm
     norm = 0
-    call ft_check(ft_clip_grad_norm(handles(parameters), size(parameters, kind=c_int), real(max_norm, c_double), p, &
-                                    norm), 'torch_clip_grad_norm', stat, errmsg)
+    call ft_check(ft_clip_grad_norm(handles(parameters), size(parameters, kind=c_int), real(max_norm, c_double), &
+                                    or_default(norm_type, 2.0_c_double), norm), 'torch_clip_grad_norm', stat, errmsg)
     if (present(total_norm)) total_norm = norm
   end subroutine torch_clip_grad_norm
 

@@ -88,3 +88,30 @@ def flow_of(ctx):
     from ..flow import analyse
 
     return ctx_cache(ctx, "flow", analyse)
+
+
+def backward_findings(ctx, transfer):
+    """What FT102 and FT103 share: run the forward analysis ``transfer(node, state, report)``
+    (states joined by ``merge_sets_and_origins``, starting from two empty dicts) over each
+    flow graph that has a backward, then replay it on each reached node with a ``report``
+    callback.  Yields ``(graph, node, *found)`` for the first ``report(node, *found)`` of each
+    node, graph by graph."""
+    from ..flow import merge_sets_and_origins, solve
+
+    for g in flow_of(ctx).graphs:
+        if not any(e[0] == "backward" for n in g.nodes for e in n.events):
+            continue
+        inn = solve(g, transfer, merge_sets_and_origins, ({}, {}))
+        found = {}
+        for n in g.nodes:
+            if inn[n.idx] is not None:
+                transfer(n, inn[n.idx], lambda node, *what, found=found: found.setdefault(node.idx, (node, *what)))
+        for node, *what in found.values():
+            yield (g, node, *what)
+
+
+def earlier_backward(ctx, g, first, node) -> str:
+    """Names the backward ``first`` (a node index of ``g``) that came before ``node``."""
+    if first != node.idx:
+        return f"the backward at line {ctx.span_of(g.nodes[first].stmt)[0]}"
+    return "the same backward in the previous loop iteration"

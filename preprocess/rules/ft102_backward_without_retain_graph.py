@@ -34,7 +34,32 @@ call torch_tensor_backward(q)
 
 from __future__ import annotations
 
-from . import Rule, flow_of
+from . import Rule, backward_findings, earlier_backward
+
+
+def _transfer(node, s, report):
+    graphs, freed = dict(s[0]), dict(s[1])
+    for e in node.events:
+        if e[0] in ("assign", "derive"):
+            # only a node that saves tensors can be freed by a backward (a graph of
+            # additions or plain copies can be run through any number of times)
+            saves = e[3] if e[0] == "assign" else e[4]
+            new = {node.idx} if saves else set()
+            for src in e[2]:
+                new |= graphs.get(src, frozenset())
+            graphs[e[1]] = frozenset(new)
+            freed.pop(node.idx, None)
+        elif e[0] == "construct":
+            graphs[e[1]] = frozenset()
+        elif e[0] == "backward":
+            gr = graphs.get(e[1], frozenset({"ext:" + e[1]}))
+            hit = [d for d in gr if d in freed]
+            if hit and report is not None:
+                report(node, e[1], freed[hit[0]])
+            if e[2] is False:
+                for d in gr:
+                    freed[d] = node.idx
+    return (graphs, freed)
 
 
 class BackwardWithoutRetainGraph(Rule):
@@ -45,50 +70,8 @@ class BackwardWithoutRetainGraph(Rule):
     def check(self, ctx):
         if ctx.model is None:
             return
-        for g in flow_of(ctx).graphs:
-            if not any(e[0] == "backward" for n in g.nodes for e in n.events):
-                continue
-            yield from self._graph(ctx, g)
-
-    def _graph(self, ctx, g):
-        from ..flow import merge_sets_and_origins, solve
-
-        def transfer(node, s, report):
-            graphs, freed = dict(s[0]), dict(s[1])
-            for e in node.events:
-                if e[0] in ("assign", "derive"):
-                    # only a node that saves tensors can be freed by a backward (a graph of
-                    # additions or plain copies can be run through any number of times)
-                    saves = e[3] if e[0] == "assign" else e[4]
-                    new = {node.idx} if saves else set()
-                    for src in e[2]:
-                        new |= graphs.get(src, frozenset())
-                    graphs[e[1]] = frozenset(new)
-                    freed.pop(node.idx, None)
-                elif e[0] == "construct":
-                    graphs[e[1]] = frozenset()
-                elif e[0] == "backward":
-                    gr = graphs.get(e[1], frozenset({"ext:" + e[1]}))
-                    hit = [d for d in gr if d in freed]
-                    if hit and report is not None:
-                        report(node, e[1], freed[hit[0]])
-                    if e[2] is False:
-                        for d in gr:
-                            freed[d] = node.idx
-            return (graphs, freed)
-
-        inn = solve(g, transfer, merge_sets_and_origins, ({}, {}))
-        found = {}
-        for n in g.nodes:
-            if inn[n.idx] is not None:
-                transfer(n, inn[n.idx], lambda node, t, first: found.setdefault(node.idx, (node, t, first)))
-        for node, t, first in found.values():
-            first_line = ctx.span_of(g.nodes[first].stmt)[0]
-            where = (
-                f"the backward at line {first_line}"
-                if first != node.idx
-                else "the same backward in the previous loop iteration"
-            )
+        for g, node, t, first in backward_findings(ctx, _transfer):
+            where = earlier_backward(ctx, g, first, node)
             msg = (
                 f"`torch_tensor_backward({t})` goes through a graph already freed by {where}; pass `retain_graph=.true.` to that earlier call, or recompute `{t}` before "
                 f"this backward"

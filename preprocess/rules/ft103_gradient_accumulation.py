@@ -31,7 +31,35 @@ call torch_tensor_backward(p)
 
 from __future__ import annotations
 
-from . import Rule, flow_of
+from . import Rule, backward_findings, earlier_backward
+
+
+def _transfer(node, s, report):
+    leaves, acc = dict(s[0]), dict(s[1])
+    for e in node.events:
+        if e[0] == "construct":
+            leaves[e[1]] = frozenset({e[1]}) if e[2] is True else frozenset()
+            acc.pop(e[1], None)
+        elif e[0] in ("assign", "derive"):
+            new = set()
+            for src in e[2]:
+                new |= leaves.get(src, frozenset())
+            if e[0] == "derive" and e[3]:
+                new.add(e[3])
+            leaves[e[1]] = frozenset(new)
+        elif e[0] == "backward":
+            ls = leaves.get(e[1], frozenset())
+            hits = sorted(leaf for leaf in ls if leaf in acc)
+            if hits and report is not None:
+                report(node, e[1], hits, acc[hits[0]])
+            for leaf in ls:
+                acc[leaf] = node.idx
+        elif e[0] == "zerograd":
+            if e[2] == "tensor":
+                acc.pop(e[1], None)
+            else:
+                acc.clear()
+    return (leaves, acc)
 
 
 class GradientAccumulation(Rule):
@@ -42,59 +70,14 @@ class GradientAccumulation(Rule):
     def check(self, ctx):
         if ctx.model is None:
             return
-        for g in flow_of(ctx).graphs:
-            if not any(e[0] == "backward" for n in g.nodes for e in n.events):
-                continue
-            yield from self._graph(ctx, g)
-
-    def _graph(self, ctx, g):
-        from ..flow import merge_sets_and_origins, solve
-
-        def transfer(node, s, report):
-            leaves, acc = dict(s[0]), dict(s[1])
-            for e in node.events:
-                if e[0] == "construct":
-                    leaves[e[1]] = frozenset({e[1]}) if e[2] is True else frozenset()
-                    acc.pop(e[1], None)
-                elif e[0] in ("assign", "derive"):
-                    new = set()
-                    for src in e[2]:
-                        new |= leaves.get(src, frozenset())
-                    if e[0] == "derive" and e[3]:
-                        new.add(e[3])
-                    leaves[e[1]] = frozenset(new)
-                elif e[0] == "backward":
-                    ls = leaves.get(e[1], frozenset())
-                    hits = sorted(leaf for leaf in ls if leaf in acc)
-                    if hits and report is not None:
-                        report(node, e[1], hits, acc[hits[0]])
-                    for leaf in ls:
-                        acc[leaf] = node.idx
-                elif e[0] == "zerograd":
-                    if e[2] == "tensor":
-                        acc.pop(e[1], None)
-                    else:
-                        acc.clear()
-            return (leaves, acc)
-
-        inn = solve(g, transfer, merge_sets_and_origins, ({}, {}))
-        found = {}
-        for n in g.nodes:
-            if inn[n.idx] is not None:
-                transfer(n, inn[n.idx], lambda node, t, hits, first: found.setdefault(node.idx, (node, t, hits, first)))
-        for node, t, hits, first in found.values():
-            first_line = ctx.span_of(g.nodes[first].stmt)[0]
+        for g, node, t, hits, first in backward_findings(ctx, _transfer):
             names = ", ".join(f"`{h[6:]}` parameters" if h.startswith("model:") else f"`{h}`" for h in hits)
             zero = (
                 "the optimiser's `zero_grad`"
                 if any(h.startswith("model:") for h in hits)
                 else " and ".join(f"`torch_tensor_zero_grad({h})`" for h in hits)
             )
-            where = (
-                f"the backward at line {first_line}"
-                if first is not node.idx
-                else "the same backward in the previous loop iteration"
-            )
+            where = earlier_backward(ctx, g, first, node)
             msg = (
                 f"`torch_tensor_backward({t})` accumulates into the gradient of {names} already filled by "
                 f"{where}; call {zero} in between if accumulation is not intended"

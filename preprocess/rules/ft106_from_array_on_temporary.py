@@ -37,46 +37,16 @@ q = multiplier * a
 from __future__ import annotations
 
 from . import Rule
-
-_FROM_ARRAY = "torch_tensor_from_array"
-_MAX_TEXT = 40
-
-
-def _attrs_of(decl):
-    """Upper-case attribute words of a type declaration statement."""
-    from fparser.two import Fortran2003 as F03
-
-    from ..model import iter_nodes
-
-    if not isinstance(decl, F03.Type_Declaration_Stmt) or decl.items[1] is None:
-        return set()
-    return {
-        str(a).split("(")[0].strip().upper()
-        for a in iter_nodes(decl.items[1])
-        if isinstance(a, (F03.Attr_Spec, F03.Dimension_Attr_Spec, F03.Intent_Attr_Spec))
-    }
-
-
-def _in_stmt(scope, name, classes) -> bool:
-    """Is ``name`` listed in a statement of ``classes`` (e.g. ``external :: f``) of ``scope``?"""
-    from fparser.two import Fortran2003 as F03
-
-    from ..model import SCOPE_CLASSES, iter_nodes
-
-    for n in iter_nodes(scope.node, stop=lambda x: isinstance(x, SCOPE_CLASSES)):
-        if isinstance(n, classes):
-            if any(isinstance(x, F03.Name) and str(x).lower() == name for x in iter_nodes(n)):
-                return True
-    return False
+from ._from_array import attrs_of, check_data_arguments, in_stmt
 
 
 def _pointer_result(fscope, res) -> bool:
     from fparser.two import Fortran2003 as F03
 
     v = fscope.vars.get(res)
-    if v is not None and "POINTER" in _attrs_of(v.node):
+    if v is not None and "POINTER" in attrs_of(v.node):
         return True
-    return _in_stmt(fscope, res, (F03.Pointer_Stmt,))
+    return in_stmt(fscope, res, (F03.Pointer_Stmt,))
 
 
 def _resolve(scope, name):
@@ -91,9 +61,9 @@ def _resolve(scope, name):
         if v is not None:
             if s.kind == "function" and getattr(s, "result_name", None) == name:
                 return "variable"
-            attrs = _attrs_of(v.node)
-            external = "EXTERNAL" in attrs or _in_stmt(s, name, (F03.External_Stmt,))
-            if external and "POINTER" not in attrs and not _in_stmt(s, name, (F03.Pointer_Stmt,)):
+            attrs = attrs_of(v.node)
+            external = "EXTERNAL" in attrs or in_stmt(s, name, (F03.External_Stmt,))
+            if external and "POINTER" not in attrs and not in_stmt(s, name, (F03.Pointer_Stmt,)):
                 return "function"
             return "variable"
         if name in s.funcs:
@@ -153,128 +123,21 @@ def temporary_kind(scope, e) -> str | None:
     return None
 
 
-def is_from_array(m, scope, local) -> bool:
-    """Does the procedure name ``local`` denote ftorch's ``torch_tensor_from_array`` here?"""
-    from ..usage import name_provider
-
-    p = name_provider(m, scope, local)
-    if p is not None:
-        return p.names.get(local, local) == _FROM_ARRAY
-    return local == _FROM_ARRAY and not any(local in s.vars or local in s.funcs for s in scope.chain())
-
-
-def arg_tokens(st, local, nargs):
-    """(first, last) token of each actual argument of ``call local(...)`` in the lexed
-    statement ``st`` (possibly an ``if (...) call``), or None."""
-    if st is None:
-        return None
-    toks = st.tokens
-    start = next(
-        (
-            k + 2
-            for k in range(len(toks) - 2)
-            if toks[k].low == "call" and toks[k + 1].low == local and toks[k + 2].text == "("
-        ),
-        None,
-    )
-    if start is None:
-        return None
-    out, depth, first, prev = [], 0, None, None
-    for t in toks[start:]:
-        if t.text in ("(", "[", "(/"):
-            depth += 1
-            if depth == 1:
-                continue
-        elif t.text in (")", "]", "/)"):
-            depth -= 1
-            if depth == 0:
-                break
-        elif t.text == "," and depth == 1:
-            out.append((first, prev))
-            first = None
-            continue
-        if first is None:
-            first = t
-        prev = t
-    if first is not None:
-        out.append((first, prev))
-    return out if len(out) == nargs and all(a[0] is not None for a in out) else None
-
-
-def _text(src, rng, node) -> str:
-    if rng is not None and rng[0].line == rng[1].end_line:
-        text = src.lines[rng[0].line - 1][rng[0].col : rng[1].end_col]
-    else:
-        text = node.tofortran() if hasattr(node, "tofortran") else str(node)
-    text = " ".join(text.split())
-    return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 4] + " ..."
-
-
 class FromArrayOnTemporary(Rule):
     code = "FT106"
     name = "from-array-on-temporary"
     severity = "error"
 
     def check(self, ctx):
-        if ctx.model is None:
-            return
-        from fparser.two import Fortran2003 as F03
-
-        from ..flow import arg, call_parts
-        from ..model import children, iter_nodes
-
-        m = ctx.model
-        # local names that may denote torch_tensor_from_array (renames included)
-        candidates = {_FROM_ARRAY} | {
-            local for s in m.scopes for u in s.uses for local, used in u.names.items() if used == _FROM_ARRAY
-        }
-        stop = (F03.Call_Stmt, F03.Assignment_Stmt, F03.Type_Declaration_Stmt, F03.Use_Stmt)
-        for call in iter_nodes(m.tree, stop=lambda n: isinstance(n, stop)):
-            if not isinstance(call, F03.Call_Stmt) or not isinstance(call.items[0], F03.Name):
-                continue
-            local = str(call.items[0]).lower()
-            if local not in candidates:
-                continue
-            scope = m.scope_of(call)
-            if scope is None or not is_from_array(m, scope, local):
-                continue
-            _name, _obj, _meth, pos, kw = call_parts(call)
-            data = arg(pos, kw, 1, "data_in", "data")
-            if data is None:
-                continue
-            kind = temporary_kind(scope, data)
-            if kind is None:
-                continue
-            args = children(call.items[1]) if len(call.items) > 1 else []
-            src, st = ctx.lexed(call)
-            rngs = arg_tokens(st, local, len(args))
-            tensor = arg(pos, kw, 0, "tensor")
-
-            def actual(value):
-                i = next(
-                    (
-                        k
-                        for k, a in enumerate(args)
-                        if a is value or (isinstance(a, F03.Actual_Arg_Spec) and a.items[1] is value)
-                    ),
-                    None,
-                )
-                if i is None:
-                    return None, value
-                return (rngs[i] if rngs else None), args[i]
-
-            d_rng, d_node = actual(data)
-            t_text = _text(src, *actual(tensor)) if tensor is not None else "tensor"
-            d_text = _text(src, d_rng, d_node)
-            msg = (
-                f"`{call.items[0]!s}({t_text}, {d_text}, ...)` views a temporary ({kind}) that is "
-                f"freed after the call; store the values in an array variable with the `target` "
-                f"attribute and pass that"
-            )
-            if d_rng is None:
-                yield ctx.diag_node(self, msg, call)
-            else:
-                yield ctx.diag_tokens(self, msg, src, d_rng[0], d_rng[1], node=call)
+        yield from check_data_arguments(
+            self,
+            ctx,
+            lambda _model, scope, data: temporary_kind(scope, data),
+            lambda call, kind: (
+                f"`{call}` views a temporary ({kind}) that is freed after the call; store the values "
+                f"in an array variable with the `target` attribute and pass that"
+            ),
+        )
 
 
 RULE = FromArrayOnTemporary()

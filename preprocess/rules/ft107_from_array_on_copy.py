@@ -43,19 +43,16 @@ call torch_tensor_from_array(w, w0_data, torch_kCPU)
 from __future__ import annotations
 
 from . import Rule
-
-_FROM_ARRAY = "torch_tensor_from_array"
+from ._from_array import attrs_of, check_data_arguments, in_stmt
 
 
 def _is_parameter(scope, name) -> bool:
     from fparser.two import Fortran2003 as F03
 
-    from .ft106_from_array_on_temporary import _attrs_of, _in_stmt
-
     for s in scope.chain():
         v = s.vars.get(name)
         if v is not None:
-            return "PARAMETER" in _attrs_of(v.node) or _in_stmt(s, name, (F03.Parameter_Stmt,))
+            return "PARAMETER" in attrs_of(v.node) or in_stmt(s, name, (F03.Parameter_Stmt,))
         if any(name in u.names or (u.wildcard and not u.ftorch) for u in s.uses):
             return False  # from another module: cannot tell
     return False
@@ -114,66 +111,16 @@ class FromArrayOnCopy(Rule):
     severity = "error"
 
     def check(self, ctx):
-        if ctx.model is None:
-            return
-        from fparser.two import Fortran2003 as F03
-
-        from ..flow import arg, call_parts
-        from ..model import children, iter_nodes
-        from .ft106_from_array_on_temporary import _text, arg_tokens, is_from_array
-
-        m = ctx.model
-        candidates = {_FROM_ARRAY} | {
-            local for s in m.scopes for u in s.uses for local, used in u.names.items() if used == _FROM_ARRAY
-        }
-        stop = (F03.Call_Stmt, F03.Assignment_Stmt, F03.Type_Declaration_Stmt, F03.Use_Stmt)
-        for call in iter_nodes(m.tree, stop=lambda n: isinstance(n, stop)):
-            if not isinstance(call, F03.Call_Stmt) or not isinstance(call.items[0], F03.Name):
-                continue
-            local = str(call.items[0]).lower()
-            if local not in candidates:
-                continue
-            scope = m.scope_of(call)
-            if scope is None or not is_from_array(m, scope, local):
-                continue
-            _name, _obj, _meth, pos, kw = call_parts(call)
-            data = arg(pos, kw, 1, "data_in", "data")
-            if data is None:
-                continue
-            kind = copy_kind(m, scope, data)
-            if kind is None:
-                continue
-            args = children(call.items[1]) if len(call.items) > 1 else []
-            src, st = ctx.lexed(call)
-            rngs = arg_tokens(st, local, len(args))
-            tensor = arg(pos, kw, 0, "tensor")
-
-            def actual(value, args=args, rngs=rngs):
-                i = next(
-                    (
-                        k
-                        for k, a in enumerate(args)
-                        if a is value or (isinstance(a, F03.Actual_Arg_Spec) and a.items[1] is value)
-                    ),
-                    None,
-                )
-                if i is None:
-                    return None, value
-                return (rngs[i] if rngs else None), args[i]
-
-            d_rng, d_node = actual(data)
-            t_text = _text(src, *actual(tensor)) if tensor is not None else "tensor"
-            d_text = _text(src, d_rng, d_node)
-            msg = (
-                f"`{call.items[0]!s}({t_text}, {d_text}, ...)`: the data argument is {kind}, which the "
-                f"compiler passes as a temporary copy, so the tensor views memory that is freed (or "
-                f"read-only) after the call; copy the values into an array variable with the `target` "
-                f"attribute and pass that"
-            )
-            if d_rng is None:
-                yield ctx.diag_node(self, msg, call)
-            else:
-                yield ctx.diag_tokens(self, msg, src, d_rng[0], d_rng[1], node=call)
+        yield from check_data_arguments(
+            self,
+            ctx,
+            copy_kind,
+            lambda call, kind: (
+                f"`{call}`: the data argument is {kind}, which the compiler passes as a temporary "
+                f"copy, so the tensor views memory that is freed (or read-only) after the call; copy "
+                f"the values into an array variable with the `target` attribute and pass that"
+            ),
+        )
 
 
 RULE = FromArrayOnCopy()

@@ -6,4 +6,4 @@ from __future__ import annotations
 
 import os
 
-collect_ignore = [] if os.environ.get("PYFTORCH_WHEEL_DIR") else ["test_install.py"]
+collect_ignore = [] if os.environ.get("PYFTORCH_WHEEL_DIR") else ["test_install.py", "test_wheel_without_fortran.py"]
