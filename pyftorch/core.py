@@ -316,6 +316,18 @@ class Tensor(_TensorBase):
     _n: int  # an upper bound of the number of elements (see _SMALL)
 
     # --- construction ------------------------------------------------------------------------
+    if _speedups is None:  # else TensorBase's tp_new, the same in C
+
+        def __new__(cls, *args: Any, **kwargs: Any) -> Tensor:
+            # A Tensor that is never constructed (`Tensor.__new__(Tensor)`, or an __init__
+            # that raised) must fail like a closed one, not with AttributeError on a slot.
+            self = _new_object(cls)
+            self._handle = None
+            self._keep = None
+            self._meta = None
+            self._n = _BIG
+            return self
+
     def __init__(
         self, array: np.ndarray, *, copy: bool, requires_grad: bool = False, device: DeviceLike = "cpu"
     ) -> None:

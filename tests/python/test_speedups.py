@@ -99,7 +99,12 @@ SCRIPT = textwrap.dedent(
             errors.append("no error")
     closed = ft.tensor([1.0])
     closed.close()
-    for make in (lambda: closed * closed, lambda: closed * 2.0, lambda: 2 * closed, lambda: -closed):
+    never = ft.Tensor.__new__(ft.Tensor)  # never constructed: the same error as a closed one
+    for make in (
+        lambda: closed * closed, lambda: closed * 2.0, lambda: 2 * closed, lambda: -closed,
+        lambda: never * closed, lambda: ft.tensor([1.0]) * never, lambda: never * 2.0, lambda: 2 ** never,
+        lambda: -never,
+    ):
         try:
             make()
         except ClosedTensorError as exc:
@@ -138,7 +143,8 @@ def test_ctypes_fallback_works_without_the_speedups(both_modes):
     assert out[5].startswith("DTypeError"), out
     assert out[6] == f"OverflowError: integer scalar {2**70} does not fit in int64", out
     assert out[7].startswith("TypeError: can't multiply sequence by non-int of type 'Tensor'"), out
-    assert len([line for line in out if line.startswith("ClosedTensorError")]) == 4, out
+    # 4 closed operands, 5 never constructed
+    assert len([line for line in out if line.startswith("ClosedTensorError")]) == 9, out
 
 
 def test_speedups_give_the_fallback_s_values_and_errors(both_modes):
