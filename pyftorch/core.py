@@ -319,8 +319,9 @@ class Tensor(_TensorBase):
     if _speedups is None:  # else TensorBase's tp_new, the same in C
 
         def __new__(cls, *args: Any, **kwargs: Any) -> Tensor:
-            # A Tensor that is never constructed (`Tensor.__new__(Tensor)`, or an __init__
-            # that raised) must fail like a closed one, not with AttributeError on a slot.
+            # The one place the fields start out (closed, size unknown): a Tensor that is
+            # never constructed (`Tensor.__new__(Tensor)`, or an __init__ that raised) fails
+            # like a closed one, not with AttributeError on a slot.
             self = _new_object(cls)
             self._handle = None
             self._keep = None
@@ -332,10 +333,6 @@ class Tensor(_TensorBase):
         self, array: np.ndarray, *, copy: bool, requires_grad: bool = False, device: DeviceLike = "cpu"
     ) -> None:
         """Same as :meth:`from_numpy`."""
-        self._handle = None
-        self._keep = None
-        self._meta = None
-        self._n = _BIG
         self._construct(array, copy, requires_grad, device)
 
     def _construct(self, array: Any, copy: Any, requires_grad: Any, device: DeviceLike) -> None:
@@ -407,11 +404,7 @@ class Tensor(_TensorBase):
             t = _fast_from_numpy(array, copy, requires_grad, device)
             if t is not NotImplemented:
                 return t
-        self = _new_object(cls)
-        self._handle = None
-        self._keep = None
-        self._meta = None
-        self._n = _BIG
+        self = cls.__new__(cls)
         self._construct(array, copy, requires_grad, device)
         return self
 
@@ -421,8 +414,6 @@ class Tensor(_TensorBase):
         self = cls.__new__(cls)
         self._handle = handle
         self._keep = keep
-        self._meta = None
-        self._n = _BIG
         return self
 
     # --- lifetime ------------------------------------------------------------------------------
