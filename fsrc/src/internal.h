@@ -386,9 +386,10 @@ std::string describe_device(const at::Device &d);
 
 // Write `value` into the tensor held by *lhs with the semantics of ft_tensor_assign.
 // `clone_if_named`: the value is referenced elsewhere, so a rebound handle gets a copy.
-// Returns true if *lhs was (re)bound to the value, false if the value was copied into the
-// array that *lhs views.
-bool assign_value(ft_tensor *lhs, at::Tensor value, bool clone_if_named);
+// `value` is moved from only when *lhs is rebound.  Returns how: *lhs was (re)bound to the value, or the value was
+// copied into the array that *lhs views, element by element (same shape) or broadcast (a one-element value).
+enum class Assigned { kRebound, kCopied, kBroadcast };
+Assigned assign_value(ft_tensor *lhs, at::Tensor &&value, bool clone_if_named);
 
 }  // namespace ft
 

@@ -196,7 +196,9 @@ void finish_deferred(Deferred &&deferred, ft_tensor *out) {
 // Deferral (see Deferred) is limited to what cannot fail later: CPU floating-point operands
 // that need no gradient, whose only possible errors (device, dtype, shape) are checked
 // when the operator runs.  Materialising then runs exactly the operation that the operator
-// would have run, and the out= kernel computes the same values.
+// would have run, and the out= kernel computes the same values.  Results that are not
+// deferred (named results, Python's operators) of such operands are computed by
+// materialise() at once: the CPU kernel without the dispatcher's layers.
 inline bool deferrable(const at::Tensor &t) {
   auto st = t.scalar_type();
   // A tensor without autograd metadata (the usual case) cannot require gradients.
@@ -210,13 +212,14 @@ void finish_scalar(int op, ft_tensor a, const at::Scalar &s, bool scalar_first, 
   op_name(op);
   at::Tensor x = tensor_of(a, "tensor operand");
   // s / a is two operations (as torch's __rtruediv__), computed now.
-  if ((flags & FT_FLAG_TEMP) && deferrable(x) && !(scalar_first && op == FT_DIV)) {
+  if (deferrable(x) && !(scalar_first && op == FT_DIV)) {
     Deferred d;
     d.x = std::move(x);
     d.set_scalar(s);
     d.op = static_cast<int8_t>(op);
     d.form = scalar_first ? Deferred::kScalarTensor : Deferred::kTensorScalar;
-    finish_deferred(std::move(d), out);
+    if (flags & FT_FLAG_TEMP) finish_deferred(std::move(d), out);
+    else finish(materialise(d), flags, out);
     return;
   }
   finish(apply_scalar(op, x, s, scalar_first), flags, out);
@@ -261,14 +264,43 @@ std::pair<const int64_t *, const int64_t *> publish_meta(TensorSlot &s) {
 
 }  // namespace
 
+// A deferred operation's operands are CPU floating-point tensors that need no gradient
+// (see deferrable()), so the CPU kernels are called directly, as compute_into does: the
+// dispatcher and the autograd layer would only pass the call through to them.  The
+// operator wrappers (mul.Scalar, rsub.Scalar, ...) build the same wrapped-number scalar
+// tensors, so the values and dtypes are the operator's.
 at::Tensor materialise(const Deferred &d) {
+  const at::Tensor &x = d.x;
   switch (d.form) {
-    case Deferred::kTensorTensor: return apply_binary(d.op, d.x, d.y);
-    case Deferred::kTensorScalar: return apply_scalar(d.op, d.x, d.scalar(), false);
-    case Deferred::kScalarTensor: return apply_scalar(d.op, d.x, d.scalar(), true);
+    case Deferred::kTensorTensor:
+      switch (d.op) {
+        case FT_ADD: return at::cpu::add(x, d.y);
+        case FT_SUB: return at::cpu::sub(x, d.y);
+        case FT_MUL: return at::cpu::mul(x, d.y);
+        case FT_DIV: return at::cpu::div(x, d.y);
+        case FT_POW: return at::cpu::pow(x, d.y);
+      }
+      break;
+    case Deferred::kTensorScalar:
+      switch (d.op) {
+        case FT_ADD: return at::cpu::add(x, at::native::wrapped_scalar_tensor(d.scalar()));
+        case FT_SUB: return at::cpu::sub(x, at::native::wrapped_scalar_tensor(d.scalar()));
+        case FT_MUL: return at::cpu::mul(x, at::native::wrapped_scalar_tensor(d.scalar()));
+        case FT_DIV: return at::cpu::div(x, at::native::wrapped_scalar_tensor(d.scalar()));
+        case FT_POW: return at::cpu::pow(x, d.scalar());
+      }
+      break;
+    case Deferred::kScalarTensor:
+      switch (d.op) {
+        case FT_ADD: return at::cpu::add(x, at::native::wrapped_scalar_tensor(d.scalar()));
+        case FT_SUB: return at::cpu::sub(at::native::wrapped_scalar_tensor(d.scalar()), x);  // s - a
+        case FT_MUL: return at::cpu::mul(x, at::native::wrapped_scalar_tensor(d.scalar()));
+        case FT_POW: return at::cpu::pow(d.scalar(), x);
+      }
+      break;
     case Deferred::kNone: break;
   }
-  fail(FT_ERR_INTERNAL, "materialise: no deferred operation");
+  fail(FT_ERR_INTERNAL, "materialise: unsupported deferred operation");
 }
 
 namespace {
@@ -286,10 +318,14 @@ namespace {
 // Cut the autograd history of a slot's non-leaf tensor (the caller holds the slot's guard).
 // When the slot holds the only reference, nothing else can tell the tensor from a detached
 // copy of it, so it is detached in place: no new TensorImpl is allocated and the old one
-// is not freed.  Otherwise (another handle shares it) the slot gets a detached copy, and
-// the sharers keep theirs.
+// is not freed.  In place, its autograd metadata is dropped, which leaves it as detach_()
+// would (no history, no gradient requirement) and as it was when it was made: no other
+// owner can see the metadata's other contents (hooks, a retained gradient), and the
+// dispatcher's layers around detach_() cost more than the rest of a small assignment.
+// Otherwise (another handle shares it) the slot gets a detached copy, and the sharers
+// keep theirs.
 void cut_history(at::Tensor &t) {
-  if (t.use_count() == 1 && !t.is_view()) t.detach_();
+  if (t.use_count() == 1 && !t.is_view()) t.unsafeGetTensorImpl()->set_autograd_meta(nullptr);
   else t = t.detach();
 }
 
@@ -412,36 +448,40 @@ bool assign_deferred(ft_tensor *lhs, const Deferred &d) {
 
 }  // namespace
 
-bool assign_value(ft_tensor *lhs, at::Tensor value, bool clone_if_named) {
+Assigned assign_value(ft_tensor *lhs, at::Tensor &&value, bool clone_if_named) {
   if (lhs == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "assignment target pointer is NULL");
   if (*lhs == nullptr) {
     *lhs = new_handle(clone_if_named ? value.clone() : std::move(value));
-    return true;
+    return Assigned::kRebound;
   }
-  at::Tensor target;  // the view to write into, or undefined once the handle was rebound
+  at::Tensor target;  // the view to write into outside the guard (a large one)
   at::Tensor old;     // the value a rebound handle held: released after the guard
-  tensors().with_slot(*lhs, "assignment target", [&](TensorSlot &dst) {
+  Assigned how = tensors().with_slot(*lhs, "assignment target", [&](TensorSlot &dst) {
     uint32_t flags = dst.flags.load(std::memory_order_relaxed);
     if (!(flags & kView)) {
       old = std::move(dst.value);
       dst.value = clone_if_named ? value.clone() : std::move(value);
       if (C10_UNLIKELY(static_cast<bool>(dst.extra))) dst.extra = Deferred();
       if (flags & kTemp) dst.flags.store(flags & ~uint32_t{kTemp}, std::memory_order_relaxed);
-      return;
+      return Assigned::kRebound;
     }
     at::Tensor &t = dst.value;
     if (t.scalar_type() != value.scalar_type()) fail_view_dtype(value.scalar_type(), t.scalar_type());
-    if (t.sizes() != value.sizes() && value.numel() != 1) fail_view_shape(value.sizes(), t.sizes());
+    Assigned copied = same_sizes(t, value) ? Assigned::kCopied : Assigned::kBroadcast;
+    if (copied == Assigned::kBroadcast && value.numel() != 1) fail_view_shape(value.sizes(), t.sizes());
     // The view's earlier history is cut before writing: the new value replaces all of its
     // elements, so back-propagation must not reach (possibly already freed) old graphs.
     // A view without history needs no cut.  A leaf that requires grad keeps its identity
     // and LibTorch refuses the in-place write.
     if (t.requires_grad() && !t.is_leaf()) cut_history(t);
-    target = t;
+    // A small copy runs under the guard (no reference taken), as a fused assignment's
+    // kernel does; a large one on a reference, so that other threads never wait for it.
+    if (t.numel() <= kKernelUnderGuard) t.copy_(value);
+    else target = t;
+    return copied;
   });
-  if (!target.defined()) return true;
-  target.copy_(value);
-  return false;
+  if (target.defined()) target.copy_(value);
+  return how;
 }
 
 }  // namespace ft
@@ -636,14 +676,15 @@ int ft_tensor_binary(int op, ft_tensor a, ft_tensor b, unsigned flags, ft_tensor
     at::Tensor x = std::move(ra.value);
     at::Tensor y = std::move(rb.value);
     check_device_and_dtype(x, y, name);
-    if ((flags & FT_FLAG_TEMP) && deferrable(x) && deferrable(y)) {
+    if (deferrable(x) && deferrable(y)) {
       if (!same_sizes(x, y)) check_broadcast(x, y, name);
       Deferred d;
       d.x = std::move(x);
       d.y = std::move(y);
       d.op = static_cast<int8_t>(op);
       d.form = Deferred::kTensorTensor;
-      finish_deferred(std::move(d), out);
+      if (flags & FT_FLAG_TEMP) finish_deferred(std::move(d), out);
+      else finish(materialise(d), flags, out);
       return;
     }
     at::Tensor result;
@@ -753,12 +794,22 @@ int ft_tensor_assign(ft_tensor *lhs, ft_tensor rhs) {
       value = materialise(deferred);
     }
     if (into_view) {
-      remember_assigned_temp(rhs, value);
-      assign_value(lhs, std::move(value), /*clone_if_named=*/false);
+      // After a copy of the same shape the view holds the value, as a rebound handle
+      // does; a broadcast value is kept itself.
+      Assigned how;
+      try {
+        how = assign_value(lhs, std::move(value), /*clone_if_named=*/false);  // a view: not moved from
+      } catch (...) {
+        remember_assigned_temp(rhs, value);  // the further elements of an elemental assignment
+        throw;
+      }
+      if (how == Assigned::kCopied) remember_assigned_target(rhs, *lhs);
+      else remember_assigned_temp(rhs, value);
       return;
     }
     if (dst == nullptr) {  // a new handle, or a target that is not live (which fails)
-      if (assign_value(lhs, std::move(value), /*clone_if_named=*/false)) remember_assigned_target(rhs, *lhs);
+      if (assign_value(lhs, std::move(value), /*clone_if_named=*/false) == Assigned::kRebound)
+        remember_assigned_target(rhs, *lhs);
       return;
     }
     // Rebind the target found above (assign_value's non-view case, without a second

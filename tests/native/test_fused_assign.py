@@ -55,6 +55,12 @@ def _expected() -> dict[str, torch.Tensor]:
         q.copy_(value())
     q.backward(torch.ones(N, dtype=torch.float64))
     grad_after_reassign = xa.grad
+    xe = x.clone().requires_grad_(True)
+    e1 = torch.zeros(N, dtype=torch.float64)
+    e1.copy_(xe * y)
+    e2 = torch.zeros(N, dtype=torch.float64)
+    e2.copy_(xe * y)
+    e2.backward(torch.ones(N, dtype=torch.float64))
     xs = x.clone().requires_grad_(True)
     (xs * xs).backward(torch.ones(N, dtype=torch.float64))
     grad_after_saved_reassign = xs.grad
@@ -101,6 +107,10 @@ def _expected() -> dict[str, torch.Tensor]:
         "grad_of_a": grad_x.grad,
         "grad_after_reassign": grad_after_reassign,
         "grad_after_saved_reassign": grad_after_saved_reassign,
+        "elemental_views_first": e1,
+        "elemental_views_second": e2,
+        "elemental_views_grad": xe.grad,
+        "elemental_broadcast": (m * m).expand(N + 3),
     }
 
 

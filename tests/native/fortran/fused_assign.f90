@@ -15,7 +15,9 @@ program fused_assign
 
   integer, parameter :: n = 12
   real(real64), target :: x(n), y(n), q(n), q2(3, 4), x2(3, 4), m(1), z(n), grad(n), s(1), big(2 * n)
+  real(real64), target :: e1(n), e2(n), e3(3)
   real(real32), target :: q32(n), x32(n), y32(n)
+  type(torch_tensor) :: ev(2)
   type(torch_tensor) :: a, b, qv, q2v, mv, a2, zv, gv, sv, lo, hi, owned, a32, b32, q32v
   integer :: i, stat
   integer(int64) :: h1
@@ -152,6 +154,26 @@ program fused_assign
   call torch_tensor_backward(qv)
   call torch_tensor_get_gradient(gv, a)
   call put('grad_after_saved_reassign', grad)
+  ! Elemental assignment of one temporary to an array of views: the second element gets
+  ! the value (and a graph reaching the operands) from what the first one was given.
+  call torch_delete(a)
+  call torch_tensor_from_array(a, x, torch_kCPU, requires_grad=.true.)
+  e1 = -1; e2 = -1
+  call torch_tensor_from_array(ev(1), e1, torch_kCPU)
+  call torch_tensor_from_array(ev(2), e2, torch_kCPU)
+  ev = a * b
+  call put('elemental_views_first', e1)
+  call put('elemental_views_second', e2)
+  call torch_tensor_backward(ev(2))
+  call torch_tensor_get_gradient(gv, a)
+  call put('elemental_views_grad', grad)
+  ! A one-element value broadcast into views of different shapes, element by element.
+  call torch_delete(ev(2))
+  e3 = -1
+  call torch_tensor_from_array(ev(2), e3, torch_kCPU)
+  ev = mv * mv
+  call put('elemental_broadcast', [e1, e3])
+  call torch_delete(ev)
 
   call torch_delete(a)
   call torch_delete(b)
