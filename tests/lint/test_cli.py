@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import REPO, lint_source, run_cli
+from tests.lint.conftest import REPO, lint_source, run_cli
 
 BAD = textwrap.dedent("""\
     subroutine s(q, a)

@@ -14,7 +14,7 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import FIXTURES, HERE, REPO, run_cli
+from tests.lint.conftest import FIXTURES, HERE, REPO, run_cli
 
 FIXABLE = ["FT001_pos.f90", "FT001_pos_fixed.f", "FT004_pos.f90"]
 REAL_INCLUDE = REPO / "build" / "install" / "include" / "ftorch"

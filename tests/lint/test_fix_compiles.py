@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, REPO, run_cli
+from tests.lint.conftest import FIXTURES, REPO, run_cli
 
 GFORTRAN = shutil.which("gfortran")
 REAL_INCLUDE = REPO / "build" / "install" / "include" / "ftorch"

@@ -10,7 +10,7 @@ import json
 import os
 
 import pytest
-from conftest import FIXTURES, GOLDEN, SCHEMA, run_cli
+from tests.lint.conftest import FIXTURES, GOLDEN, SCHEMA, run_cli
 
 FORMATS = ("concise", "full", "json", "sarif", "github")
 FIXTURE_FILES = sorted(p.name for p in FIXTURES.iterdir() if p.is_file())

@@ -19,7 +19,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO, run_cli
+from tests.lint.conftest import REPO, run_cli
 
 HEAD = (
     "module m\n  use ftorch, only: torch_tensor, assignment(=), operator(+)\n  implicit none\ncontains\n"

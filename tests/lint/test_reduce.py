@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, HERE, REPO
+from tests.lint.conftest import FIXTURES, HERE, REPO
 
 sys.path.insert(0, str(REPO / "bench" / "lint"))
 from gen_tree import generate

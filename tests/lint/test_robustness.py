@@ -13,7 +13,7 @@ import os
 import re
 import tempfile
 
-from conftest import FIXTURES, run_cli
+from tests.lint.conftest import FIXTURES, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

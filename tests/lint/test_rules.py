@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import FIXTURES, run_cli
+from tests.lint.conftest import FIXTURES, run_cli
 
 EXPECTED = {
     "FT001_pos.f90": [("FT001", 4, 3), ("FT001", 17, 3), ("FT001", 26, 3)],

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import shutil
 
-from conftest import HERE, run_cli
+from tests.lint.conftest import HERE, run_cli
 
 SNIPPETS = HERE / "spec" / "online_training.f90"
 
