@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from tests.lint.conftest import REPO, lint_source, run_cli
 
 BAD = textwrap.dedent("""\

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 
 import pytest
+
 from tests.lint.conftest import FIXTURES, HERE, REPO, run_cli
 
 FIXABLE = ["FT001_pos.f90", "FT001_pos_fixed.f", "FT004_pos.f90"]

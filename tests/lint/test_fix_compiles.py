@@ -15,6 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from tests.lint.conftest import FIXTURES, REPO, run_cli
 
 GFORTRAN = shutil.which("gfortran")

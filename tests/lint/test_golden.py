@@ -10,6 +10,7 @@ import json
 import os
 
 import pytest
+
 from tests.lint.conftest import FIXTURES, GOLDEN, SCHEMA, run_cli
 
 FORMATS = ("concise", "full", "json", "sarif", "github")

@@ -19,6 +19,7 @@ import subprocess
 import sys
 
 import pytest
+
 from tests.lint.conftest import REPO, run_cli
 
 HEAD = (

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from tests.lint.conftest import FIXTURES, HERE, REPO
 
 sys.path.insert(0, str(REPO / "bench" / "lint"))

@@ -13,11 +13,11 @@ import os
 import re
 import tempfile
 
-from tests.lint.conftest import FIXTURES, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from preprocess.rules import all_rules
+from tests.lint.conftest import FIXTURES, run_cli
 
 SETTINGS = dict(deadline=None, derandomize=True, suppress_health_check=list(HealthCheck), database=None)
 #: Every rule, FT900 included (test_rules checks the registry against its own list).

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from tests.lint.conftest import FIXTURES, run_cli
 
 EXPECTED = {
