@@ -2,8 +2,27 @@
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 #include <c10/util/Exception.h>
+#include <torch/csrc/autograd/variable.h>
 
 #include "internal.h"
+
+namespace ft {
+
+// What VariableType's detach_ does to a tensor that is not a view (its caller checked),
+// called directly: through the dispatcher, detach_() also passes a profiler hook and two
+// dispatch layers, which cost more than the rest of a small assignment into a view.  The
+// tensor keeps its autograd metadata, as with detach_(), so that the next copy_ into it
+// reuses it instead of allocating a new one.
+void detach_in_place(at::Tensor &t) {
+  torch::autograd::AutogradMeta *meta = torch::autograd::impl::get_autograd_meta(t);
+  if (meta == nullptr) return;  // no history, no gradient requirement: already detached
+  meta->set_requires_grad(false, t.unsafeGetTensorImpl());
+  meta->grad_fn_.reset();
+  meta->output_nr_ = 0;
+  meta->fw_grad_.reset();
+}
+
+}  // namespace ft
 
 using namespace ft;
 

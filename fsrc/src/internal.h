@@ -384,6 +384,9 @@ std::string describe_shape(at::IntArrayRef shape);
 std::string describe_dtype(at::ScalarType t);
 std::string describe_device(const at::Device &d);
 
+// t.detach_() for a tensor that is not a view, without the dispatcher (see autograd.cpp).
+void detach_in_place(at::Tensor &t);
+
 // Write `value` into the tensor held by *lhs with the semantics of ft_tensor_assign.
 // `clone_if_named`: the value is referenced elsewhere, so a rebound handle gets a copy.
 // `value` is moved from only when *lhs is rebound.  Returns how: *lhs was (re)bound to the value, or the value was

@@ -318,14 +318,10 @@ namespace {
 // Cut the autograd history of a slot's non-leaf tensor (the caller holds the slot's guard).
 // When the slot holds the only reference, nothing else can tell the tensor from a detached
 // copy of it, so it is detached in place: no new TensorImpl is allocated and the old one
-// is not freed.  In place, its autograd metadata is dropped, which leaves it as detach_()
-// would (no history, no gradient requirement) and as it was when it was made: no other
-// owner can see the metadata's other contents (hooks, a retained gradient), and the
-// dispatcher's layers around detach_() cost more than the rest of a small assignment.
-// Otherwise (another handle shares it) the slot gets a detached copy, and the sharers
-// keep theirs.
+// is not freed.  Otherwise (another handle shares it) the slot gets a detached copy, and
+// the sharers keep theirs.
 void cut_history(at::Tensor &t) {
-  if (t.use_count() == 1 && !t.is_view()) t.unsafeGetTensorImpl()->set_autograd_meta(nullptr);
+  if (t.use_count() == 1 && !t.is_view()) detach_in_place(t);
   else t = t.detach();
 }
 
