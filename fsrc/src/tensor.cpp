@@ -186,8 +186,10 @@ void finish(at::Tensor result, unsigned flags, ft_tensor *out) {
   *out = static_cast<ft_tensor>(tensors().insert(std::move(result), result_flags(flags)));
 }
 
-// Publish a deferred operator result (an expression temporary: only those are deferred).
-void finish_deferred(Deferred &&deferred, ft_tensor *out) {
+// Publish the result of a deferrable operation: an expression temporary stays deferred
+// (only those are); any other result is computed now.
+void finish_deferrable(Deferred &&deferred, unsigned flags, ft_tensor *out) {
+  if (!(flags & FT_FLAG_TEMP)) return finish(materialise(deferred), flags, out);
   if (out == nullptr) fail(FT_ERR_INVALID_ARGUMENT, "output handle pointer is NULL");
   forget_assigned_temp();  // a new Fortran expression begins
   *out = static_cast<ft_tensor>(tensors().insert(at::Tensor(), kTemp, std::move(deferred)));
@@ -218,8 +220,7 @@ void finish_scalar(int op, ft_tensor a, const at::Scalar &s, bool scalar_first, 
     d.set_scalar(s);
     d.op = static_cast<int8_t>(op);
     d.form = scalar_first ? Deferred::kScalarTensor : Deferred::kTensorScalar;
-    if (flags & FT_FLAG_TEMP) finish_deferred(std::move(d), out);
-    else finish(materialise(d), flags, out);
+    finish_deferrable(std::move(d), flags, out);
     return;
   }
   finish(apply_scalar(op, x, s, scalar_first), flags, out);
@@ -264,44 +265,56 @@ std::pair<const int64_t *, const int64_t *> publish_meta(TensorSlot &s) {
 
 }  // namespace
 
-// A deferred operation's operands are CPU floating-point tensors that need no gradient
-// (see deferrable()), so the CPU kernels are called directly, as compute_into does: the
-// dispatcher and the autograd layer would only pass the call through to them.  The
-// operator wrappers (mul.Scalar, rsub.Scalar, ...) build the same wrapped-number scalar
-// tensors, so the values and dtypes are the operator's.
-at::Tensor materialise(const Deferred &d) {
+namespace {
+
+// The one table of a deferred operation's kernels.  Its operands are CPU floating-point
+// tensors that need no gradient (see deferrable()), so LibTorch's CPU kernels are called
+// directly: the dispatcher and the autograd layer would only pass the call through to them.
+// The operator wrappers (mul.Scalar, rsub.Scalar, ...) build the same wrapped-number scalar
+// tensors, so the values and dtypes are the operator's.  With `out` (a view of the caller's
+// array, of the result's shape and dtype), the out= kernel writes into it and nothing is
+// returned; without, the functional kernel returns a new tensor.
+#define FT_CPU_KERNEL(name, ...)                                                                    \
+  return out != nullptr ? (static_cast<void>(at::cpu::name##_out(*out, __VA_ARGS__)), at::Tensor()) \
+                        : at::cpu::name(__VA_ARGS__)
+at::Tensor run_deferred(const Deferred &d, at::Tensor *out) {
   const at::Tensor &x = d.x;
   switch (d.form) {
     case Deferred::kTensorTensor:
       switch (d.op) {
-        case FT_ADD: return at::cpu::add(x, d.y);
-        case FT_SUB: return at::cpu::sub(x, d.y);
-        case FT_MUL: return at::cpu::mul(x, d.y);
-        case FT_DIV: return at::cpu::div(x, d.y);
-        case FT_POW: return at::cpu::pow(x, d.y);
+        case FT_ADD: FT_CPU_KERNEL(add, x, d.y);
+        case FT_SUB: FT_CPU_KERNEL(sub, x, d.y);
+        case FT_MUL: FT_CPU_KERNEL(mul, x, d.y);
+        case FT_DIV: FT_CPU_KERNEL(div, x, d.y);
+        case FT_POW: FT_CPU_KERNEL(pow, x, d.y);
       }
       break;
     case Deferred::kTensorScalar:
       switch (d.op) {
-        case FT_ADD: return at::cpu::add(x, at::native::wrapped_scalar_tensor(d.scalar()));
-        case FT_SUB: return at::cpu::sub(x, at::native::wrapped_scalar_tensor(d.scalar()));
-        case FT_MUL: return at::cpu::mul(x, at::native::wrapped_scalar_tensor(d.scalar()));
-        case FT_DIV: return at::cpu::div(x, at::native::wrapped_scalar_tensor(d.scalar()));
-        case FT_POW: return at::cpu::pow(x, d.scalar());
+        case FT_ADD: FT_CPU_KERNEL(add, x, at::native::wrapped_scalar_tensor(d.scalar()));
+        case FT_SUB: FT_CPU_KERNEL(sub, x, at::native::wrapped_scalar_tensor(d.scalar()));
+        case FT_MUL: FT_CPU_KERNEL(mul, x, at::native::wrapped_scalar_tensor(d.scalar()));
+        case FT_DIV: FT_CPU_KERNEL(div, x, at::native::wrapped_scalar_tensor(d.scalar()));
+        case FT_POW: FT_CPU_KERNEL(pow, x, d.scalar());
       }
       break;
     case Deferred::kScalarTensor:
       switch (d.op) {
-        case FT_ADD: return at::cpu::add(x, at::native::wrapped_scalar_tensor(d.scalar()));
-        case FT_SUB: return at::cpu::sub(at::native::wrapped_scalar_tensor(d.scalar()), x);  // s - a
-        case FT_MUL: return at::cpu::mul(x, at::native::wrapped_scalar_tensor(d.scalar()));
-        case FT_POW: return at::cpu::pow(d.scalar(), x);
+        case FT_ADD: FT_CPU_KERNEL(add, x, at::native::wrapped_scalar_tensor(d.scalar()));
+        case FT_SUB: FT_CPU_KERNEL(sub, at::native::wrapped_scalar_tensor(d.scalar()), x);  // s - a
+        case FT_MUL: FT_CPU_KERNEL(mul, x, at::native::wrapped_scalar_tensor(d.scalar()));
+        case FT_POW: FT_CPU_KERNEL(pow, d.scalar(), x);
       }
       break;
     case Deferred::kNone: break;
   }
-  fail(FT_ERR_INTERNAL, "materialise: unsupported deferred operation");
+  fail(FT_ERR_INTERNAL, "unsupported deferred operation");
 }
+#undef FT_CPU_KERNEL
+
+}  // namespace
+
+at::Tensor materialise(const Deferred &d) { return run_deferred(d, nullptr); }
 
 namespace {
 
@@ -357,41 +370,8 @@ bool overlaps_partially(const at::Tensor &out, const at::Tensor &in) {
 
 // Compute a deferred operation straight into `out` (a view of the caller's array, same
 // shape and dtype as the result) with the CPU out= kernels.  Autograd is not involved: no
-// operand requires gradients and neither does `out`.  The at::native operator wrappers
-// build the same wrapped-number scalar tensors, so the values are the operator's.
-void compute_into(at::Tensor &out, const Deferred &d) {
-  const at::Tensor &x = d.x;
-  switch (d.form) {
-    case Deferred::kTensorTensor:
-      switch (d.op) {
-        case FT_ADD: at::cpu::add_out(out, x, d.y); return;
-        case FT_SUB: at::cpu::sub_out(out, x, d.y); return;
-        case FT_MUL: at::cpu::mul_out(out, x, d.y); return;
-        case FT_DIV: at::cpu::div_out(out, x, d.y); return;
-        case FT_POW: at::cpu::pow_out(out, x, d.y); return;
-      }
-      break;
-    case Deferred::kTensorScalar:
-      switch (d.op) {
-        case FT_ADD: at::cpu::add_out(out, x, at::native::wrapped_scalar_tensor(d.scalar())); return;
-        case FT_SUB: at::cpu::sub_out(out, x, at::native::wrapped_scalar_tensor(d.scalar())); return;
-        case FT_MUL: at::cpu::mul_out(out, x, at::native::wrapped_scalar_tensor(d.scalar())); return;
-        case FT_DIV: at::cpu::div_out(out, x, at::native::wrapped_scalar_tensor(d.scalar())); return;
-        case FT_POW: at::cpu::pow_out(out, x, d.scalar()); return;
-      }
-      break;
-    case Deferred::kScalarTensor:
-      switch (d.op) {
-        case FT_ADD: at::cpu::add_out(out, x, at::native::wrapped_scalar_tensor(d.scalar())); return;
-        case FT_SUB: at::cpu::sub_out(out, at::native::wrapped_scalar_tensor(d.scalar()), x); return;  // s - a
-        case FT_MUL: at::cpu::mul_out(out, x, at::native::wrapped_scalar_tensor(d.scalar())); return;
-        case FT_POW: at::cpu::pow_out(out, d.scalar(), x); return;
-      }
-      break;
-    case Deferred::kNone: break;
-  }
-  fail(FT_ERR_INTERNAL, "compute_into: unsupported deferred operation");
-}
+// operand requires gradients and neither does `out`.
+void compute_into(at::Tensor &out, const Deferred &d) { run_deferred(d, &out); }
 
 // The shape of a deferred operation's result, if it is `target` (the common case, checked
 // without building a shape); false otherwise.
@@ -679,8 +659,7 @@ int ft_tensor_binary(int op, ft_tensor a, ft_tensor b, unsigned flags, ft_tensor
       d.y = std::move(y);
       d.op = static_cast<int8_t>(op);
       d.form = Deferred::kTensorTensor;
-      if (flags & FT_FLAG_TEMP) finish_deferred(std::move(d), out);
-      else finish(materialise(d), flags, out);
+      finish_deferrable(std::move(d), flags, out);
       return;
     }
     at::Tensor result;
